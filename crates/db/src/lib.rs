@@ -1,0 +1,1 @@
+//! Connects to SQLite or PostgreSQL from one URL and runs the right migrations.

@@ -1,0 +1,211 @@
+//! Closed sets of codes: agencies, categories and their classification, levels,
+//! tiers, consent states and relations.
+
+use std::fmt;
+
+use crate::DomainError;
+
+/// Generates `as_str`, `parse`, `ALL` and `Display` for a fieldless enum whose
+/// variants each have one canonical text form.
+macro_rules! code_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == raw).ok_or_else(|| {
+                    let known: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    DomainError::invalid(field, format!("unknown {} {raw:?}; expected one of {}", stringify!($name).to_lowercase(), known.join(", ")))
+                })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// A partner agency with a feed behind the broker.
+    Agency {
+        Police => "police",
+        Health => "health",
+        Education => "education",
+        SocialCare => "social-care",
+    }
+);
+
+code_enum!(
+    /// The MAIS classification of an item.
+    ItemKind { Involvement => "involvement", State => "state", Event => "event" }
+);
+
+code_enum!(
+    Sensitivity { Standard => "standard", Sensitive => "sensitive", Restricted => "restricted" }
+);
+
+code_enum!(
+    /// How much of an item an enquiry may see. Ordered: `None < Existence < Summary < Detail`.
+    Tier { None => "none", Existence => "existence", Summary => "summary", Detail => "detail" }
+);
+
+code_enum!(
+    /// The enquiry's level, set at triage (Thurrock's scale).
+    Level {
+        /// Early help: needs no longer met by universal services.
+        EarlyHelp => "1",
+        /// Child in need (Children Act 1989 s.17).
+        ChildInNeed => "2",
+        /// Child protection (s.47): immediate, serious risk.
+        ChildProtection => "3",
+    }
+);
+
+code_enum!(
+    ConsentState { Given => "given", Refused => "refused", NotSought => "not-sought" }
+);
+
+code_enum!(
+    /// A subject's relation to the child the enquiry is about.
+    Relation {
+        Child => "child",
+        Sibling => "sibling",
+        ParentOrCarer => "parent-or-carer",
+        OtherAdult => "other-adult",
+    }
+);
+
+/// An item category such as `police/domestic-abuse`. Each belongs to one agency
+/// and fixes the item's kind and its least sensitivity.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Category(&'static CategoryDef);
+
+#[derive(PartialEq, Eq, Hash)]
+struct CategoryDef {
+    name: &'static str,
+    agency: Agency,
+    kind: ItemKind,
+    sensitivity: Sensitivity,
+}
+
+const fn def(name: &'static str, agency: Agency, kind: ItemKind, sensitivity: Sensitivity) -> CategoryDef {
+    CategoryDef { name, agency, kind, sensitivity }
+}
+
+use Agency::*;
+use ItemKind::*;
+use Sensitivity::*;
+
+static CATEGORIES: &[CategoryDef] = &[
+    def("police/domestic-abuse", Police, Event, Sensitive),
+    def("police/violence", Police, Event, Sensitive),
+    def("police/missing-episode", Police, Event, Standard),
+    def("police/arrest", Police, Event, Sensitive),
+    def("police/intelligence", Police, State, Sensitive),
+    def("police/covert-intelligence", Police, State, Restricted),
+    def("police/witness-protection", Police, Involvement, Restricted),
+    def("health/gp-registration", Health, State, Standard),
+    def("health/health-visitor", Health, Involvement, Standard),
+    def("health/school-nurse", Health, Involvement, Standard),
+    def("health/emergency-attendance", Health, Event, Sensitive),
+    def("health/maternity", Health, Involvement, Sensitive),
+    def("health/mental-health", Health, Involvement, Sensitive),
+    def("health/sexual-health", Health, Event, Restricted),
+    def("education/school-registration", Education, State, Standard),
+    def("education/attendance", Education, State, Standard),
+    def("education/exclusion", Education, Event, Standard),
+    def("education/special-educational-needs", Education, State, Sensitive),
+    def("education/child-missing-education", Education, State, Standard),
+    def("education/free-school-meals", Education, State, Standard),
+    def("social-care/child-in-need", SocialCare, Involvement, Standard),
+    def("social-care/child-protection-plan", SocialCare, Involvement, Sensitive),
+    def("social-care/looked-after", SocialCare, Involvement, Sensitive),
+    def("social-care/referral", SocialCare, Event, Standard),
+    def("social-care/adoption", SocialCare, Involvement, Restricted),
+];
+
+impl Category {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        CATEGORIES
+            .iter()
+            .find(|d| d.name == raw)
+            .map(Category)
+            .ok_or_else(|| DomainError::invalid(field, format!("unknown category {raw:?}")))
+    }
+
+    /// A category that the given agency may use, or an error naming both.
+    pub fn parse_for(field: &str, raw: &str, agency: Agency) -> Result<Self, DomainError> {
+        let category = Self::parse(field, raw)?;
+        if category.agency() != agency {
+            return Err(DomainError::invalid(field, format!("category {raw:?} does not belong to the {agency} feed")));
+        }
+        Ok(category)
+    }
+
+    pub fn all() -> impl Iterator<Item = Category> {
+        CATEGORIES.iter().map(Category)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0.name
+    }
+
+    pub fn agency(self) -> Agency {
+        self.0.agency
+    }
+
+    pub fn kind(self) -> ItemKind {
+        self.0.kind
+    }
+
+    /// The least sensitivity of any item in this category.
+    pub fn sensitivity(self) -> Sensitivity {
+        self.0.sensitivity
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl fmt::Debug for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Category({})", self.0.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_category_is_named_after_its_agency() {
+        for category in Category::all() {
+            let prefix = format!("{}/", category.agency());
+            assert!(category.as_str().starts_with(&prefix), "{category}");
+            assert_eq!(Category::parse("c", category.as_str()), Ok(category));
+        }
+    }
+
+    #[test]
+    fn unknown_codes_name_the_field() {
+        let err = Category::parse("record.category", "police/parking").expect_err("unknown");
+        assert_eq!(err.field, "record.category");
+        assert!(Agency::parse("agencies[0]", "probation").is_err());
+        assert!(Category::parse_for("c", "health/maternity", Agency::Police).is_err());
+        assert!(Tier::Detail > Tier::Summary && Tier::Existence > Tier::None);
+    }
+}

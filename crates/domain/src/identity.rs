@@ -1,0 +1,72 @@
+//! Who is calling: the SPIFFE-style URI from the caller's verified certificate.
+
+use std::fmt;
+
+use crate::DomainError;
+
+/// A verified caller identity such as `spiffe://mash.local/user/rita-researcher`.
+///
+/// It only ever comes from the URI SAN of a certificate that the server's
+/// mutual-TLS handshake verified against the MASH CA, never from a header.
+/// Roles are not part of it: the casbin policy gives roles to identities.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Identity(String);
+
+impl Identity {
+    const SCHEME: &'static str = "spiffe://";
+    const MAX_LEN: usize = 256;
+
+    pub fn parse(uri: &str) -> Result<Self, DomainError> {
+        let invalid = |problem: &str| DomainError::invalid("identity", problem);
+        let rest = uri
+            .strip_prefix(Self::SCHEME)
+            .ok_or_else(|| invalid("must be a spiffe:// URI"))?;
+        if uri.len() > Self::MAX_LEN {
+            return Err(invalid("is longer than 256 characters"));
+        }
+        let (domain, path) = rest
+            .split_once('/')
+            .ok_or_else(|| invalid("must have a trust domain and a path"))?;
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._/".contains(c);
+        if domain.is_empty() || path.is_empty() || !rest.chars().all(allowed) {
+            return Err(invalid("has an empty or malformed trust domain or path"));
+        }
+        Ok(Self(uri.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Identity({})", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_spiffe_uris_and_rejects_others() {
+        let cases = [
+            ("spiffe://mash.local/user/rita-researcher", true),
+            ("spiffe://mash.local/service/broker", true),
+            ("https://mash.local/user/rita", false),
+            ("spiffe://mash.local", false),
+            ("spiffe:///user/rita", false),
+            ("spiffe://mash.local/user/rita smith", false),
+        ];
+        for (uri, ok) in cases {
+            assert_eq!(Identity::parse(uri).is_ok(), ok, "{uri}");
+        }
+    }
+}

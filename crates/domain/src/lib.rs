@@ -1,0 +1,22 @@
+//! Domain types parsed at the edge: identifiers, levels, agencies, categories,
+//! tiers, people. Once a value of one of these types exists it is valid, so
+//! code inside the services trusts it. Nothing here knows about protobuf or
+//! SQL, and no type here prints personal data in its `Debug` output.
+mod codes;
+mod error;
+mod identifiers;
+mod identity;
+mod ids;
+mod person;
+
+pub use codes::{Agency, Category, ConsentState, ItemKind, Level, Relation, Sensitivity, Tier};
+pub use error::DomainError;
+pub use identifiers::{NhsNumber, Upn};
+pub use identity::Identity;
+pub use ids::{EnquiryId, SubjectId};
+pub use person::{MatchKey, Person, PersonInput, parse_date};
+
+/// Today's date in UTC, the bound for dates of birth.
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}

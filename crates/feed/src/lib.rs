@@ -1,0 +1,1 @@
+//! The shared agency feed: push, delete and search, storage with encryption at rest, and matching.

@@ -1,0 +1,1 @@
+//! The MASH broker: enquiries, agency checks, proportionate disclosure and the disclosure log.

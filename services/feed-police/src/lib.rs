@@ -1,0 +1,1 @@
+//! The police feed service: its record types classified into items over the shared feed library.

@@ -1,0 +1,1 @@
+//! End-to-end harness: the whole system in-process with real certificates, and the benchmark.
