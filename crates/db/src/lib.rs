@@ -1,1 +1,100 @@
-//! Connects to SQLite or PostgreSQL from one URL and runs the right migrations.
+//! One database URL, either backend.
+//!
+//! Every service stores its data through sqlx's `Any` driver, so the same
+//! queries run on an embedded SQLite file (the default) and on PostgreSQL
+//! (real deployments). Queries use `$1` placeholders, which both accept.
+//! Each service ships two migration directories, one per dialect; this crate
+//! picks the right one for the URL and runs it before the service starts.
+
+use std::time::Duration;
+
+use sqlx::{
+    AnyPool, Executor,
+    any::AnyPoolOptions,
+    migrate::{MigrateError, Migrator},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database URL must start with sqlite: or postgres://")]
+    UnsupportedUrl,
+    #[error("cannot connect to the {backend} database: {source}")]
+    Connect { backend: Backend, source: sqlx::Error },
+    #[error("migrating the {backend} database failed: {source}")]
+    Migrate { backend: Backend, source: MigrateError },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(DbError::UnsupportedUrl)
+        }
+    }
+}
+
+/// A service's migrations, one directory per dialect.
+#[derive(Debug)]
+pub struct Migrations {
+    pub sqlite: Migrator,
+    pub postgres: Migrator,
+}
+
+/// A connected, migrated database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// Connects to `url` and brings its schema up to date.
+///
+/// SQLite runs in WAL mode with `synchronous = FULL`: a commit that returned
+/// has reached the disk, which the disclosure log relies on.
+pub async fn connect(url: &str, migrations: &Migrations, max_connections: u32) -> Result<Db, DbError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of_url(url)?;
+    let mut options = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10));
+    if backend == Backend::Sqlite {
+        options = options.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+                    .await
+                    .map(|_| ())
+            })
+        });
+    }
+    let pool = options.connect(url).await.map_err(|source| DbError::Connect { backend, source })?;
+    let migrator = match backend {
+        Backend::Sqlite => &migrations.sqlite,
+        Backend::Postgres => &migrations.postgres,
+    };
+    migrator.run(&pool).await.map_err(|source| DbError::Migrate { backend, source })?;
+    tracing::debug!(%backend, "database ready");
+    Ok(Db { pool, backend })
+}
+
+/// The SQLite URL for a database file, created if missing.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}

@@ -1,1 +1,80 @@
-//! The shared agency feed: push, delete and search, storage with encryption at rest, and matching.
+//! The shared agency feed.
+//!
+//! An agency's feed owns that agency's records: agency systems push them in
+//! (bulk and idempotent), and the broker, and only the broker, searches
+//! them. Records are classified into items by the agency's
+//! [`RecordAdapter`], sealed with the agency's key, and found again by keyed
+//! blind indexes of the subject's identifiers. The four feed services are
+//! each an adapter plus [`FeedSettings`]; everything else is here.
+//!
+//! Modules: `item` (what a record becomes), `store` (SQL and sealing),
+//! `service` (the gRPC edge), `error` (the one mapping to gRPC status).
+
+mod error;
+mod item;
+mod service;
+mod store;
+
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
+
+pub use error::FeedError;
+pub use item::{ItemContent, ItemField, RecordAdapter, wrong_body};
+use mash_db::Migrations;
+use mash_policy::Policy;
+use mash_proto::v1::feed_server::FeedServer;
+use mash_seal::KeyRing;
+use mash_transport::TlsMaterial;
+pub use service::{MAX_MESSAGE_BYTES, ServeFuture, person_input};
+
+/// Everything a feed needs to start.
+#[derive(Clone, Debug)]
+pub struct FeedSettings {
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    pub key_file: PathBuf,
+    pub tls: TlsMaterial,
+    pub policy: Arc<Policy>,
+}
+
+/// A feed bound to its port and ready to serve.
+pub struct BoundFeed {
+    pub local_addr: SocketAddr,
+    pub serve: ServeFuture,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] mash_db::DbError),
+    #[error(transparent)]
+    Keys(#[from] mash_seal::SealError),
+    #[error(transparent)]
+    Transport(#[from] mash_transport::TransportError),
+}
+
+fn migrations() -> Migrations {
+    Migrations { sqlite: sqlx::migrate!("./migrations/sqlite"), postgres: sqlx::migrate!("./migrations/postgres") }
+}
+
+/// Connects storage, loads keys and binds the port; the returned future serves
+/// until `shutdown` resolves.
+pub async fn build(
+    adapter: Arc<dyn RecordAdapter>,
+    settings: FeedSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<BoundFeed, StartError> {
+    let agency = adapter.agency();
+    let db = mash_db::connect(&settings.database_url, &migrations(), 8).await?;
+    let keys = KeyRing::load(&settings.key_file)?;
+    let store = store::FeedStore::new(db, keys, agency);
+    let service = service::FeedService { adapter, store, policy: settings.policy };
+    let server = FeedServer::new(service).max_decoding_message_size(4 * MAX_MESSAGE_BYTES);
+    let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
+    tracing::info!(%agency, %local_addr, "feed listening");
+    let tls = settings.tls;
+    let serve = Box::pin(async move {
+        mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await
+    });
+    Ok(BoundFeed { local_addr, serve })
+}

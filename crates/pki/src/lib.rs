@@ -1,1 +1,171 @@
-//! Development PKI: a CA and certificates for every service and demo user, generated with rcgen.
+//! Development PKI: a CA and certificates for every service and demo user,
+//! generated with rcgen.
+//!
+//! This crate owns the shape of the demo's certificates: one short-lived CA
+//! whose key never touches disk, and ECDSA P-256 leaves whose URI SAN is the
+//! holder's SPIFFE ID. Service leaves also name `localhost` and `127.0.0.1`
+//! so stock gRPC clients (grpcurl, grpcio) connect without overrides.
+//! It is for development and tests only; production certificates come from a
+//! real CA.
+
+mod error;
+mod principals;
+mod write;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use time::{Duration, OffsetDateTime};
+
+pub use error::PkiError;
+pub use principals::{Principal, PrincipalKind, demo_principals};
+
+/// The SPIFFE trust domain of every demo identity.
+pub const TRUST_DOMAIN: &str = "mash.local";
+
+/// Paths of one principal's PEM files.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CertPaths {
+    /// The CA certificate that every peer must chain to.
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A generated PKI on disk.
+#[derive(Clone, Debug)]
+pub struct DevPki {
+    pub dir: PathBuf,
+    names: Vec<&'static str>,
+}
+
+impl DevPki {
+    /// Generates a fresh CA named `ca_name` and a certificate for each
+    /// principal into `dir` (creating it): `ca.pem`, `<name>.pem` and
+    /// `<name>.key` (mode 0600 on unix). The CA key is dropped when this
+    /// returns, so nobody can mint more certificates from these files.
+    pub fn generate(
+        dir: &Path,
+        ca_name: &str,
+        principals: &[Principal],
+    ) -> Result<DevPki, PkiError> {
+        for principal in principals {
+            check_name(principal.name)?;
+        }
+        write::create_dir(dir)?;
+        let (ca_params, ca_key) = ca(ca_name)?;
+        let ca_cert = ca_params
+            .self_signed(&ca_key)
+            .map_err(|source| PkiError::Generate {
+                subject: ca_name.to_owned(),
+                source,
+            })?;
+        write::public(&dir.join("ca.pem"), &ca_cert.pem())?;
+        let issuer = Issuer::new(ca_params, ca_key);
+        for principal in principals {
+            let (cert_pem, key_pem) = leaf(principal, &issuer)?;
+            write::public(&dir.join(format!("{}.pem", principal.name)), &cert_pem)?;
+            write::secret(&dir.join(format!("{}.key", principal.name)), &key_pem)?;
+        }
+        let names = principals.iter().map(|p| p.name).collect();
+        Ok(DevPki {
+            dir: dir.to_owned(),
+            names,
+        })
+    }
+
+    /// Paths of the PEM files of the principal called `name`.
+    pub fn paths(&self, name: &str) -> Result<CertPaths, PkiError> {
+        if !self.names.contains(&name) {
+            return Err(PkiError::UnknownPrincipal(name.to_owned()));
+        }
+        Ok(CertPaths {
+            ca: self.dir.join("ca.pem"),
+            cert: self.dir.join(format!("{name}.pem")),
+            key: self.dir.join(format!("{name}.key")),
+        })
+    }
+}
+
+/// Names become file names, so anything but a plain stem could write outside
+/// `dir` or overwrite `ca.pem`.
+fn check_name(name: &str) -> Result<(), PkiError> {
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    if name.is_empty() || name == "ca" || !name.chars().all(plain) {
+        return Err(PkiError::InvalidName(name.to_owned()));
+    }
+    Ok(())
+}
+
+fn ca(ca_name: &str) -> Result<(CertificateParams, KeyPair), PkiError> {
+    let generate = |source| PkiError::Generate {
+        subject: ca_name.to_owned(),
+        source,
+    };
+    let key = KeyPair::generate().map_err(generate)?;
+    let mut params = base_params(ca_name);
+    // Path length 0: this CA signs leaves only, never another CA.
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    Ok((params, key))
+}
+
+/// Returns the leaf certificate and its private key, both PEM.
+fn leaf(principal: &Principal, issuer: &Issuer<'_, KeyPair>) -> Result<(String, String), PkiError> {
+    let generate = |source| PkiError::Generate {
+        subject: principal.spiffe_id.clone(),
+        source,
+    };
+    let key = KeyPair::generate().map_err(generate)?;
+    let mut params = base_params(principal.name);
+    params.subject_alt_names = subject_alt_names(principal).map_err(generate)?;
+    params.extended_key_usages = extended_key_usages(principal.kind);
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.use_authority_key_identifier_extension = true;
+    let cert = params.signed_by(&key, issuer).map_err(generate)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+fn base_params(common_name: &str) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "MASH development");
+    // A day of slack so a peer whose clock runs behind still accepts it.
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(365);
+    params
+}
+
+fn subject_alt_names(principal: &Principal) -> Result<Vec<SanType>, rcgen::Error> {
+    let mut sans = vec![SanType::URI(principal.spiffe_id.clone().try_into()?)];
+    if principal.kind == PrincipalKind::Service {
+        sans.push(SanType::DnsName("localhost".try_into()?));
+        sans.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    }
+    Ok(sans)
+}
+
+fn extended_key_usages(kind: PrincipalKind) -> Vec<ExtendedKeyUsagePurpose> {
+    match kind {
+        PrincipalKind::Service => {
+            vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ]
+        }
+        PrincipalKind::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
+    }
+}

@@ -1,1 +1,182 @@
-//! Encryption at rest: AES-256-GCM with key ids, and keyed blind indexes for searchable identifiers.
+//! Encryption at rest for one agency's records.
+//!
+//! A [`KeyRing`] holds the agency's AES-256-GCM keys by key id (the newest
+//! seals, all of them open, so keys rotate without re-encrypting at once) and
+//! a separate key for blind indexes: keyed HMACs of identifiers, so a feed
+//! can find a record by NHS number without storing the number in clear.
+//! Callers bind each ciphertext to its row with associated data, so that a
+//! ciphertext copied into another row does not open.
+
+use std::{collections::BTreeMap, fmt, fs, path::Path};
+
+use aes_gcm::{
+    Aes256Gcm, Key, Nonce,
+    aead::{Aead, AeadCore, KeyInit, OsRng, Payload, rand_core::RngCore},
+};
+use hmac::{Hmac, KeyInit as MacKeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("key file {path}: {reason}")]
+    KeyFile { path: String, reason: String },
+    #[error("no key with id {0:?} in the key ring")]
+    UnknownKey(String),
+    #[error("ciphertext failed authentication (wrong key, wrong row, or tampered)")]
+    Authentication,
+}
+
+/// A sealed value: the id of the key that sealed it, and nonce || ciphertext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: String,
+    pub blob: Vec<u8>,
+}
+
+const NONCE_LEN: usize = 12;
+
+/// The keys of one agency. `Debug` never prints key material.
+pub struct KeyRing {
+    current: String,
+    ciphers: BTreeMap<String, Aes256Gcm>,
+    index_key: [u8; 32],
+}
+
+/// The on-disk form of a key ring: hex keys by id, and which one seals.
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    current: String,
+    keys: BTreeMap<String, String>,
+    index_key: String,
+}
+
+impl KeyRing {
+    /// Reads a key file written by [`KeyRing::write_new`].
+    pub fn load(path: &Path) -> Result<Self, SealError> {
+        let err = |reason: String| SealError::KeyFile { path: path.display().to_string(), reason };
+        let text = fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let file: KeyFile = serde_json::from_str(&text).map_err(|e| err(format!("not a key file: {e}")))?;
+        let mut ciphers = BTreeMap::new();
+        for (id, hex_key) in &file.keys {
+            let raw = decode_key(hex_key).ok_or_else(|| err(format!("key {id:?} is not 32 bytes of hex")))?;
+            ciphers.insert(id.clone(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&raw)));
+        }
+        if !ciphers.contains_key(&file.current) {
+            return Err(err(format!("current key {:?} is not in the file", file.current)));
+        }
+        let index_key = decode_key(&file.index_key).ok_or_else(|| err("index_key is not 32 bytes of hex".into()))?;
+        Ok(Self { current: file.current, ciphers, index_key })
+    }
+
+    /// Writes a fresh key file with one random key (mode 0600), for the
+    /// development set-up. Production keys come from the platform's secrets.
+    pub fn write_new(path: &Path, key_id: &str) -> Result<(), SealError> {
+        let err = |reason: String| SealError::KeyFile { path: path.display().to_string(), reason };
+        let mut key = [0u8; 32];
+        let mut index_key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        OsRng.fill_bytes(&mut index_key);
+        let file = KeyFile {
+            current: key_id.to_owned(),
+            keys: BTreeMap::from([(key_id.to_owned(), hex::encode(key))]),
+            index_key: hex::encode(index_key),
+        };
+        let text = serde_json::to_string_pretty(&file).map_err(|e| err(e.to_string()))?;
+        write_private(path, text.as_bytes()).map_err(|e| err(e.to_string()))
+    }
+
+    /// Encrypts `plaintext` under the current key, bound to `associated`.
+    pub fn seal(&self, associated: &[u8], plaintext: &[u8]) -> Sealed {
+        let cipher = &self.ciphers[&self.current];
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        // Encryption with a valid key and nonce cannot fail for in-memory sizes.
+        let ciphertext = cipher
+            .encrypt(&nonce, Payload { msg: plaintext, aad: associated })
+            .unwrap_or_default();
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&ciphertext);
+        Sealed { key_id: self.current.clone(), blob }
+    }
+
+    /// Decrypts a sealed value; fails if it was sealed for other associated data.
+    pub fn open(&self, sealed: &Sealed, associated: &[u8]) -> Result<Vec<u8>, SealError> {
+        let cipher = self.ciphers.get(&sealed.key_id).ok_or_else(|| SealError::UnknownKey(sealed.key_id.clone()))?;
+        if sealed.blob.len() < NONCE_LEN {
+            return Err(SealError::Authentication);
+        }
+        let (nonce, ciphertext) = sealed.blob.split_at(NONCE_LEN);
+        cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: associated })
+            .map_err(|_| SealError::Authentication)
+    }
+
+    /// A keyed, deterministic digest of an identifier, for equality search.
+    pub fn blind_index(&self, value: &str) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as MacKeyInit>::new_from_slice(&self.index_key).expect("HMAC accepts any key length");
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing").field("current", &self.current).field("keys", &self.ciphers.len()).finish_non_exhaustive()
+    }
+}
+
+fn decode_key(hex_key: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_key).ok()?.try_into().ok()
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> (tempfile::TempDir, KeyRing) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("police.keys.json");
+        KeyRing::write_new(&path, "police-2026-11").expect("write");
+        let ring = KeyRing::load(&path).expect("load");
+        (dir, ring)
+    }
+
+    #[test]
+    fn seals_and_opens_bound_to_the_row() {
+        let (_dir, ring) = ring();
+        let sealed = ring.seal(b"record-1", b"secret contents");
+        assert_eq!(sealed.key_id, "police-2026-11");
+        assert!(!sealed.blob.windows(6).any(|w| w == b"secret"));
+        assert_eq!(ring.open(&sealed, b"record-1").expect("opens"), b"secret contents");
+        assert!(matches!(ring.open(&sealed, b"record-2"), Err(SealError::Authentication)));
+    }
+
+    #[test]
+    fn tampering_and_unknown_keys_are_detected() {
+        let (_dir, ring) = ring();
+        let mut sealed = ring.seal(b"r", b"contents");
+        let last = sealed.blob.len() - 1;
+        sealed.blob[last] ^= 1;
+        assert!(matches!(ring.open(&sealed, b"r"), Err(SealError::Authentication)));
+        sealed.key_id = "other".into();
+        assert!(matches!(ring.open(&sealed, b"r"), Err(SealError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn blind_indexes_are_keyed_and_deterministic() {
+        let (_dir, a) = ring();
+        let (_dir2, b) = ring();
+        assert_eq!(a.blind_index("nhs-number:9434765919"), a.blind_index("nhs-number:9434765919"));
+        assert_ne!(a.blind_index("nhs-number:9434765919"), b.blind_index("nhs-number:9434765919"));
+        assert!(!format!("{a:?}").contains(&hex::encode(a.index_key)));
+    }
+}

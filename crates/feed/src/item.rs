@@ -1,0 +1,81 @@
+//! What an agency record becomes inside a feed: a classified item.
+
+use mash_domain::{Agency, Category, DomainError, ItemKind, Person, Sensitivity};
+use mash_proto::v1::push_record::Body;
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+/// One named value of an item. Restricted fields never leave the broker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemField {
+    pub name: String,
+    pub value: String,
+    pub restricted: bool,
+}
+
+impl ItemField {
+    pub fn open(name: &str, value: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), value: value.into(), restricted: false }
+    }
+
+    pub fn restricted(name: &str, value: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), value: value.into(), restricted: true }
+    }
+}
+
+/// An agency record classified by its adapter: category, date and fields.
+#[derive(Clone, Debug)]
+pub struct ItemContent {
+    pub category: Category,
+    pub date: Date,
+    pub fields: Vec<ItemField>,
+}
+
+/// Turns one agency's typed records into items. This is all an agency adds
+/// to the shared feed: a new agency is an adapter and a proto message.
+pub trait RecordAdapter: Send + Sync + 'static {
+    fn agency(&self) -> Agency;
+
+    /// Classifies a record body, or names the field that is wrong. Bodies of
+    /// other agencies are errors.
+    fn to_item(&self, body: &Body) -> Result<ItemContent, DomainError>;
+}
+
+/// A record ready to store: validated subject and classified contents.
+#[derive(Clone, Debug)]
+pub struct NewRecord {
+    pub record_id: String,
+    pub version: u64,
+    pub subject: Person,
+    pub content: ItemContent,
+}
+
+/// An item as found by a search, decrypted.
+#[derive(Clone, Debug)]
+pub struct FoundItem {
+    pub record_id: String,
+    pub version: u64,
+    pub kind: ItemKind,
+    pub category: Category,
+    pub sensitivity: Sensitivity,
+    pub date: Date,
+    pub fields: Vec<ItemField>,
+}
+
+/// Names the body variant, for messages about records sent to the wrong feed.
+pub fn body_name(body: &Body) -> &'static str {
+    match body {
+        Body::PoliceIncident(_) => "police_incident",
+        Body::HealthContact(_) => "health_contact",
+        Body::Education(_) => "education",
+        Body::SocialCare(_) => "social_care",
+    }
+}
+
+/// The error an adapter returns for another agency's record body.
+pub fn wrong_body(agency: Agency, body: &Body, accepted: &str) -> DomainError {
+    DomainError::invalid(
+        "body",
+        format!("the {agency} feed accepts {accepted} records, not {}", body_name(body)),
+    )
+}

@@ -1,0 +1,224 @@
+//! The `mash.v1.Feed` gRPC service over a [`FeedStore`].
+
+use std::{pin::Pin, sync::Arc};
+
+use futures::StreamExt;
+use mash_domain::{Agency, DomainError, Person, PersonInput, today};
+use mash_policy::{Action, Policy, access::Scope};
+use mash_proto::v1 as pb;
+use prost::Message;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
+
+use crate::{
+    FeedError,
+    item::{FoundItem, NewRecord, RecordAdapter},
+    store::{FeedStore, Upserted},
+};
+
+/// The largest single record or search request accepted, in encoded bytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The most subjects one search may ask about.
+const MAX_SUBJECTS: usize = 50;
+/// Records stored per transaction during a push.
+const PUSH_BATCH: usize = 500;
+
+pub struct FeedService {
+    pub(crate) adapter: Arc<dyn RecordAdapter>,
+    pub(crate) store: FeedStore,
+    pub(crate) policy: Arc<Policy>,
+}
+
+impl FeedService {
+    fn agency(&self) -> Agency {
+        self.adapter.agency()
+    }
+
+    fn authorise<T>(&self, request: &Request<T>, action: Action) -> Result<(), Status> {
+        let caller = mash_transport::peer_identity(request)?;
+        let scope = match action {
+            Action::FeedSearch => Scope::Any,
+            _ => Scope::Feed(self.agency()),
+        };
+        if self.policy.access.allows(&caller, action, scope) {
+            Ok(())
+        } else {
+            tracing::warn!(action = action.as_str(), "refused: caller not permitted");
+            Err(FeedError::PermissionDenied {
+                identity: caller.to_string(),
+                action: action.as_str(),
+                agency: self.agency().as_str(),
+            }
+            .into())
+        }
+    }
+
+    /// Validates one pushed row into a record, naming the field at fault.
+    fn parse_record(&self, row: &pb::PushRecord) -> Result<NewRecord, DomainError> {
+        if row.encoded_len() > MAX_MESSAGE_BYTES {
+            return Err(DomainError::invalid("record", format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", row.encoded_len())));
+        }
+        let record_id = row.record_id.trim();
+        if record_id.is_empty() || record_id.len() > 128 {
+            return Err(DomainError::invalid("record_id", "must be 1 to 128 characters"));
+        }
+        if row.version == 0 || i64::try_from(row.version).is_err() {
+            return Err(DomainError::invalid("version", "must be a positive integer below 2^63"));
+        }
+        let subject = row.subject.as_ref().ok_or_else(|| DomainError::invalid("subject", "is missing"))?;
+        let subject = Person::parse("subject", person_input(subject), today())?;
+        let body = row.body.as_ref().ok_or_else(|| DomainError::invalid("body", "is missing"))?;
+        let content = self.adapter.to_item(body)?;
+        Ok(NewRecord { record_id: record_id.to_owned(), version: row.version, subject, content })
+    }
+
+    async fn store_batch(&self, batch: &mut Vec<(u64, NewRecord)>, summary: &mut pb::PushSummary) -> Result<(), FeedError> {
+        let records: Vec<NewRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
+        let outcomes = self.store.upsert(&records).await?;
+        for ((index, record), outcome) in batch.drain(..).zip(outcomes) {
+            match outcome {
+                Upserted::Stored => summary.stored += 1,
+                Upserted::Unchanged => summary.unchanged += 1,
+                Upserted::Stale { stored_version } => summary.rejected.push(pb::Rejection {
+                    index,
+                    record_id: record.record_id,
+                    field: "version".into(),
+                    reason: format!("version {} is older than the stored version {stored_version}", record.version),
+                }),
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn person_input(p: &pb::Person) -> PersonInput<'_> {
+    PersonInput {
+        given_name: &p.given_name,
+        family_name: &p.family_name,
+        date_of_birth: &p.date_of_birth,
+        nhs_number: &p.nhs_number,
+        upn: &p.upn,
+        postcode: &p.postcode,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::feed_server::Feed for FeedService {
+    async fn push(&self, request: Request<Streaming<pb::PushRecord>>) -> Result<Response<pb::PushSummary>, Status> {
+        self.authorise(&request, Action::FeedPush)?;
+        let span = tracing::info_span!("feed.push", agency = %self.agency(), received = tracing::field::Empty);
+        mash_telemetry::adopt_remote_parent(&span, request.metadata());
+        let mut stream = request.into_inner();
+        let mut summary = pb::PushSummary::default();
+        let mut batch = Vec::with_capacity(PUSH_BATCH);
+        async {
+            while let Some(row) = stream.next().await {
+                let row = row?;
+                let index = summary.received;
+                summary.received += 1;
+                match self.parse_record(&row) {
+                    Ok(record) => batch.push((index, record)),
+                    Err(e) => summary.rejected.push(pb::Rejection {
+                        index,
+                        record_id: row.record_id.clone(),
+                        field: e.field,
+                        reason: e.problem,
+                    }),
+                }
+                if batch.len() >= PUSH_BATCH {
+                    self.store_batch(&mut batch, &mut summary).await?;
+                }
+            }
+            self.store_batch(&mut batch, &mut summary).await?;
+            tracing::Span::current().record("received", summary.received);
+            tracing::info!(stored = summary.stored, unchanged = summary.unchanged, rejected = summary.rejected.len(), "push complete");
+            Ok::<_, Status>(())
+        }
+        .instrument(span)
+        .await?;
+        Ok(Response::new(summary))
+    }
+
+    async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
+        self.authorise(&request, Action::FeedDelete)?;
+        let record_id = request.get_ref().record_id.trim();
+        if record_id.is_empty() {
+            return Err(FeedError::Invalid(DomainError::invalid("record_id", "is empty")).into());
+        }
+        let deleted = self.store.delete(record_id).await?;
+        Ok(Response::new(pb::DeleteResponse { deleted }))
+    }
+
+    async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
+        self.authorise(&request, Action::FeedSearch)?;
+        let span = tracing::info_span!("feed.search", agency = %self.agency(), subjects = request.get_ref().subjects.len());
+        mash_telemetry::adopt_remote_parent(&span, request.metadata());
+        let queries = parse_queries(request.get_ref()).map_err(FeedError::from)?;
+        async {
+            let mut results = Vec::new();
+            for (subject_ref, person) in queries {
+                if let Some((matched_on, items)) = self.store.search(&person).await? {
+                    results.push(pb::SubjectResult {
+                        subject_ref,
+                        matched_on: matched_on.into(),
+                        items: items.into_iter().map(to_wire).collect(),
+                    });
+                }
+            }
+            tracing::debug!(matched = results.len(), "search complete");
+            Ok(Response::new(pb::SearchResponse { results }))
+        }
+        .instrument(span)
+        .await
+        .map_err(|e: FeedError| e.into())
+    }
+}
+
+fn parse_queries(request: &pb::SearchRequest) -> Result<Vec<(String, Person)>, DomainError> {
+    if request.encoded_len() > MAX_MESSAGE_BYTES {
+        return Err(DomainError::invalid("request", format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", request.encoded_len())));
+    }
+    if request.subjects.is_empty() || request.subjects.len() > MAX_SUBJECTS {
+        return Err(DomainError::invalid("subjects", format!("must hold 1 to {MAX_SUBJECTS} subjects")));
+    }
+    let today = today();
+    request
+        .subjects
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let field = format!("subjects[{i}].person");
+            let person = q.person.as_ref().ok_or_else(|| DomainError::invalid(&field, "is missing"))?;
+            Ok((q.subject_ref.clone(), Person::parse(&field, person_input(person), today)?))
+        })
+        .collect()
+}
+
+fn to_wire(item: FoundItem) -> pb::Item {
+    let kind = match item.kind {
+        mash_domain::ItemKind::Involvement => pb::ItemKind::Involvement,
+        mash_domain::ItemKind::State => pb::ItemKind::State,
+        mash_domain::ItemKind::Event => pb::ItemKind::Event,
+    };
+    let sensitivity = match item.sensitivity {
+        mash_domain::Sensitivity::Standard => pb::Sensitivity::Standard,
+        mash_domain::Sensitivity::Sensitive => pb::Sensitivity::Sensitive,
+        mash_domain::Sensitivity::Restricted => pb::Sensitivity::Restricted,
+    };
+    pb::Item {
+        record_id: item.record_id,
+        version: item.version,
+        kind: kind.into(),
+        category: item.category.as_str().into(),
+        sensitivity: sensitivity.into(),
+        date: item.date.to_string(),
+        fields: item
+            .fields
+            .into_iter()
+            .map(|f| pb::Field { name: f.name, value: f.value, restricted: f.restricted })
+            .collect(),
+    }
+}
+
+/// A boxed future, for the server task.
+pub type ServeFuture = Pin<Box<dyn std::future::Future<Output = Result<(), mash_transport::TransportError>> + Send>>;

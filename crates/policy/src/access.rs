@@ -1,0 +1,117 @@
+//! Who may call what: casbin RBAC over identities from certificates.
+
+use std::{path::Path, sync::Mutex};
+
+use casbin::{CoreApi, RbacApi};
+use mash_domain::{Agency, Identity};
+
+use crate::PolicyError;
+
+/// The actions the services authorise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    EnquiryOpen,
+    EnquiryRead,
+    EnquiryCheck,
+    LogSearch,
+    FeedPush,
+    FeedDelete,
+    FeedSearch,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::EnquiryOpen => "enquiry.open",
+            Action::EnquiryRead => "enquiry.read",
+            Action::EnquiryCheck => "enquiry.check",
+            Action::LogSearch => "log.search",
+            Action::FeedPush => "feed.push",
+            Action::FeedDelete => "feed.delete",
+            Action::FeedSearch => "feed.search",
+        }
+    }
+}
+
+/// The scope an action is asked in.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope {
+    /// Not narrowed.
+    Any,
+    /// An enquiry action; whether the caller is the enquiry's assigned researcher.
+    Enquiry { assigned_to_caller: bool },
+    /// A feed action on this agency's feed.
+    Feed(Agency),
+}
+
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scope::Any => "any",
+            Scope::Enquiry { assigned_to_caller: true } => "assigned",
+            Scope::Enquiry { assigned_to_caller: false } => "unassigned",
+            Scope::Feed(agency) => agency.as_str(),
+        }
+    }
+}
+
+/// The MASH roles whose disclosure the disclosure policy decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Researcher,
+    Manager,
+}
+
+impl Role {
+    pub const ALL: [Role; 2] = [Role::Researcher, Role::Manager];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Researcher => "researcher",
+            Role::Manager => "manager",
+        }
+    }
+}
+
+/// The live access enforcer. casbin's enforcer is not `Sync`; the lock is
+/// held only for one synchronous enforce, never across an await.
+pub struct AccessPolicy {
+    enforcer: Mutex<casbin::Enforcer>,
+}
+
+impl std::fmt::Debug for AccessPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessPolicy")
+    }
+}
+
+impl AccessPolicy {
+    pub(crate) async fn load(model: &Path, policy: &Path) -> Result<Self, PolicyError> {
+        Ok(Self { enforcer: Mutex::new(crate::enforcer(model, policy).await?) })
+    }
+
+    /// Whether `who` may perform `action` in `scope`. Errors count as refusals.
+    pub fn allows(&self, who: &Identity, action: Action, scope: Scope) -> bool {
+        let enforcer = self.enforcer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match enforcer.enforce((who.as_str(), action.as_str(), scope.as_str())) {
+            Ok(allowed) => allowed,
+            Err(error) => {
+                tracing::error!(%error, action = action.as_str(), "access policy failed to evaluate; refusing");
+                false
+            }
+        }
+    }
+
+    /// The MASH role `who` acts in for disclosure: manager over researcher.
+    pub fn mash_role(&self, who: &Identity) -> Option<Role> {
+        let enforcer = self.enforcer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let roles = enforcer.get_roles_for_user(who.as_str(), None);
+        [Role::Manager, Role::Researcher].into_iter().find(|role| roles.iter().any(|r| r == role.as_str()))
+    }
+
+    /// A name for the caller's roles, for the log: e.g. `researcher`.
+    pub fn roles_of(&self, who: &Identity) -> Vec<String> {
+        let enforcer = self.enforcer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        enforcer.get_roles_for_user(who.as_str(), None)
+    }
+}

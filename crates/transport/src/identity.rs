@@ -1,0 +1,103 @@
+//! Who is calling, taken from the client certificate that the TLS handshake
+//! verified.
+
+use mash_domain::Identity;
+use tonic::{Request, Status};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::FromDer;
+
+use crate::TransportError;
+
+/// The verified caller of `request`.
+///
+/// Only the certificate chain that rustls verified against the CA counts;
+/// metadata is never consulted, since any client can set it.
+pub fn peer_identity<T>(request: &Request<T>) -> Result<Identity, Status> {
+    let certs = request
+        .peer_certs()
+        .ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
+    identity_from_cert_der(leaf).map_err(|error| {
+        tracing::debug!(%error, "rejected peer certificate");
+        Status::unauthenticated(error.to_string())
+    })
+}
+
+/// The identity named by the first URI SAN of a DER certificate. SPIFFE puts
+/// exactly one URI SAN in an identity certificate.
+pub fn identity_from_cert_der(der: &[u8]) -> Result<Identity, TransportError> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|_| TransportError::CertificateParse)?;
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|_| TransportError::CertificateParse)?;
+    let uri = san
+        .into_iter()
+        .flat_map(|ext| ext.value.general_names.iter())
+        .find_map(|name| match name {
+            GeneralName::URI(uri) => Some(*uri),
+            _ => None,
+        })
+        .ok_or(TransportError::NoUriSan)?;
+    Ok(Identity::parse(uri)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mash_pki::{DevPki, demo_principals};
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn reads_the_spiffe_id_of_generated_certificates() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let pki = DevPki::generate(dir.path(), "test CA", &demo_principals())?;
+        for principal in demo_principals() {
+            let der = CertificateDer::from_pem_file(pki.paths(principal.name)?.cert)?;
+            assert_eq!(identity_from_cert_der(&der)?.as_str(), principal.spiffe_id);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_certificates_without_a_spiffe_id() -> TestResult {
+        let dns_only = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+        let result = identity_from_cert_der(dns_only.cert.der());
+        assert!(
+            matches!(result, Err(TransportError::NoUriSan)),
+            "{result:?}"
+        );
+
+        let mut params = rcgen::CertificateParams::default();
+        params.subject_alt_names = vec![rcgen::SanType::URI(
+            "https://mash.local/user/eve".try_into()?,
+        )];
+        let cert = params.self_signed(&rcgen::KeyPair::generate()?)?;
+        let result = identity_from_cert_der(cert.der());
+        assert!(
+            matches!(result, Err(TransportError::Identity(_))),
+            "{result:?}"
+        );
+
+        let result = identity_from_cert_der(b"not a certificate");
+        assert!(
+            matches!(result, Err(TransportError::CertificateParse)),
+            "{result:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn requests_without_peer_certificates_are_unauthenticated() {
+        let result = peer_identity(&Request::new(()));
+        assert_eq!(
+            result.map_err(|status| status.code()),
+            Err(tonic::Code::Unauthenticated)
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! The shape every MASH server shares: one service over mutual TLS, with
+//! gRPC health and reflection beside it.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+
+use crate::{TlsMaterial, TransportError};
+
+/// Binds a TCP listener (port 0 picks a free port) with TCP_NODELAY and
+/// returns it with the address it got. The option is set here because
+/// `Server::tcp_nodelay` is ignored for a listener passed in by the caller.
+pub fn bind(addr: SocketAddr) -> Result<(TcpIncoming, SocketAddr), TransportError> {
+    let bind_error = |source| TransportError::Bind { addr, source };
+    let incoming = TcpIncoming::bind(addr)
+        .map_err(bind_error)?
+        .with_nodelay(Some(true));
+    let local = incoming.local_addr().map_err(bind_error)?;
+    Ok((incoming, local))
+}
+
+/// Serves `service` over mutual TLS until `shutdown` resolves, together with
+/// `grpc.health.v1.Health` (reporting `service` as SERVING) and server
+/// reflection v1 built from `reflection_descriptor`, an encoded
+/// FileDescriptorSet, plus the health service's own descriptor.
+pub async fn serve<S>(
+    service: S,
+    reflection_descriptor: &'static [u8],
+    tls: &TlsMaterial,
+    incoming: TcpIncoming,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), TransportError>
+where
+    S: NamedService
+        + tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<S>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(reflection_descriptor)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    tracing::info!(service = S::NAME, "serving over mutual TLS");
+    Server::builder()
+        .tls_config(tls.server_config())
+        .map_err(TransportError::Serve)?
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(TransportError::Serve)
+}
