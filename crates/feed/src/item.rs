@@ -79,3 +79,18 @@ pub fn wrong_body(agency: Agency, body: &Body, accepted: &str) -> DomainError {
         format!("the {agency} feed accepts {accepted} records, not {}", body_name(body)),
     )
 }
+
+/// Parses the date an item refers to: a calendar date, not in the future.
+pub fn item_date(field: &str, raw: &str) -> Result<Date, DomainError> {
+    let date = mash_domain::parse_date(field, raw)?;
+    if date > mash_domain::today() {
+        return Err(DomainError::invalid(field, "is in the future"));
+    }
+    Ok(date)
+}
+
+/// A required free-text field, trimmed.
+pub fn required<'a>(field: &str, raw: &'a str) -> Result<&'a str, DomainError> {
+    let text = raw.trim();
+    if text.is_empty() { Err(DomainError::invalid(field, "is empty")) } else { Ok(text) }
+}

@@ -10,6 +10,7 @@
 //! Modules: `item` (what a record becomes), `store` (SQL and sealing),
 //! `service` (the gRPC edge), `error` (the one mapping to gRPC status).
 
+pub mod cli;
 mod error;
 mod item;
 mod service;
@@ -18,7 +19,7 @@ mod store;
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
 pub use error::FeedError;
-pub use item::{ItemContent, ItemField, RecordAdapter, wrong_body};
+pub use item::{ItemContent, ItemField, RecordAdapter, item_date, required, wrong_body};
 use mash_db::Migrations;
 use mash_policy::Policy;
 use mash_proto::v1::feed_server::FeedServer;

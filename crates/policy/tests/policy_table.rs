@@ -70,7 +70,8 @@ async fn access_rules() {
     let assigned = Scope::Enquiry { assigned_to_caller: true };
     let unassigned = Scope::Enquiry { assigned_to_caller: false };
     let cases = [
-        (&rita, Action::EnquiryOpen, Scope::Any, true),
+        (&rita, Action::EnquiryOpen, assigned, true),
+        (&rita, Action::EnquiryOpen, unassigned, false),
         (&rita, Action::EnquiryCheck, assigned, true),
         (&rita, Action::EnquiryCheck, unassigned, false),
         (&rita, Action::EnquiryRead, unassigned, false),
@@ -84,7 +85,7 @@ async fn access_rules() {
         (&police, Action::FeedPush, Scope::Feed(Agency::Police), true),
         (&police, Action::FeedPush, Scope::Feed(Agency::Health), false),
         (&police, Action::FeedSearch, Scope::Any, false),
-        (&stranger, Action::EnquiryOpen, Scope::Any, false),
+        (&stranger, Action::EnquiryOpen, assigned, false),
     ];
     for (who, action, scope, expected) in cases {
         assert_eq!(policy.access.allows(who, action, scope), expected, "{who} {action:?} {scope:?}");

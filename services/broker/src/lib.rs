@@ -1,1 +1,101 @@
-//! The MASH broker: enquiries, agency checks, proportionate disclosure and the disclosure log.
+//! The MASH broker: the only service MASH users talk to, and the only
+//! identity the feeds answer searches from.
+//!
+//! Modules:
+//! - `enquiry`: enquiries and their subjects, sealed at rest.
+//! - `check`: one agency check: fan out, decide with the policy, redact.
+//! - `log`: the hash-chained disclosure log and its group-commit writer.
+//! - `service`: the gRPC edge; `wire`: wire enums to domain codes;
+//!   `error`: the one mapping to gRPC status codes.
+
+pub mod cli;
+mod check;
+mod enquiry;
+mod error;
+pub mod log;
+mod service;
+mod wire;
+
+use std::{collections::HashMap, future::Future, net::SocketAddr, path::PathBuf, pin::Pin, sync::Arc, time::Duration};
+
+pub use error::BrokerError;
+use mash_db::Migrations;
+use mash_domain::Agency;
+use mash_policy::Policy;
+use mash_proto::v1::{broker_server::BrokerServer, feed_client::FeedClient};
+use mash_seal::KeyRing;
+use mash_telemetry::TracePropagation;
+use mash_transport::TlsMaterial;
+pub use service::MAX_MESSAGE_BYTES;
+
+/// Everything the broker needs to start.
+#[derive(Clone, Debug)]
+pub struct BrokerSettings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub key_file: PathBuf,
+    pub tls: TlsMaterial,
+    pub policy: Arc<Policy>,
+    /// Each agency's feed, e.g. `https://127.0.0.1:7401`.
+    pub feeds: Vec<(Agency, String)>,
+    /// How long a check waits for each feed.
+    pub check_deadline: Duration,
+}
+
+pub type ServeFuture = Pin<Box<dyn Future<Output = Result<(), mash_transport::TransportError>> + Send>>;
+
+/// A broker bound to its port and ready to serve.
+pub struct BoundBroker {
+    pub local_addr: SocketAddr,
+    pub serve: ServeFuture,
+    /// The disclosure log, for verification by tools and tests.
+    pub log: log::DisclosureLog,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] mash_db::DbError),
+    #[error(transparent)]
+    Keys(#[from] mash_seal::SealError),
+    #[error(transparent)]
+    Transport(#[from] mash_transport::TransportError),
+}
+
+fn migrations() -> Migrations {
+    Migrations { sqlite: sqlx::migrate!("./migrations/sqlite"), postgres: sqlx::migrate!("./migrations/postgres") }
+}
+
+/// Connects storage, opens (lazy) channels to the feeds and binds the port;
+/// the returned future serves until `shutdown` resolves.
+pub async fn build(settings: BrokerSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<BoundBroker, StartError> {
+    let db = mash_db::connect(&settings.database_url, &migrations(), 8).await?;
+    let keys = KeyRing::load(&settings.key_file)?;
+    let mut feeds = HashMap::new();
+    for (agency, uri) in &settings.feeds {
+        // Lazy: a feed that starts after the broker, or restarts, is picked up
+        // without restarting the broker; until then it reports "unavailable".
+        let channel = mash_transport::connect_lazy(uri, &settings.tls)?;
+        feeds.insert(*agency, FeedClient::with_interceptor(channel, TracePropagation));
+    }
+    let log = log::DisclosureLog::start(db.clone());
+    let service = service::BrokerService {
+        enquiries: enquiry::EnquiryStore::new(db, keys),
+        log: log.clone(),
+        policy: settings.policy,
+        feeds,
+        check_deadline: settings.check_deadline,
+    };
+    let server = BrokerServer::new(service).max_decoding_message_size(4 * MAX_MESSAGE_BYTES);
+    let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
+    tracing::info!(%local_addr, "broker listening");
+    let tls = settings.tls;
+    let serve: ServeFuture =
+        Box::pin(async move { mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await });
+    Ok(BoundBroker { local_addr, serve, log })
+}
+
+/// Now, in UTC, as RFC 3339.
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

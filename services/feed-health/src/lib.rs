@@ -1,1 +1,33 @@
-//! The health feed service: its record types classified into items over the shared feed library.
+//! The health feed: contacts with GPs, health visitors, A&E, maternity and others.
+
+use mash_domain::{Agency, Category, DomainError};
+use mash_feed::{ItemContent, ItemField, RecordAdapter, item_date, required, wrong_body};
+use mash_proto::v1::{HealthContact, push_record::Body};
+
+pub struct Adapter;
+
+impl RecordAdapter for Adapter {
+    fn agency(&self) -> Agency {
+        Agency::Health
+    }
+
+    fn to_item(&self, body: &Body) -> Result<ItemContent, DomainError> {
+        match body {
+            Body::HealthContact(contact) => contact_item(contact),
+            other => Err(wrong_body(Agency::Health, other, "health_contact")),
+        }
+    }
+}
+
+fn contact_item(c: &HealthContact) -> Result<ItemContent, DomainError> {
+    Ok(ItemContent {
+        category: Category::parse_for("health_contact.category", &c.category, Agency::Health)?,
+        date: item_date("health_contact.contact_date", &c.contact_date)?,
+        fields: vec![
+            ItemField::open("setting", required("health_contact.setting", &c.setting)?),
+            ItemField::open("reason", c.reason.trim()),
+            // Clinical notes stay with health: the MASH health desk shares them by hand.
+            ItemField::restricted("clinical_notes", c.clinical_notes.trim()),
+        ],
+    })
+}

@@ -1,0 +1,63 @@
+//! The broker's command line: its `main` is one call here.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+use mash_domain::Agency;
+use mash_policy::{Policy, PolicyFiles};
+use mash_transport::TlsMaterial;
+
+use crate::BrokerSettings;
+
+/// Settings come from flags or `MASH_BROKER_*` environment variables.
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, env = "MASH_BROKER_LISTEN", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    #[arg(long, env = "MASH_BROKER_DATABASE_URL")]
+    database_url: String,
+    #[arg(long, env = "MASH_BROKER_KEY_FILE")]
+    key_file: PathBuf,
+    #[arg(long, env = "MASH_TLS_CA")]
+    tls_ca: PathBuf,
+    #[arg(long, env = "MASH_TLS_CERT")]
+    tls_cert: PathBuf,
+    #[arg(long, env = "MASH_TLS_KEY")]
+    tls_key: PathBuf,
+    #[arg(long, env = "MASH_POLICY_DIR", default_value = "policy")]
+    policy_dir: PathBuf,
+    /// A feed as AGENCY=URI, e.g. police=https://127.0.0.1:7401; repeat per agency.
+    #[arg(long = "feed", env = "MASH_BROKER_FEEDS", value_delimiter = ',')]
+    feeds: Vec<String>,
+    #[arg(long, env = "MASH_BROKER_CHECK_DEADLINE_MS", default_value_t = 2000)]
+    check_deadline_ms: u64,
+}
+
+fn parse_feed(raw: &str) -> anyhow::Result<(Agency, String)> {
+    let (agency, uri) = raw.split_once('=').context("a feed is AGENCY=URI")?;
+    Ok((Agency::parse("feed", agency)?, uri.to_owned()))
+}
+
+/// Parses arguments, starts the broker and serves until Ctrl-C.
+pub fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tokio::runtime::Runtime::new()?.block_on(async move {
+        let _telemetry = mash_telemetry::init("broker")?;
+        let settings = BrokerSettings {
+            listen: args.listen,
+            database_url: args.database_url,
+            key_file: args.key_file,
+            tls: TlsMaterial::load(&args.tls_ca, &args.tls_cert, &args.tls_key)?,
+            policy: Arc::new(Policy::load(&PolicyFiles::in_dir(&args.policy_dir)).await?),
+            feeds: args.feeds.iter().map(|f| parse_feed(f)).collect::<anyhow::Result<_>>()?,
+            check_deadline: Duration::from_millis(args.check_deadline_ms),
+        };
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let broker = crate::build(settings, shutdown).await?;
+        println!("listening on {}", broker.local_addr);
+        broker.serve.await.context("broker stopped")
+    })
+}

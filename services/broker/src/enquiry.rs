@@ -1,0 +1,215 @@
+//! Enquiries: what the MASH is asking about, at what level, on what basis.
+
+use mash_db::Db;
+use mash_domain::{ConsentState, DomainError, EnquiryId, Identity, Level, Person, PersonInput, Relation, SubjectId};
+use mash_seal::{KeyRing, Sealed};
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, any::AnyRow};
+
+use crate::BrokerError;
+
+/// One person an enquiry is about.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub subject_id: SubjectId,
+    pub relation: Relation,
+    pub person: Person,
+}
+
+/// An enquiry as stored: its context decides what it may see.
+#[derive(Clone, Debug)]
+pub struct Enquiry {
+    pub enquiry_id: EnquiryId,
+    pub level: Level,
+    pub purpose: String,
+    pub lawful_basis: String,
+    pub consent: ConsentState,
+    pub assigned_researcher: Identity,
+    pub opened_by: Identity,
+    pub opened_at: String,
+    pub subjects: Vec<Subject>,
+}
+
+/// The text of an enquiry as it arrives, before parsing.
+pub struct EnquiryInput<'a> {
+    pub level: Option<Level>,
+    pub purpose: &'a str,
+    pub lawful_basis: &'a str,
+    pub consent: Option<ConsentState>,
+    pub assigned_researcher: &'a str,
+    pub subjects: Vec<(Option<Relation>, Option<PersonInput<'a>>)>,
+}
+
+const MAX_SUBJECTS: usize = 20;
+
+impl Enquiry {
+    /// Parses a new enquiry opened by `caller`; the assigned researcher
+    /// defaults to the caller.
+    pub fn parse(input: EnquiryInput<'_>, caller: &Identity) -> Result<Self, DomainError> {
+        let level = input.level.ok_or_else(|| DomainError::invalid("level", "is required: 1, 2 or 3"))?;
+        let consent = input.consent.ok_or_else(|| DomainError::invalid("consent", "is required"))?;
+        let assigned_researcher = match input.assigned_researcher.trim() {
+            "" => caller.clone(),
+            raw => Identity::parse(raw).map_err(|e| DomainError::invalid("assigned_researcher", e.problem))?,
+        };
+        if input.subjects.is_empty() || input.subjects.len() > MAX_SUBJECTS {
+            return Err(DomainError::invalid("subjects", format!("must hold 1 to {MAX_SUBJECTS} subjects")));
+        }
+        let today = mash_domain::today();
+        let mut subjects = Vec::with_capacity(input.subjects.len());
+        for (i, (relation, person)) in input.subjects.into_iter().enumerate() {
+            let field = format!("subjects[{i}]");
+            let relation = relation.ok_or_else(|| DomainError::invalid(format!("{field}.relation"), "is required"))?;
+            let person = person.ok_or_else(|| DomainError::invalid(format!("{field}.person"), "is missing"))?;
+            let person = Person::parse(&format!("{field}.person"), person, today)?;
+            subjects.push(Subject { subject_id: SubjectId::new(), relation, person });
+        }
+        if subjects.iter().filter(|s| s.relation == Relation::Child).count() != 1 {
+            return Err(DomainError::invalid("subjects", "must include exactly one subject whose relation is child"));
+        }
+        Ok(Self {
+            enquiry_id: EnquiryId::new(),
+            level,
+            purpose: bounded("purpose", input.purpose, 500)?,
+            lawful_basis: bounded("lawful_basis", input.lawful_basis, 200)?,
+            consent,
+            assigned_researcher,
+            opened_by: caller.clone(),
+            opened_at: crate::now_rfc3339(),
+            subjects,
+        })
+    }
+}
+
+fn bounded(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(DomainError::invalid(field, "is required"));
+    }
+    if text.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("is longer than {max} characters")));
+    }
+    Ok(text.to_owned())
+}
+
+/// The sealed form of a subject's person.
+#[derive(Serialize, Deserialize)]
+struct SealedPerson {
+    given_name: String,
+    family_name: String,
+    date_of_birth: String,
+    nhs_number: String,
+    upn: String,
+    postcode: String,
+}
+
+/// Enquiries in the broker's database; subjects' details sealed at rest.
+#[derive(Debug)]
+pub struct EnquiryStore {
+    db: Db,
+    keys: KeyRing,
+}
+
+impl EnquiryStore {
+    pub fn new(db: Db, keys: KeyRing) -> Self {
+        Self { db, keys }
+    }
+
+    /// Stores an enquiry and its subjects in one transaction.
+    pub async fn insert(&self, e: &Enquiry) -> Result<(), BrokerError> {
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO enquiries (enquiry_id, level, purpose, lawful_basis, consent, assigned_researcher, opened_by, opened_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.enquiry_id.to_string())
+        .bind(e.level.as_str())
+        .bind(e.purpose.as_str())
+        .bind(e.lawful_basis.as_str())
+        .bind(e.consent.as_str())
+        .bind(e.assigned_researcher.as_str())
+        .bind(e.opened_by.as_str())
+        .bind(e.opened_at.as_str())
+        .execute(&mut *tx)
+        .await?;
+        for (position, subject) in e.subjects.iter().enumerate() {
+            let sealed = self.seal(subject)?;
+            sqlx::query(
+                "INSERT INTO subjects (subject_id, enquiry_id, position, relation, key_id, person) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(subject.subject_id.to_string())
+            .bind(e.enquiry_id.to_string())
+            .bind(position as i64)
+            .bind(subject.relation.as_str())
+            .bind(sealed.key_id)
+            .bind(sealed.blob)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, id: EnquiryId) -> Result<Option<Enquiry>, BrokerError> {
+        let row = sqlx::query("SELECT * FROM enquiries WHERE enquiry_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let subjects = sqlx::query("SELECT * FROM subjects WHERE enquiry_id = $1 ORDER BY position")
+            .bind(id.to_string())
+            .fetch_all(&self.db.pool)
+            .await?
+            .iter()
+            .map(|row| self.subject(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        let text = |column: &str| -> Result<String, BrokerError> { Ok(row.try_get::<String, _>(column)?) };
+        let corrupt = |column: &str| BrokerError::Internal(format!("stored enquiry has an invalid {column}"));
+        Ok(Some(Enquiry {
+            enquiry_id: id,
+            level: Level::parse("level", &text("level")?).map_err(|_| corrupt("level"))?,
+            purpose: text("purpose")?,
+            lawful_basis: text("lawful_basis")?,
+            consent: ConsentState::parse("consent", &text("consent")?).map_err(|_| corrupt("consent"))?,
+            assigned_researcher: Identity::parse(&text("assigned_researcher")?).map_err(|_| corrupt("researcher"))?,
+            opened_by: Identity::parse(&text("opened_by")?).map_err(|_| corrupt("opened_by"))?,
+            opened_at: text("opened_at")?,
+            subjects,
+        }))
+    }
+
+    fn seal(&self, subject: &Subject) -> Result<Sealed, BrokerError> {
+        let p = &subject.person;
+        let sealed = SealedPerson {
+            given_name: p.given_name.clone().unwrap_or_default(),
+            family_name: p.family_name.clone().unwrap_or_default(),
+            date_of_birth: p.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
+            upn: p.upn.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
+            postcode: p.postcode.clone().unwrap_or_default(),
+        };
+        let plaintext = serde_json::to_vec(&sealed).map_err(|e| BrokerError::Internal(e.to_string()))?;
+        Ok(self.keys.seal(subject.subject_id.to_string().as_bytes(), &plaintext))
+    }
+
+    fn subject(&self, row: &AnyRow) -> Result<Subject, BrokerError> {
+        let corrupt = |what: &str| BrokerError::Internal(format!("stored subject has an invalid {what}"));
+        let id: String = row.try_get("subject_id")?;
+        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("person")? };
+        let plaintext = self.keys.open(&sealed, id.as_bytes())?;
+        let p: SealedPerson = serde_json::from_slice(&plaintext).map_err(|_| corrupt("person"))?;
+        let input = PersonInput {
+            given_name: &p.given_name,
+            family_name: &p.family_name,
+            date_of_birth: &p.date_of_birth,
+            nhs_number: &p.nhs_number,
+            upn: &p.upn,
+            postcode: &p.postcode,
+        };
+        Ok(Subject {
+            subject_id: SubjectId::parse("subject_id", &id).map_err(|_| corrupt("id"))?,
+            relation: Relation::parse("relation", &row.try_get::<String, _>("relation")?).map_err(|_| corrupt("relation"))?,
+            person: Person::parse("person", input, mash_domain::today()).map_err(|_| corrupt("person"))?,
+        })
+    }
+}

@@ -1,0 +1,4 @@
+//! The MASH broker service.
+fn main() -> anyhow::Result<()> {
+    mash_broker::cli::main()
+}

@@ -1,0 +1,278 @@
+//! The `mash.v1.Broker` gRPC service: the edge where wire types become
+//! domain types, and where every call is authorised.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use mash_domain::{Agency, DomainError, EnquiryId, Identity, SubjectId};
+use mash_policy::{Action, Policy, access::Scope};
+use mash_proto::v1 as pb;
+use prost::Message;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::{
+    BrokerError,
+    check::{self, Feed, Requester},
+    enquiry::{Enquiry, EnquiryInput, EnquiryStore},
+    log::{DisclosureLog, Entry, LogFilter, NewEntry},
+    wire,
+};
+
+/// The largest request accepted, in encoded bytes.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+pub struct BrokerService {
+    pub(crate) enquiries: EnquiryStore,
+    pub(crate) log: DisclosureLog,
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) feeds: HashMap<Agency, Feed>,
+    pub(crate) check_deadline: Duration,
+}
+
+fn within_limit<T: Message>(request: &T) -> Result<(), BrokerError> {
+    let size = request.encoded_len();
+    if size > MAX_MESSAGE_BYTES {
+        return Err(DomainError::invalid("request", format!("is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")).into());
+    }
+    Ok(())
+}
+
+impl BrokerService {
+    fn require(&self, caller: &Identity, action: Action, scope: Scope) -> Result<(), BrokerError> {
+        if self.policy.access.allows(caller, action, scope) {
+            return Ok(());
+        }
+        tracing::warn!(action = action.as_str(), "refused: caller not permitted");
+        Err(BrokerError::PermissionDenied(format!("{caller} may not {} here", action.as_str())))
+    }
+
+    async fn load_enquiry(&self, raw_id: &str) -> Result<Enquiry, BrokerError> {
+        let id = EnquiryId::parse("enquiry_id", raw_id)?;
+        self.enquiries.get(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))
+    }
+
+    async fn open_enquiry(&self, caller: Identity, request: pb::OpenEnquiryRequest) -> Result<pb::Enquiry, BrokerError> {
+        within_limit(&request)?;
+        let subjects = request
+            .subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Ok((wire::relation(&format!("subjects[{i}].relation"), s.relation)?, s.person.as_ref().map(person_input))))
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        let input = EnquiryInput {
+            level: wire::level("level", request.level)?,
+            purpose: &request.purpose,
+            lawful_basis: &request.lawful_basis,
+            consent: wire::consent("consent", request.consent)?,
+            assigned_researcher: &request.assigned_researcher,
+            subjects,
+        };
+        let enquiry = Enquiry::parse(input, &caller)?;
+        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
+        self.require(&caller, Action::EnquiryOpen, scope)?;
+        self.enquiries.insert(&enquiry).await?;
+        tracing::info!(enquiry_id = %enquiry.enquiry_id, level = enquiry.level.as_str(), "enquiry opened");
+        Ok(enquiry_to_wire(&enquiry))
+    }
+
+    async fn request_checks(&self, caller: Identity, request: pb::RequestChecksRequest) -> Result<pb::CheckResults, BrokerError> {
+        within_limit(&request)?;
+        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
+        let assigned = enquiry.assigned_researcher == caller;
+        let role = self.policy.access.mash_role(&caller);
+        let permitted = self.policy.access.allows(&caller, Action::EnquiryCheck, Scope::Enquiry { assigned_to_caller: assigned });
+        let Some(role) = role.filter(|_| permitted) else {
+            self.log_refused_call(&caller, &enquiry).await?;
+            return Err(BrokerError::PermissionDenied(format!("{caller} may not request checks on enquiry {}", enquiry.enquiry_id)));
+        };
+        let agencies = parse_agencies(&request.agencies)?;
+        let subject_ids = request
+            .subject_ids
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| SubjectId::parse(&format!("subject_ids[{i}]"), raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(unknown) = subject_ids.iter().position(|id| !enquiry.subjects.iter().any(|s| s.subject_id == *id)) {
+            return Err(DomainError::invalid(format!("subject_ids[{unknown}]"), "is not a subject of this enquiry").into());
+        }
+        let subjects: Vec<_> =
+            enquiry.subjects.iter().filter(|s| subject_ids.is_empty() || subject_ids.contains(&s.subject_id)).collect();
+        let answers = check::fan_out(&self.feeds, &agencies, &subjects, self.check_deadline).await;
+        let requester = Requester { identity: caller.to_string(), role };
+        let (results, entries) = check::disclose(&enquiry, &requester, &self.policy, answers);
+        // The invariant: nothing leaves the broker before its log entry is durable.
+        self.log.append(entries).await?;
+        Ok(results)
+    }
+
+    /// A refused call is a log entry too, so IG can see attempts.
+    async fn log_refused_call(&self, caller: &Identity, enquiry: &Enquiry) -> Result<(), BrokerError> {
+        let roles = self.policy.access.roles_of(caller).join(" ");
+        self.log
+            .append(vec![NewEntry {
+                requester: caller.to_string(),
+                role: roles,
+                enquiry_id: enquiry.enquiry_id.to_string(),
+                level: enquiry.level.as_str().into(),
+                purpose: enquiry.purpose.clone(),
+                lawful_basis: enquiry.lawful_basis.clone(),
+                consent: enquiry.consent.as_str().into(),
+                outcome: "refused".into(),
+                tier: "none".into(),
+                reason: "permission denied: the caller may not request checks on this enquiry".into(),
+                policy_version: self.policy.version().into(),
+                ..NewEntry::default()
+            }])
+            .await
+    }
+
+    async fn search_log(&self, caller: Identity, request: pb::SearchLogRequest) -> Result<pb::SearchLogResponse, BrokerError> {
+        self.require(&caller, Action::LogSearch, Scope::Any)?;
+        let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        let outcome = match pb::Outcome::try_from(request.outcome) {
+            Ok(pb::Outcome::Unspecified) => None,
+            Ok(pb::Outcome::Disclosed) => Some("disclosed".to_owned()),
+            Ok(pb::Outcome::Refused) => Some("refused".to_owned()),
+            Err(_) => return Err(DomainError::invalid("outcome", "unknown outcome").into()),
+        };
+        let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
+        let after = match request.page_token.trim() {
+            "" => 0,
+            token => token.parse().map_err(|_| DomainError::invalid("page_token", "is not a token this API issued"))?,
+        };
+        let filter = LogFilter {
+            enquiry_id: optional(&request.enquiry_id),
+            requester: optional(&request.requester),
+            agency: agency.map(|a| a.as_str().to_owned()),
+            outcome,
+        };
+        let page_size = if request.page_size == 0 { 100 } else { request.page_size.min(1000) };
+        let entries = self.log.search(&filter, after, page_size).await?;
+        let next_page_token =
+            if entries.len() == page_size as usize { entries.last().map(|e| e.seq.to_string()).unwrap_or_default() } else { String::new() };
+        Ok(pb::SearchLogResponse { entries: entries.into_iter().map(entry_to_wire).collect(), next_page_token })
+    }
+}
+
+fn parse_agencies(raw: &[String]) -> Result<Vec<Agency>, DomainError> {
+    if raw.is_empty() {
+        return Ok(Agency::ALL.to_vec());
+    }
+    let mut agencies = Vec::new();
+    for (i, name) in raw.iter().enumerate() {
+        let agency = Agency::parse(&format!("agencies[{i}]"), name)?;
+        if !agencies.contains(&agency) {
+            agencies.push(agency);
+        }
+    }
+    Ok(agencies)
+}
+
+fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
+    mash_domain::PersonInput {
+        given_name: &p.given_name,
+        family_name: &p.family_name,
+        date_of_birth: &p.date_of_birth,
+        nhs_number: &p.nhs_number,
+        upn: &p.upn,
+        postcode: &p.postcode,
+    }
+}
+
+fn enquiry_to_wire(e: &Enquiry) -> pb::Enquiry {
+    pb::Enquiry {
+        enquiry_id: e.enquiry_id.to_string(),
+        level: wire::level_to_wire(e.level).into(),
+        purpose: e.purpose.clone(),
+        lawful_basis: e.lawful_basis.clone(),
+        consent: wire::consent_to_wire(e.consent).into(),
+        assigned_researcher: e.assigned_researcher.to_string(),
+        opened_by: e.opened_by.to_string(),
+        opened_at: e.opened_at.clone(),
+        subjects: e
+            .subjects
+            .iter()
+            .map(|s| pb::EnquirySubject {
+                subject_id: s.subject_id.to_string(),
+                relation: wire::relation_to_wire(s.relation).into(),
+                person: Some(check::person_to_wire(&s.person)),
+            })
+            .collect(),
+    }
+}
+
+fn entry_to_wire(e: Entry) -> pb::LogEntry {
+    let f = e.fields;
+    let outcome = match f.outcome.as_str() {
+        "disclosed" => pb::Outcome::Disclosed,
+        "refused" => pb::Outcome::Refused,
+        _ => pb::Outcome::Unspecified,
+    };
+    pb::LogEntry {
+        seq: e.seq,
+        recorded_at: e.recorded_at,
+        level: wire::level_from_log(&f.level).into(),
+        consent: wire::consent_from_log(&f.consent).into(),
+        outcome: outcome.into(),
+        tier: wire::tier_from_log(&f.tier).into(),
+        requester: f.requester,
+        role: f.role,
+        enquiry_id: f.enquiry_id,
+        purpose: f.purpose,
+        lawful_basis: f.lawful_basis,
+        subject_id: f.subject_id,
+        agency: f.agency,
+        record_ref: f.record_ref,
+        category: f.category,
+        reason: f.reason,
+        policy_version: f.policy_version,
+        content_digest: f.content_digest,
+        prev_hash: e.prev_hash,
+        entry_hash: e.entry_hash,
+    }
+}
+
+/// Runs one handler inside a span that carries no personal data, and maps
+/// its error to a status in the one place that does so.
+async fn handle<T>(
+    name: &'static str,
+    metadata: &tonic::metadata::MetadataMap,
+    work: impl std::future::Future<Output = Result<T, BrokerError>>,
+) -> Result<Response<T>, Status> {
+    let span = tracing::info_span!("broker.call", rpc = name);
+    mash_telemetry::adopt_remote_parent(&span, metadata);
+    work.instrument(span).await.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl pb::broker_server::Broker for BrokerService {
+    async fn open_enquiry(&self, request: Request<pb::OpenEnquiryRequest>) -> Result<Response<pb::Enquiry>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("OpenEnquiry", &metadata, self.open_enquiry(caller, request.into_inner())).await
+    }
+
+    async fn get_enquiry(&self, request: Request<pb::GetEnquiryRequest>) -> Result<Response<pb::Enquiry>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetEnquiry", &metadata, async {
+            let enquiry = self.load_enquiry(&request.get_ref().enquiry_id).await?;
+            let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
+            self.require(&caller, Action::EnquiryRead, scope)?;
+            Ok(enquiry_to_wire(&enquiry))
+        })
+        .await
+    }
+
+    async fn request_checks(&self, request: Request<pb::RequestChecksRequest>) -> Result<Response<pb::CheckResults>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("RequestChecks", &metadata, self.request_checks(caller, request.into_inner())).await
+    }
+
+    async fn search_log(&self, request: Request<pb::SearchLogRequest>) -> Result<Response<pb::SearchLogResponse>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("SearchLog", &metadata, self.search_log(caller, request.into_inner())).await
+    }
+}

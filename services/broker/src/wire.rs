@@ -1,0 +1,79 @@
+//! Conversions between wire enums and domain codes, in one place.
+
+use mash_domain::{ConsentState, DomainError, Level, Relation, Tier};
+use mash_proto::v1 as pb;
+
+pub fn level(field: &str, raw: i32) -> Result<Option<Level>, DomainError> {
+    Ok(match pb::Level::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown level"))? {
+        pb::Level::Unspecified => None,
+        pb::Level::Level1EarlyHelp => Some(Level::EarlyHelp),
+        pb::Level::Level2ChildInNeed => Some(Level::ChildInNeed),
+        pb::Level::Level3ChildProtection => Some(Level::ChildProtection),
+    })
+}
+
+pub fn level_to_wire(level: Level) -> pb::Level {
+    match level {
+        Level::EarlyHelp => pb::Level::Level1EarlyHelp,
+        Level::ChildInNeed => pb::Level::Level2ChildInNeed,
+        Level::ChildProtection => pb::Level::Level3ChildProtection,
+    }
+}
+
+pub fn consent(field: &str, raw: i32) -> Result<Option<ConsentState>, DomainError> {
+    Ok(match pb::ConsentState::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown consent state"))? {
+        pb::ConsentState::Unspecified => None,
+        pb::ConsentState::Given => Some(ConsentState::Given),
+        pb::ConsentState::Refused => Some(ConsentState::Refused),
+        pb::ConsentState::NotSought => Some(ConsentState::NotSought),
+    })
+}
+
+pub fn consent_to_wire(consent: ConsentState) -> pb::ConsentState {
+    match consent {
+        ConsentState::Given => pb::ConsentState::Given,
+        ConsentState::Refused => pb::ConsentState::Refused,
+        ConsentState::NotSought => pb::ConsentState::NotSought,
+    }
+}
+
+pub fn relation(field: &str, raw: i32) -> Result<Option<Relation>, DomainError> {
+    Ok(match pb::Relation::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown relation"))? {
+        pb::Relation::Unspecified => None,
+        pb::Relation::Child => Some(Relation::Child),
+        pb::Relation::Sibling => Some(Relation::Sibling),
+        pb::Relation::ParentOrCarer => Some(Relation::ParentOrCarer),
+        pb::Relation::OtherAdult => Some(Relation::OtherAdult),
+    })
+}
+
+pub fn relation_to_wire(relation: Relation) -> pb::Relation {
+    match relation {
+        Relation::Child => pb::Relation::Child,
+        Relation::Sibling => pb::Relation::Sibling,
+        Relation::ParentOrCarer => pb::Relation::ParentOrCarer,
+        Relation::OtherAdult => pb::Relation::OtherAdult,
+    }
+}
+
+pub fn tier_to_wire(tier: Tier) -> pb::Tier {
+    match tier {
+        Tier::None => pb::Tier::None,
+        Tier::Existence => pb::Tier::Existence,
+        Tier::Summary => pb::Tier::Summary,
+        Tier::Detail => pb::Tier::Detail,
+    }
+}
+
+/// Text of a level, as the log stores it: "1", "2" or "3".
+pub fn level_from_log(raw: &str) -> pb::Level {
+    Level::parse("level", raw).map(level_to_wire).unwrap_or(pb::Level::Unspecified)
+}
+
+pub fn consent_from_log(raw: &str) -> pb::ConsentState {
+    ConsentState::parse("consent", raw).map(consent_to_wire).unwrap_or(pb::ConsentState::Unspecified)
+}
+
+pub fn tier_from_log(raw: &str) -> pb::Tier {
+    Tier::parse("tier", raw).map(tier_to_wire).unwrap_or(pb::Tier::Unspecified)
+}

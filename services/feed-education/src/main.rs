@@ -1,0 +1,4 @@
+//! The education feed service.
+fn main() -> anyhow::Result<()> {
+    mash_feed::cli::main(std::sync::Arc::new(mash_feed_education::Adapter))
+}

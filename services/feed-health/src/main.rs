@@ -1,0 +1,4 @@
+//! The health feed service.
+fn main() -> anyhow::Result<()> {
+    mash_feed::cli::main(std::sync::Arc::new(mash_feed_health::Adapter))
+}

@@ -1,0 +1,4 @@
+//! The police feed service.
+fn main() -> anyhow::Result<()> {
+    mash_feed::cli::main(std::sync::Arc::new(mash_feed_police::Adapter))
+}
