@@ -1,1 +1,146 @@
-//! End-to-end harness: the whole system in-process with real certificates, and the benchmark.
+//! The end-to-end test harness: a whole system per test, in-process, on
+//! ephemeral ports, with a fresh PKI and fresh databases, on SQLite or on
+//! PostgreSQL. Tests talk to it only through the generated gRPC clients,
+//! presenting the demo principals' certificates.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::Context;
+use mash_system::{Databases, System, SystemConfig};
+
+/// Which database every service of a test system uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL database the PostgreSQL suite runs in. It must be
+/// reachable: those tests fail, never skip, when it is not.
+pub fn postgres_url() -> String {
+    std::env::var("MASH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A running test system and the directory it lives in.
+pub struct Harness {
+    pub system: System,
+    pub backend: Backend,
+    schema_prefix: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Harness {
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a system after `adjust` has changed its configuration.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut SystemConfig)) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut config = SystemConfig::new(dir.path());
+        let schema_prefix = (backend == Backend::Postgres).then(|| {
+            format!("t{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos())
+        });
+        if let Some(prefix) = &schema_prefix {
+            config.databases = Databases::Postgres { url: postgres_url(), schema_prefix: prefix.clone() };
+        }
+        adjust(&mut config);
+        let system = System::start(config).await.context("starting the system")?;
+        Ok(Self { system, backend, schema_prefix, _dir: dir })
+    }
+
+    /// A pool on one service's own database, for assertions about what is stored.
+    pub async fn database(&self, service: &str) -> anyhow::Result<sqlx::AnyPool> {
+        let url = self.system.database_urls.iter().find(|(name, _)| name == service).context("no such service")?;
+        sqlx::any::install_default_drivers();
+        Ok(sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url.1).await?)
+    }
+
+    /// The number of rows in a table of a service's database.
+    pub async fn count(&self, service: &str, table: &str) -> anyhow::Result<i64> {
+        let pool = self.database(service).await?;
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await?;
+        let n = sqlx::Row::try_get::<i64, _>(&row, "n")?;
+        pool.close().await;
+        Ok(n)
+    }
+
+    /// Stops every server and drops any PostgreSQL schemas it made.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.system.stop().await;
+        if let Some(prefix) = self.schema_prefix {
+            let pool = sqlx::AnyPool::connect(&postgres_url()).await?;
+            for service in ["broker", "feed_police", "feed_health", "feed_education", "feed_social_care"] {
+                let sql = format!("DROP SCHEMA IF EXISTS {prefix}_{service} CASCADE");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await?;
+            }
+            pool.close().await;
+        }
+        Ok(())
+    }
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}
+
+/// Runs each named scenario once against SQLite and once against PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario($crate::Backend::Sqlite).await
+            })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() -> anyhow::Result<()> {
+                super::$scenario($crate::Backend::Postgres).await
+            })+
+        }
+    };
+}
+
+/// Requests the tests build again and again.
+pub mod fixtures {
+    use mash_proto::v1::{self as pb, Level, Relation};
+    use mash_system::demo::DemoPerson;
+
+    pub const LAWFUL_BASIS: &str = "UK GDPR Art 6(1)(e); DPA 2018 Sch 1 para 18";
+
+    pub fn subject(person: DemoPerson, relation: Relation) -> pb::EnquirySubject {
+        pb::EnquirySubject { subject_id: String::new(), relation: relation.into(), person: Some(person.to_wire()) }
+    }
+
+    /// An enquiry about `child` and `household` at `level`, assigned to the caller.
+    pub fn enquiry(level: Level, subjects: Vec<pb::EnquirySubject>) -> pb::OpenEnquiryRequest {
+        pb::OpenEnquiryRequest {
+            level: level.into(),
+            purpose: "Contact from school: worried about a child".into(),
+            lawful_basis: LAWFUL_BASIS.into(),
+            consent: pb::ConsentState::NotSought.into(),
+            assigned_researcher: String::new(),
+            subjects,
+        }
+    }
+
+    /// Checks on every subject of an enquiry, at every agency.
+    pub fn checks(enquiry_id: &str) -> pb::RequestChecksRequest {
+        pb::RequestChecksRequest { enquiry_id: enquiry_id.into(), subject_ids: vec![], agencies: vec![] }
+    }
+
+    /// The result for one agency.
+    pub fn agency<'a>(results: &'a pb::CheckResults, agency: &str) -> &'a pb::AgencyResult {
+        results.agencies.iter().find(|a| a.agency == agency).unwrap_or_else(|| panic!("no result for {agency}"))
+    }
+
+    /// What one agency disclosed about one subject, if anything.
+    pub fn about<'a>(result: &'a pb::AgencyResult, subject_id: &str) -> Option<&'a pb::SubjectDisclosure> {
+        result.subjects.iter().find(|s| s.subject_id == subject_id)
+    }
+}

@@ -1,0 +1,242 @@
+//! The whole system in one process, the way `mashctl up`, the end-to-end
+//! tests and the benchmark all start it: a development PKI, a key file per
+//! agency and for the broker, a database per service (SQLite files, or
+//! PostgreSQL schemas), the four feeds and the broker, each on its own port
+//! with its own certificate, talking mutual TLS exactly as separate
+//! processes would.
+
+pub mod demo;
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::Context;
+use mash_domain::Agency;
+use mash_feed::{FeedSettings, RecordAdapter};
+use mash_pki::{CertPaths, DevPki};
+use mash_policy::{Policy, PolicyFiles};
+use mash_proto::v1::{broker_client::BrokerClient, feed_client::FeedClient};
+use mash_transport::TlsMaterial;
+use serde::Serialize;
+use tokio::{sync::watch, task::JoinHandle};
+use tonic::transport::Channel;
+
+/// Where each service keeps its data.
+#[derive(Clone, Debug)]
+pub enum Databases {
+    /// A SQLite file per service in the system's directory.
+    Sqlite,
+    /// A fresh schema per service in this PostgreSQL database, named with the
+    /// given prefix so that concurrent systems do not collide.
+    Postgres { url: String, schema_prefix: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct SystemConfig {
+    /// Certificates, keys, SQLite files and `endpoints.json` go here.
+    pub dir: PathBuf,
+    pub databases: Databases,
+    /// `Some(p)`: the broker on p and the feeds on p+1…p+4; `None`: ephemeral ports.
+    pub base_port: Option<u16>,
+    pub policy_dir: PathBuf,
+    pub check_deadline: Duration,
+    /// Point the broker at a different address for one agency (e.g. a dead port).
+    pub feed_override: Option<(Agency, String)>,
+}
+
+impl SystemConfig {
+    /// SQLite, ephemeral ports, the shipped policy.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            databases: Databases::Sqlite,
+            base_port: None,
+            policy_dir: shipped_policy_dir(),
+            check_deadline: Duration::from_secs(2),
+            feed_override: None,
+        }
+    }
+}
+
+/// The `policy/` directory of this source tree.
+pub fn shipped_policy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy")
+}
+
+/// What a client needs to find and reach the system; written as JSON.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Endpoints {
+    pub broker: String,
+    pub feeds: std::collections::BTreeMap<String, String>,
+    pub ca: PathBuf,
+    /// Certificate and key for every demo principal, by name.
+    pub identities: std::collections::BTreeMap<String, CertPaths>,
+}
+
+/// A running system. Dropping it without [`System::stop`] leaves the tasks running.
+pub struct System {
+    pub broker: SocketAddr,
+    pub feeds: Vec<(Agency, SocketAddr)>,
+    pub pki: DevPki,
+    pub broker_log: mash_broker::log::DisclosureLog,
+    pub database_urls: Vec<(String, String)>,
+    pub endpoints: Endpoints,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn adapters() -> Vec<Arc<dyn RecordAdapter>> {
+    vec![
+        Arc::new(mash_feed_police::Adapter),
+        Arc::new(mash_feed_health::Adapter),
+        Arc::new(mash_feed_education::Adapter),
+        Arc::new(mash_feed_social_care::Adapter),
+    ]
+}
+
+impl System {
+    pub async fn start(config: SystemConfig) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.dir).with_context(|| format!("creating {}", config.dir.display()))?;
+        let pki = DevPki::generate(&config.dir.join("pki"), "MASH development CA", &mash_pki::demo_principals())?;
+        let policy = Arc::new(Policy::load(&PolicyFiles::in_dir(&config.policy_dir)).await?);
+        let (shutdown, watcher) = watch::channel(false);
+        let port = |offset: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, config.base_port.map_or(0, |p| p + offset)));
+        let mut tasks = Vec::new();
+        let mut feeds = Vec::new();
+        let mut database_urls = Vec::new();
+        for (offset, adapter) in (1..).zip(adapters()) {
+            let agency = adapter.agency();
+            let name = format!("feed-{agency}");
+            let database_url = database_url(&config, &name).await?;
+            database_urls.push((name.clone(), database_url.clone()));
+            let settings = FeedSettings {
+                listen: port(offset),
+                database_url,
+                key_file: key_file(&config.dir, &name)?,
+                tls: tls_for(&pki, &name)?,
+                policy: policy.clone(),
+            };
+            let feed = mash_feed::build(adapter, settings, stopped(watcher.clone())).await?;
+            feeds.push((agency, feed.local_addr));
+            tasks.push(spawn_server(name, feed.serve));
+        }
+        let broker_db = database_url(&config, "broker").await?;
+        database_urls.push(("broker".into(), broker_db.clone()));
+        let feed_uris = feeds
+            .iter()
+            .map(|(agency, addr)| match &config.feed_override {
+                Some((over, uri)) if over == agency => (*agency, uri.clone()),
+                _ => (*agency, format!("https://{addr}")),
+            })
+            .collect();
+        let settings = mash_broker::BrokerSettings {
+            listen: port(0),
+            database_url: broker_db,
+            key_file: key_file(&config.dir, "broker")?,
+            tls: tls_for(&pki, "broker")?,
+            policy,
+            feeds: feed_uris,
+            check_deadline: config.check_deadline,
+        };
+        let broker = mash_broker::build(settings, stopped(watcher)).await?;
+        tasks.push(spawn_server("broker".into(), broker.serve));
+        let endpoints = endpoints(&pki, broker.local_addr, &feeds)?;
+        let path = config.dir.join("endpoints.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&endpoints)?).with_context(|| format!("writing {}", path.display()))?;
+        Ok(Self {
+            broker: broker.local_addr,
+            feeds,
+            pki,
+            broker_log: broker.log,
+            database_urls,
+            endpoints,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Signals every server to stop and waits for them.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    pub fn tls_as(&self, principal: &str) -> anyhow::Result<TlsMaterial> {
+        tls_for(&self.pki, principal)
+    }
+
+    /// A broker client presenting `principal`'s certificate.
+    pub async fn broker_as(&self, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
+        let channel = mash_transport::connect(&format!("https://{}", self.broker), &self.tls_as(principal)?).await?;
+        Ok(BrokerClient::new(channel))
+    }
+
+    /// A client of `agency`'s feed presenting `principal`'s certificate.
+    pub async fn feed_as(&self, agency: Agency, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
+        let addr = self.feeds.iter().find(|(a, _)| *a == agency).map(|(_, addr)| *addr).context("no such feed")?;
+        let channel = mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?).await?;
+        Ok(FeedClient::new(channel))
+    }
+}
+
+async fn stopped(mut watcher: watch::Receiver<bool>) {
+    let _ = watcher.wait_for(|stop| *stop).await;
+}
+
+fn spawn_server(name: String, serve: mash_feed::ServeFuture) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(error) = serve.await {
+            tracing::error!(service = %name, %error, "server stopped with an error");
+        }
+    })
+}
+
+fn tls_for(pki: &DevPki, principal: &str) -> anyhow::Result<TlsMaterial> {
+    let paths = pki.paths(principal)?;
+    Ok(TlsMaterial::load(&paths.ca, &paths.cert, &paths.key)?)
+}
+
+/// A fresh key file per service, generated on first start and kept after.
+fn key_file(dir: &Path, service: &str) -> anyhow::Result<PathBuf> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let path = keys.join(format!("{service}.json"));
+    if !path.exists() {
+        mash_seal::KeyRing::write_new(&path, &format!("{service}-1"))?;
+    }
+    Ok(path)
+}
+
+async fn database_url(config: &SystemConfig, service: &str) -> anyhow::Result<String> {
+    match &config.databases {
+        Databases::Sqlite => Ok(mash_db::sqlite_url(&config.dir.join(format!("{service}.db")))),
+        Databases::Postgres { url, schema_prefix } => {
+            let schema = format!("{schema_prefix}_{}", service.replace('-', "_"));
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(url).await.context("connecting to PostgreSQL")?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&pool).await?;
+            pool.close().await;
+            let separator = if url.contains('?') { '&' } else { '?' };
+            Ok(format!("{url}{separator}options=-c%20search_path%3D{schema}"))
+        }
+    }
+}
+
+fn endpoints(pki: &DevPki, broker: SocketAddr, feeds: &[(Agency, SocketAddr)]) -> anyhow::Result<Endpoints> {
+    let identities = mash_pki::demo_principals()
+        .iter()
+        .map(|p| Ok((p.name.to_owned(), pki.paths(p.name)?)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Endpoints {
+        broker: format!("https://{broker}"),
+        feeds: feeds.iter().map(|(a, addr)| (a.as_str().to_owned(), format!("https://{addr}"))).collect(),
+        ca: pki.dir.join("ca.pem"),
+        identities,
+    })
+}

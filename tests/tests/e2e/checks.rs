@@ -1,0 +1,166 @@
+//! Agency checks: what each level sees, what is logged, and agency statuses.
+
+use std::time::Duration;
+
+use mash_domain::Agency;
+use mash_e2e::{
+    Backend, Harness,
+    fixtures::{about, agency, checks, enquiry, subject},
+    on_both_backends,
+};
+use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, Tier};
+use mash_system::demo::{self, AMY, CONNOR, JADE, NOAH};
+
+on_both_backends!(
+    child_protection_sees_detail_without_restricted_fields,
+    child_in_need_sees_police_and_health_in_summary,
+    early_help_learns_only_that_police_and_health_know_the_family,
+    every_disclosure_and_refusal_is_logged_in_one_verifiable_chain,
+    agency_statuses_report_found_not_known_unavailable_and_timed_out,
+    a_check_fails_closed_when_the_log_cannot_be_written,
+);
+
+/// Loads the demo data and runs checks on Amy's household at `level`.
+async fn check_household(h: &Harness, level: Level) -> anyhow::Result<(pb::Enquiry, pb::CheckResults)> {
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let household = vec![
+        subject(AMY, Relation::Child),
+        subject(JADE, Relation::ParentOrCarer),
+        subject(CONNOR, Relation::OtherAdult),
+    ];
+    let opened = rita.open_enquiry(enquiry(level, household)).await?.into_inner();
+    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    Ok((opened, results))
+}
+
+fn field_names(item: &pb::DisclosedItem) -> Vec<&str> {
+    item.fields.iter().map(|f| f.name.as_str()).collect()
+}
+
+async fn child_protection_sees_detail_without_restricted_fields(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let (enquiry, results) = check_household(&h, Level::Level3ChildProtection).await?;
+    let amy = &enquiry.subjects[0].subject_id;
+    let jade = &enquiry.subjects[1].subject_id;
+
+    let police = agency(&results, "police");
+    assert_eq!(police.status(), AgencyStatus::Found);
+    let amy_police = about(police, amy).expect("police know Amy");
+    assert_eq!(amy_police.items.len(), 1);
+    let incident = &amy_police.items[0];
+    assert_eq!((incident.tier(), incident.category.as_str()), (Tier::Detail, "police/domestic-abuse"));
+    assert_eq!(field_names(incident), ["incident_ref", "role", "summary", "officer_in_case"], "location is restricted");
+
+    let health = agency(&results, "health");
+    let amy_health = about(health, amy).expect("health know Amy");
+    assert_eq!(field_names(&amy_health.items[0]), ["setting", "reason"], "clinical notes are restricted");
+    // Jade's sexual-health contact is never disclosed; her mental-health contact is.
+    let jade_health = about(health, jade).expect("health know Jade");
+    assert_eq!(jade_health.items.iter().map(|i| i.category.as_str()).collect::<Vec<_>>(), ["health/mental-health"]);
+    assert!(jade_health.existence_notice.contains("held for health review"), "{}", jade_health.existence_notice);
+
+    let social = agency(&results, "social-care");
+    assert_eq!(about(social, amy).expect("social care know Amy").items.len(), 2);
+    h.stop().await
+}
+
+async fn child_in_need_sees_police_and_health_in_summary(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let (enquiry, results) = check_household(&h, Level::Level2ChildInNeed).await?;
+    let amy = &enquiry.subjects[0].subject_id;
+    for name in ["police", "health"] {
+        let items = &about(agency(&results, name), amy).expect("known").items;
+        assert!(!items.is_empty());
+        for item in items {
+            assert_eq!(item.tier(), Tier::Summary, "{name}");
+            assert!(item.fields.is_empty(), "a summary has no narrative");
+            assert!(!item.date.is_empty() && !item.category.is_empty());
+        }
+    }
+    let education = about(agency(&results, "education"), amy).expect("school knows Amy");
+    assert_eq!(education.items[0].tier(), Tier::Detail);
+    h.stop().await
+}
+
+async fn early_help_learns_only_that_police_and_health_know_the_family(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let (enquiry, results) = check_household(&h, Level::Level1EarlyHelp).await?;
+    let connor = &enquiry.subjects[2].subject_id;
+    let police = about(agency(&results, "police"), connor).expect("police know Connor");
+    assert!(police.items.is_empty(), "no items at existence tier");
+    assert_eq!(police.existence_notice, "Known to police: contact the MASH police desk.");
+    let amy = &enquiry.subjects[0].subject_id;
+    let education = about(agency(&results, "education"), amy).expect("school knows Amy");
+    assert_eq!(education.items[0].tier(), Tier::Summary);
+    h.stop().await
+}
+
+async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let (enquiry, results) = check_household(&h, Level::Level3ChildProtection).await?;
+    let mut ian = h.system.broker_as("ian-ig").await?;
+    let search = pb::SearchLogRequest { enquiry_id: enquiry.enquiry_id.clone(), page_size: 1000, ..Default::default() };
+    let entries = ian.search_log(search).await?.into_inner().entries;
+
+    // Police 4 items about the household, health 3, education 1, social care 2.
+    assert_eq!(entries.len(), 10, "one entry per item decision");
+    let shown: usize = results.agencies.iter().flat_map(|a| &a.subjects).map(|s| s.items.len()).sum();
+    let disclosed = entries.iter().filter(|e| e.outcome() == pb::Outcome::Disclosed).count();
+    assert_eq!(disclosed, shown);
+    let refused: Vec<_> = entries.iter().filter(|e| e.outcome() == pb::Outcome::Refused).collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].category, "health/sexual-health");
+    assert!(refused[0].reason.contains("deny"), "{}", refused[0].reason);
+    for entry in &entries {
+        assert_eq!(entry.requester, "spiffe://mash.local/user/rita-researcher");
+        assert_eq!(entry.level(), Level::Level3ChildProtection);
+        assert!(entry.policy_version.starts_with("sha256:"));
+        assert!(enquiry.subjects.iter().any(|s| s.subject_id == entry.subject_id), "pseudonymous subject reference");
+        assert_eq!(entry.content_digest.is_empty(), entry.outcome() == pb::Outcome::Refused);
+    }
+    assert_eq!(h.system.broker_log.verify().await?, None, "the chain verifies");
+
+    // Tampering with one entry breaks the chain at that entry.
+    let pool = h.database("broker").await?;
+    sqlx::query("UPDATE disclosure_log SET reason = 'edited afterwards' WHERE seq = 3").execute(&pool).await?;
+    assert_eq!(h.system.broker_log.verify().await?, Some(3));
+    pool.close().await;
+    h.stop().await
+}
+
+async fn agency_statuses_report_found_not_known_unavailable_and_timed_out(backend: Backend) -> anyhow::Result<()> {
+    let noah_only = |level| enquiry(level, vec![subject(NOAH, Relation::Child)]);
+    // Police's feed is unreachable in this system.
+    let h = Harness::start_with(backend, |c| c.feed_override = Some((Agency::Police, "https://127.0.0.1:1".into()))).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let opened = rita.open_enquiry(noah_only(Level::Level3ChildProtection)).await?.into_inner();
+    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    assert_eq!(agency(&results, "police").status(), AgencyStatus::Unavailable);
+    assert_eq!(agency(&results, "education").status(), AgencyStatus::Found);
+    assert_eq!(agency(&results, "social-care").status(), AgencyStatus::NotKnown);
+    h.stop().await?;
+
+    // No feed can answer within a nanosecond.
+    let h = Harness::start_with(backend, |c| c.check_deadline = Duration::from_nanos(1)).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let opened = rita.open_enquiry(noah_only(Level::Level2ChildInNeed)).await?.into_inner();
+    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    assert!(results.agencies.iter().all(|a| a.status() == AgencyStatus::TimedOut), "{results:?}");
+    h.stop().await
+}
+
+async fn a_check_fails_closed_when_the_log_cannot_be_written(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)])).await?;
+    let pool = h.database("broker").await?;
+    sqlx::query("ALTER TABLE disclosure_log RENAME TO disclosure_log_moved").execute(&pool).await?;
+    let status = rita.request_checks(checks(&opened.get_ref().enquiry_id)).await.expect_err("must not disclose");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert!(status.message().contains("nothing was disclosed"), "{}", status.message());
+    pool.close().await;
+    h.stop().await
+}

@@ -1,0 +1,136 @@
+//! Bad input: a precise INVALID_ARGUMENT naming the field, and nothing stored.
+
+use mash_domain::Agency;
+use mash_e2e::{
+    Backend, Harness,
+    fixtures::{checks, enquiry, subject},
+    on_both_backends,
+};
+use mash_proto::v1::{self as pb, Level, Relation, push_record::Body};
+use mash_system::demo::{self, AMY, NOAH};
+use tonic::Code;
+
+on_both_backends!(
+    bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored,
+    bad_check_requests_are_rejected_naming_the_field,
+    a_bulk_push_stores_the_good_rows_and_reports_each_bad_one,
+    pushes_are_idempotent_on_record_id_and_version,
+);
+
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, field: &str, problem: &str) {
+    let status = result.expect_err("must be rejected");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().starts_with(field), "{field}: {}", status.message());
+    assert!(status.message().contains(problem), "{problem}: {}", status.message());
+}
+
+async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let with_child = |edit: fn(&mut pb::Person)| {
+        let mut person = AMY.to_wire();
+        edit(&mut person);
+        enquiry(Level::Level3ChildProtection, vec![pb::EnquirySubject { person: Some(person), relation: Relation::Child.into(), ..Default::default() }])
+    };
+    let cases: Vec<(pb::OpenEnquiryRequest, &str, &str)> = vec![
+        (with_child(|p| p.nhs_number = "9434765918".into()), "subjects[0].person.nhs_number", "check digit"),
+        (with_child(|p| p.upn = "A801200001001".into()), "subjects[0].person.upn", "check letter"),
+        (with_child(|p| p.date_of_birth = "2999-01-01".into()), "subjects[0].person.date_of_birth", "in the future"),
+        (with_child(|p| *p = pb::Person::default()), "subjects[0].person", "empty"),
+        (enquiry(Level::Level3ChildProtection, vec![]), "subjects", "1 to 20"),
+        (enquiry(Level::Unspecified, vec![subject(AMY, Relation::Child)]), "level", "required"),
+        (enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Sibling)]), "subjects", "exactly one"),
+        (
+            pb::OpenEnquiryRequest { purpose: "x".repeat(70_000), ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)]) },
+            "request",
+            "the limit is 65536",
+        ),
+    ];
+    for (request, field, problem) in cases {
+        assert_invalid(rita.open_enquiry(request).await, field, problem);
+    }
+    assert_eq!(h.count("broker", "enquiries").await?, 0);
+    assert_eq!(h.count("broker", "subjects").await?, 0);
+    h.stop().await
+}
+
+async fn bad_check_requests_are_rejected_naming_the_field(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let opened = rita.open_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(NOAH, Relation::Child)])).await?.into_inner();
+    let mut unknown_agency = checks(&opened.enquiry_id);
+    unknown_agency.agencies = vec!["police".into(), "probation".into()];
+    assert_invalid(rita.request_checks(unknown_agency).await, "agencies[1]", "unknown agency");
+    let mut stranger = checks(&opened.enquiry_id);
+    stranger.subject_ids = vec!["00000000-0000-4000-8000-000000000000".into()];
+    assert_invalid(rita.request_checks(stranger).await, "subject_ids[0]", "not a subject");
+    assert_invalid(rita.request_checks(checks("not-an-id")).await, "enquiry_id", "UUID");
+    let missing = rita.request_checks(checks("00000000-0000-4000-8000-000000000000")).await.expect_err("no such enquiry");
+    assert_eq!(missing.code(), Code::NotFound);
+    let mut ian = h.system.broker_as("ian-ig").await?;
+    let bad_filter = pb::SearchLogRequest { agency: "probation".into(), ..Default::default() };
+    assert_invalid(ian.search_log(bad_filter).await, "agency", "unknown agency");
+    assert_eq!(h.count("broker", "disclosure_log").await?, 0, "rejected requests disclose nothing");
+    h.stop().await
+}
+
+fn with_body(mut row: pb::PushRecord, edit: impl FnOnce(&mut pb::PoliceIncident)) -> pb::PushRecord {
+    if let Some(Body::PoliceIncident(incident)) = &mut row.body {
+        edit(incident);
+    }
+    row
+}
+
+async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let good = demo::records(Agency::Police);
+    let mut bad_nhs = good[0].clone();
+    bad_nhs.record_id = "BAD-1".into();
+    if let Some(subject) = &mut bad_nhs.subject {
+        subject.nhs_number = "9434765918".into();
+    }
+    let unknown_category = with_body(pb::PushRecord { record_id: "BAD-2".into(), ..good[1].clone() }, |i| i.category = "police/parking".into());
+    let health_row = pb::PushRecord { record_id: "BAD-3".into(), ..demo::records(Agency::Health)[0].clone() };
+    let oversized = with_body(pb::PushRecord { record_id: "BAD-4".into(), ..good[2].clone() }, |i| i.summary = "x".repeat(70_000));
+    let future = with_body(pb::PushRecord { record_id: "BAD-5".into(), ..good[3].clone() }, |i| i.occurred_on = "2999-01-01".into());
+    let rows = vec![good[0].clone(), bad_nhs, good[1].clone(), unknown_category, health_row, oversized, future, good[2].clone()];
+
+    let mut feed = h.system.feed_as(Agency::Police, "agency-police").await?;
+    let summary = feed.push(tokio_stream::iter(rows)).await?.into_inner();
+    assert_eq!((summary.received, summary.stored, summary.unchanged), (8, 3, 0));
+    let rejected: Vec<(u64, &str, &str)> =
+        summary.rejected.iter().map(|r| (r.index, r.record_id.as_str(), r.field.as_str())).collect();
+    assert_eq!(
+        rejected,
+        [
+            (1, "BAD-1", "subject.nhs_number"),
+            (3, "BAD-2", "police_incident.category"),
+            (4, "BAD-3", "body"),
+            (5, "BAD-4", "record"),
+            (6, "BAD-5", "police_incident.occurred_on"),
+        ]
+    );
+    assert!(summary.rejected[2].reason.contains("accepts police_incident records"), "{}", summary.rejected[2].reason);
+    assert_eq!(h.count("feed-police", "records").await?, 3);
+    h.stop().await
+}
+
+async fn pushes_are_idempotent_on_record_id_and_version(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let mut feed = h.system.feed_as(Agency::Education, "agency-education").await?;
+    let rows = demo::records(Agency::Education);
+    let first = feed.push(tokio_stream::iter(rows.clone())).await?.into_inner();
+    assert_eq!((first.stored, first.unchanged), (4, 0));
+    let again = feed.push(tokio_stream::iter(rows.clone())).await?.into_inner();
+    assert_eq!((again.stored, again.unchanged), (0, 4));
+    let newer: Vec<_> = rows.iter().map(|r| pb::PushRecord { version: 2, ..r.clone() }).collect();
+    assert_eq!(feed.push(tokio_stream::iter(newer)).await?.into_inner().stored, 4);
+    let stale = feed.push(tokio_stream::iter(rows)).await?.into_inner();
+    assert_eq!(stale.rejected.len(), 4);
+    assert!(stale.rejected[0].reason.contains("older than the stored version 2"));
+    assert_eq!(h.count("feed-education", "records").await?, 4);
+    assert!(feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
+    assert!(!feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
+    assert_eq!(h.count("feed-education", "records").await?, 3);
+    h.stop().await
+}

@@ -1,0 +1,6 @@
+//! The end-to-end suite: every scenario runs against SQLite and PostgreSQL.
+//! All of it compiles into one test binary.
+
+mod checks;
+mod input;
+mod refusals;
