@@ -60,7 +60,8 @@ fn decide(enforcer: &casbin::Enforcer, role: Role, level: Level, category: Categ
     }
     // Explain a refusal by the deny rules that match the lowest tier, if any.
     let (_, rules) = enforcer.enforce_ex((role.as_str(), level.as_str(), category.as_str(), Tier::Existence.as_str()))?;
-    let reason = if rules.is_empty() { "no rule allows it".to_owned() } else { explain(&rules) };
+    let denials: Vec<Vec<String>> = rules.into_iter().filter(|rule| rule.last().is_some_and(|e| e == "deny")).collect();
+    let reason = if denials.is_empty() { "no rule allows it".to_owned() } else { format!("denied by {}", explain(&denials)) };
     Ok(Decision { tier: Tier::None, reason })
 }
 

@@ -1,0 +1,46 @@
+//! The command line, and which command runs for which words.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "mashctl", version, about = "The MASH information-sharing broker from the command line")]
+pub struct Cli {
+    /// The endpoints file `mashctl up` writes.
+    #[arg(long, global = true, env = "MASH_ENDPOINTS", default_value = ".mash/endpoints.json")]
+    pub endpoints: PathBuf,
+    /// Act as this identity (a name from the endpoints file, e.g. rita-researcher).
+    #[arg(long = "as", global = true, env = "MASH_AS")]
+    pub principal: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the whole system on this machine: dev PKI, SQLite, demo data.
+    Up(crate::up::UpArgs),
+    /// Push an agency extract (JSONL or CSV) into that agency's feed.
+    Push(crate::push::PushArgs),
+    /// Open or show an enquiry.
+    #[command(subcommand)]
+    Enquiry(crate::enquiry::EnquiryCommand),
+    /// Request agency checks on an enquiry's subjects and show what may be seen.
+    Check(crate::enquiry::CheckArgs),
+    /// Information governance: the disclosure log.
+    #[command(subcommand)]
+    Log(crate::log::LogCommand),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let _telemetry = mash_telemetry::init("mashctl")?;
+    let who = cli.principal.as_deref();
+    match cli.command {
+        Command::Up(args) => crate::up::run(args).await,
+        Command::Push(args) => crate::push::run(&cli.endpoints, who, args).await,
+        Command::Enquiry(command) => crate::enquiry::run(&cli.endpoints, who, command).await,
+        Command::Check(args) => crate::enquiry::check(&cli.endpoints, who, args).await,
+        Command::Log(command) => crate::log::run(&cli.endpoints, who, command).await,
+    }
+}

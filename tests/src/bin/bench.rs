@@ -1,0 +1,241 @@
+//! Benchmark of the end-to-end agency check (issue 2), with the floor it is judged against.
+//!
+//! One process starts the whole system on SQLite in a temporary directory, loads the demo
+//! population and opens one Level 3 enquiry on Amy's household as rita-researcher. It then measures:
+//!
+//! - `request_checks` end to end (broker → 4 feeds over mTLS → ~10 durable disclosure-log
+//!   entries), with 1 and with 32 calls in flight;
+//! - a bare tonic mTLS round trip (`grpc.health.v1` Check on the broker, same client
+//!   certificate), with 1 and 32 in flight: what any call costs before the broker does work;
+//! - one `fdatasync` of a 256-byte append on the same disk: what durability costs at least.
+//!
+//! A check needs at least a client round trip, a broker → feed round trip and one durable
+//! write, so the floor is 2 × echo p50 + fdatasync p50. The targets: check p50 ≤ 3 × floor,
+//! and checks/s at 32 in flight ≥ 5% of echo requests/s at 32 in flight.
+//!
+//! Run: `cargo run --release -p mash-e2e --bin bench -- [--seconds N] [--requests N]`
+//! (`--seconds`: measured time per phase, default 5; `--requests`: cap on calls per phase).
+
+use std::{
+    future::Future,
+    io::Write,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use mash_e2e::fixtures::{checks, enquiry, subject};
+use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, broker_client::BrokerClient};
+use mash_system::{System, SystemConfig, demo};
+use tonic::transport::Channel;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+const PRINCIPAL: &str = "rita-researcher";
+/// Channels shared by the workers: tonic multiplexes calls over HTTP/2, so a few suffice.
+const CHANNELS: usize = 4;
+const WARM_UP: Duration = Duration::from_secs(1);
+const FSYNCS: usize = 5_000;
+
+/// A call the benchmark repeats; each worker task owns a clone.
+trait Call: Clone + Send + 'static {
+    fn call(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+#[derive(Clone)]
+struct Check {
+    client: BrokerClient<Channel>,
+    request: pb::RequestChecksRequest,
+}
+
+impl Call for Check {
+    async fn call(&mut self) -> anyhow::Result<()> {
+        let results = self.client.request_checks(self.request.clone()).await?.into_inner();
+        // A check that timed out at a feed is fast but not a result: count it as a failure.
+        let answered = |a: &pb::AgencyResult| matches!(a.status(), AgencyStatus::Found | AgencyStatus::NotKnown);
+        anyhow::ensure!(results.agencies.len() == 4 && results.agencies.iter().all(answered), "degraded check");
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct Echo(HealthClient<Channel>);
+
+impl Call for Echo {
+    async fn call(&mut self) -> anyhow::Result<()> {
+        self.0.check(HealthCheckRequest { service: String::new() }).await?;
+        Ok(())
+    }
+}
+
+/// When a phase ends: after `deadline`, or once `limit` calls have started.
+#[derive(Clone)]
+struct Stop {
+    deadline: Instant,
+    started: Arc<AtomicU64>,
+    limit: u64,
+}
+
+impl Stop {
+    fn new(seconds: Duration, limit: u64) -> Self {
+        Self { deadline: Instant::now() + seconds, started: Arc::default(), limit }
+    }
+
+    fn another(&self) -> bool {
+        Instant::now() < self.deadline && self.started.fetch_add(1, Ordering::Relaxed) < self.limit
+    }
+}
+
+/// Latencies in nanoseconds and calls per second for one phase.
+struct Stats {
+    hist: Histogram<u64>,
+    per_sec: f64,
+}
+
+impl Stats {
+    fn p50(&self) -> f64 {
+        self.hist.value_at_quantile(0.5) as f64 / 1e3
+    }
+
+    fn p99(&self) -> f64 {
+        self.hist.value_at_quantile(0.99) as f64 / 1e3
+    }
+}
+
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::new_with_bounds(1, 60_000_000_000, 3)?)
+}
+
+struct Args {
+    seconds: Duration,
+    requests: u64,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut parsed = Args { seconds: Duration::from_secs(5), requests: u64::MAX };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value: u64 = args.next().with_context(|| format!("{flag} needs a value"))?.parse()?;
+        match flag.as_str() {
+            "--seconds" => parsed.seconds = Duration::from_secs(value),
+            "--requests" => parsed.requests = value,
+            _ => anyhow::bail!("unknown flag {flag}; use --seconds N, --requests N"),
+        }
+    }
+    Ok(parsed)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let dir = tempfile::tempdir()?;
+    let system = System::start(SystemConfig::new(dir.path())).await?;
+    demo::load(&system).await?;
+    let (checkers, echoers) = callers(&system).await?;
+    let mut rows = Vec::new();
+    for in_flight in [1, 32] {
+        rows.push(("check (request_checks)", in_flight, measure(&checkers, in_flight, &args).await?));
+    }
+    for in_flight in [1, 32] {
+        rows.push(("echo (health Check, mTLS)", in_flight, measure(&echoers, in_flight, &args).await?));
+    }
+    let fsync = tokio::task::spawn_blocking({
+        let path = dir.path().join("fsync.bin");
+        move || fdatasync(&path)
+    })
+    .await??;
+    rows.push(("append 256 B + fdatasync", 1, fsync));
+    report(&rows, peak_rss()?);
+    system.stop().await;
+    Ok(())
+}
+
+/// Opens the enquiry, then a check caller and an echo caller per channel.
+async fn callers(system: &System) -> anyhow::Result<(Vec<Check>, Vec<Echo>)> {
+    let mut rita = system.broker_as(PRINCIPAL).await?;
+    let household = vec![
+        subject(demo::AMY, Relation::Child),
+        subject(demo::JADE, Relation::ParentOrCarer),
+        subject(demo::CONNOR, Relation::OtherAdult),
+    ];
+    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    let (mut checkers, mut echoers) = (Vec::new(), Vec::new());
+    let tls = system.tls_as(PRINCIPAL)?;
+    for _ in 0..CHANNELS {
+        let request = checks(&opened.enquiry_id);
+        checkers.push(Check { client: system.broker_as(PRINCIPAL).await?, request });
+        echoers.push(Echo(HealthClient::new(mash_transport::connect(&format!("https://{}", system.broker), &tls).await?)));
+    }
+    Ok((checkers, echoers))
+}
+
+/// A warm-up, discarded, then the measured phase at the same concurrency.
+async fn measure<C: Call>(callers: &[C], in_flight: usize, args: &Args) -> anyhow::Result<Stats> {
+    run(callers, in_flight, Stop::new(WARM_UP, u64::MAX)).await?;
+    run(callers, in_flight, Stop::new(args.seconds, args.requests)).await
+}
+
+async fn run<C: Call>(callers: &[C], in_flight: usize, stop: Stop) -> anyhow::Result<Stats> {
+    let start = Instant::now();
+    let workers: Vec<_> =
+        (0..in_flight).map(|i| tokio::spawn(worker(callers[i % callers.len()].clone(), stop.clone()))).collect();
+    let mut hist = histogram()?;
+    for handle in workers {
+        hist.add(handle.await??)?;
+    }
+    let per_sec = hist.len() as f64 / start.elapsed().as_secs_f64();
+    Ok(Stats { hist, per_sec })
+}
+
+async fn worker<C: Call>(mut caller: C, stop: Stop) -> anyhow::Result<Histogram<u64>> {
+    let mut hist = histogram()?;
+    while stop.another() {
+        let start = Instant::now();
+        caller.call().await?;
+        hist.saturating_record(start.elapsed().as_nanos() as u64);
+    }
+    Ok(hist)
+}
+
+/// The cheapest durable write: a 256-byte append made durable, as a log entry needs.
+fn fdatasync(path: &Path) -> anyhow::Result<Stats> {
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut hist = histogram()?;
+    let start = Instant::now();
+    for _ in 0..FSYNCS {
+        let t = Instant::now();
+        file.write_all(&[b'x'; 256])?;
+        file.sync_data()?;
+        hist.saturating_record(t.elapsed().as_nanos() as u64);
+    }
+    Ok(Stats { per_sec: FSYNCS as f64 / start.elapsed().as_secs_f64(), hist })
+}
+
+/// Peak resident set size in MiB (VmHWM), for the whole system in this process.
+fn peak_rss() -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
+    let kib: f64 = line.split_whitespace().nth(1).context("bad VmHWM")?.parse()?;
+    Ok(kib / 1024.0)
+}
+
+fn report(rows: &[(&str, usize, Stats)], rss_mib: f64) {
+    println!("{:<28} {:>9} {:>11} {:>11} {:>10}", "measurement", "in flight", "p50 µs", "p99 µs", "per s");
+    for (name, in_flight, s) in rows {
+        println!("{name:<28} {in_flight:>9} {:>11.1} {:>11.1} {:>10.0}", s.p50(), s.p99(), s.per_sec);
+    }
+    let [check1, check32, echo1, echo32, fsync] = [0, 1, 2, 3, 4].map(|i| &rows[i].2);
+    let floor = 2.0 * echo1.p50() + fsync.p50();
+    let ratio = check1.p50() / floor;
+    let share = 100.0 * check32.per_sec / echo32.per_sec;
+    let verdict = |ok: bool| if ok { "PASS" } else { "FAIL" };
+    println!();
+    println!("peak RSS (VmHWM)                       {rss_mib:.1} MiB");
+    println!("floor = 2 × echo p50 + fdatasync p50   {floor:.1} µs");
+    println!("check p50 / floor                      {ratio:.2}  (target ≤ 3)   {}", verdict(ratio <= 3.0));
+    println!("checks/s @32 ÷ echo/s @32              {share:.1}%  (target ≥ 5%)  {}", verdict(share >= 5.0));
+}
