@@ -2,7 +2,7 @@
 //!
 //! Every row carries `record_id`, `version` and the subject's
 //! `given_name`, `family_name`, `date_of_birth`, `nhs_number`, `upn`,
-//! `postcode`, then the agency's own columns (see `docs/extracts.md`).
+//! `postcode`, then the agency's own columns (listed in the README).
 //! Values are checked by the feed, which reports each bad row; only what
 //! cannot be read at all is refused here.
 
