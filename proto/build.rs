@@ -4,12 +4,7 @@ use std::{env, path::PathBuf};
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = [
-        "mash/v1/common.proto",
-        "mash/v1/records.proto",
-        "mash/v1/feed.proto",
-        "mash/v1/broker.proto",
-    ];
+    let files = ["mash/v1/common.proto", "mash/v1/records.proto", "mash/v1/feed.proto", "mash/v1/broker.proto"];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

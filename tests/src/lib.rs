@@ -40,9 +40,8 @@ impl Harness {
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut SystemConfig)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut config = SystemConfig::new(dir.path());
-        let schema_prefix = (backend == Backend::Postgres).then(|| {
-            format!("t{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos())
-        });
+        let schema_prefix = (backend == Backend::Postgres)
+            .then(|| format!("t{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos()));
         if let Some(prefix) = &schema_prefix {
             config.databases = Databases::Postgres { url: postgres_url(), schema_prefix: prefix.clone() };
         }

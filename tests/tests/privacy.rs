@@ -58,7 +58,8 @@ async fn a_full_check_leaves_no_personal_data_in_logs_traces_or_files() -> anyho
     assert_eq!(summary.stored, 1);
 
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let child = pb::EnquirySubject { person: Some(planted_person()), relation: Relation::Child.into(), ..Default::default() };
+    let child =
+        pb::EnquirySubject { person: Some(planted_person()), relation: Relation::Child.into(), ..Default::default() };
     let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![child])).await?.into_inner();
     let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     // The control: the planted narrative was found and disclosed to the researcher.
@@ -81,7 +82,10 @@ async fn a_full_check_leaves_no_personal_data_in_logs_traces_or_files() -> anyho
             bytes.extend(wal);
         }
         for secret in secrets() {
-            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret:?} stored in clear by {service}");
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} stored in clear by {service}"
+            );
         }
     }
     h.stop().await

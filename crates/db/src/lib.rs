@@ -72,9 +72,7 @@ pub struct Db {
 pub async fn connect(url: &str, migrations: &Migrations, max_connections: u32) -> Result<Db, DbError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of_url(url)?;
-    let mut options = AnyPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10));
+    let mut options = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10));
     if backend == Backend::Sqlite {
         options = options.after_connect(|conn, _| {
             Box::pin(async move {

@@ -49,7 +49,10 @@ impl Upn {
             && bytes[1..12].iter().all(u8::is_ascii_digit)
             && (bytes[12].is_ascii_digit() || Self::letter_value(bytes[12]).is_some());
         if !shape_ok {
-            return Err(DomainError::invalid(field, "a UPN must be a check letter followed by 11 digits and a digit or letter"));
+            return Err(DomainError::invalid(
+                field,
+                "a UPN must be a check letter followed by 11 digits and a digit or letter",
+            ));
         }
         if Self::check_letter(&bytes[1..]) != bytes[0] {
             return Err(DomainError::invalid(field, "the UPN's check letter is wrong"));
@@ -60,11 +63,7 @@ impl Upn {
     /// The check letter for the twelve characters after it: weights 2 to 13,
     /// modulo 23, looked up in the DfE alphabet.
     pub fn check_letter(body: &[u8]) -> u8 {
-        let sum: u32 = body
-            .iter()
-            .zip(2u32..)
-            .map(|(c, weight)| weight * Self::char_value(*c))
-            .sum();
+        let sum: u32 = body.iter().zip(2u32..).map(|(c, weight)| weight * Self::char_value(*c)).sum();
         Self::LETTERS[(sum % 23) as usize]
     }
 

@@ -18,15 +18,11 @@ impl Identity {
 
     pub fn parse(uri: &str) -> Result<Self, DomainError> {
         let invalid = |problem: &str| DomainError::invalid("identity", problem);
-        let rest = uri
-            .strip_prefix(Self::SCHEME)
-            .ok_or_else(|| invalid("must be a spiffe:// URI"))?;
+        let rest = uri.strip_prefix(Self::SCHEME).ok_or_else(|| invalid("must be a spiffe:// URI"))?;
         if uri.len() > Self::MAX_LEN {
             return Err(invalid("is longer than 256 characters"));
         }
-        let (domain, path) = rest
-            .split_once('/')
-            .ok_or_else(|| invalid("must have a trust domain and a path"))?;
+        let (domain, path) = rest.split_once('/').ok_or_else(|| invalid("must have a trust domain and a path"))?;
         let allowed = |c: char| c.is_ascii_alphanumeric() || "-._/".contains(c);
         if domain.is_empty() || path.is_empty() || !rest.chars().all(allowed) {
             return Err(invalid("has an empty or malformed trust domain or path"));

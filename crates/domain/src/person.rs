@@ -116,7 +116,10 @@ fn parse_name(field: &str, raw: &str) -> Result<Option<String>, DomainError> {
             return Err(DomainError::invalid(field, "is longer than 100 characters"));
         }
         if !name.chars().all(|c| c.is_alphabetic() || " -'.".contains(c)) {
-            return Err(DomainError::invalid(field, "may hold only letters, spaces, hyphens, apostrophes and full stops"));
+            return Err(DomainError::invalid(
+                field,
+                "may hold only letters, spaces, hyphens, apostrophes and full stops",
+            ));
         }
         Ok(name.to_owned())
     })
@@ -173,7 +176,8 @@ mod tests {
 
     #[test]
     fn bad_people_are_rejected_naming_the_field() {
-        let full = PersonInput { given_name: "Amy", family_name: "Lee", date_of_birth: "2015-01-02", ..Default::default() };
+        let full =
+            PersonInput { given_name: "Amy", family_name: "Lee", date_of_birth: "2015-01-02", ..Default::default() };
         let cases = [
             (PersonInput::default(), "subject"),
             (PersonInput { nhs_number: "9434765918", ..full }, "subject.nhs_number"),

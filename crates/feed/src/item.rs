@@ -74,10 +74,7 @@ pub fn body_name(body: &Body) -> &'static str {
 
 /// The error an adapter returns for another agency's record body.
 pub fn wrong_body(agency: Agency, body: &Body, accepted: &str) -> DomainError {
-    DomainError::invalid(
-        "body",
-        format!("the {agency} feed accepts {accepted} records, not {}", body_name(body)),
-    )
+    DomainError::invalid("body", format!("the {agency} feed accepts {accepted} records, not {}", body_name(body)))
 }
 
 /// Parses the date an item refers to: a calendar date, not in the future.

@@ -56,7 +56,10 @@ impl FeedService {
     /// Validates one pushed row into a record, naming the field at fault.
     fn parse_record(&self, row: &pb::PushRecord) -> Result<NewRecord, DomainError> {
         if row.encoded_len() > MAX_MESSAGE_BYTES {
-            return Err(DomainError::invalid("record", format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", row.encoded_len())));
+            return Err(DomainError::invalid(
+                "record",
+                format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", row.encoded_len()),
+            ));
         }
         let record_id = row.record_id.trim();
         if record_id.is_empty() || record_id.len() > 128 {
@@ -72,7 +75,11 @@ impl FeedService {
         Ok(NewRecord { record_id: record_id.to_owned(), version: row.version, subject, content })
     }
 
-    async fn store_batch(&self, batch: &mut Vec<(u64, NewRecord)>, summary: &mut pb::PushSummary) -> Result<(), FeedError> {
+    async fn store_batch(
+        &self,
+        batch: &mut Vec<(u64, NewRecord)>,
+        summary: &mut pb::PushSummary,
+    ) -> Result<(), FeedError> {
         let records: Vec<NewRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
         let outcomes = self.store.upsert(&records).await?;
         for ((index, record), outcome) in batch.drain(..).zip(outcomes) {
@@ -131,7 +138,12 @@ impl pb::feed_server::Feed for FeedService {
             }
             self.store_batch(&mut batch, &mut summary).await?;
             tracing::Span::current().record("received", summary.received);
-            tracing::info!(stored = summary.stored, unchanged = summary.unchanged, rejected = summary.rejected.len(), "push complete");
+            tracing::info!(
+                stored = summary.stored,
+                unchanged = summary.unchanged,
+                rejected = summary.rejected.len(),
+                "push complete"
+            );
             Ok::<_, Status>(())
         }
         .instrument(span)
@@ -151,7 +163,8 @@ impl pb::feed_server::Feed for FeedService {
 
     async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
         self.authorise(&request, Action::FeedSearch)?;
-        let span = tracing::info_span!("feed.search", agency = %self.agency(), subjects = request.get_ref().subjects.len());
+        let span =
+            tracing::info_span!("feed.search", agency = %self.agency(), subjects = request.get_ref().subjects.len());
         mash_telemetry::adopt_remote_parent(&span, request.metadata());
         let queries = parse_queries(request.get_ref()).map_err(FeedError::from)?;
         async {
@@ -176,7 +189,10 @@ impl pb::feed_server::Feed for FeedService {
 
 fn parse_queries(request: &pb::SearchRequest) -> Result<Vec<(String, Person)>, DomainError> {
     if request.encoded_len() > MAX_MESSAGE_BYTES {
-        return Err(DomainError::invalid("request", format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", request.encoded_len())));
+        return Err(DomainError::invalid(
+            "request",
+            format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", request.encoded_len()),
+        ));
     }
     if request.subjects.is_empty() || request.subjects.len() > MAX_SUBJECTS {
         return Err(DomainError::invalid("subjects", format!("must hold 1 to {MAX_SUBJECTS} subjects")));

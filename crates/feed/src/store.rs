@@ -20,7 +20,9 @@ pub enum Upserted {
     /// The same version is already stored.
     Unchanged,
     /// A newer version is already stored; this one was not applied.
-    Stale { stored_version: u64 },
+    Stale {
+        stored_version: u64,
+    },
 }
 
 /// The sealed part of a record.
@@ -105,7 +107,11 @@ impl FeedStore {
         Ok(outcomes)
     }
 
-    async fn write_chunk(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, chunk: &[&NewRecord]) -> Result<(), FeedError> {
+    async fn write_chunk(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        chunk: &[&NewRecord],
+    ) -> Result<(), FeedError> {
         let ids: Vec<&str> = chunk.iter().map(|r| r.record_id.as_str()).collect();
         let delete = format!("DELETE FROM record_keys WHERE record_id IN ({})", placeholders(1, ids.len()));
         let mut query = sqlx::query(AssertSqlSafe(delete));
@@ -114,7 +120,8 @@ impl FeedStore {
         }
         query.execute(&mut **tx).await?;
 
-        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", placeholders(i * RECORD_COLUMNS + 1, RECORD_COLUMNS))).collect();
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|i| format!("({})", placeholders(i * RECORD_COLUMNS + 1, RECORD_COLUMNS))).collect();
         let upsert = format!(
             "INSERT INTO records (record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, key_id, content, updated_at) \
              VALUES {} ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, \
@@ -142,7 +149,8 @@ impl FeedStore {
                 .bind(sealed.key_id)
                 .bind(sealed.blob)
                 .bind(now);
-            let unique: HashSet<Vec<u8>> = subject.match_keys().iter().map(|k| self.keys.blind_index(&k.canonical())).collect();
+            let unique: HashSet<Vec<u8>> =
+                subject.match_keys().iter().map(|k| self.keys.blind_index(&k.canonical())).collect();
             keys.extend(unique.into_iter().map(|k| (k, record.record_id.as_str())));
         }
         query.execute(&mut **tx).await?;
@@ -179,7 +187,8 @@ impl FeedStore {
     /// different person who shares a name and birthday.
     pub async fn search(&self, person: &Person) -> Result<Option<(&'static str, Vec<FoundItem>)>, FeedError> {
         let keys = person.match_keys();
-        let blind: Vec<(Vec<u8>, &MatchKey)> = keys.iter().map(|k| (self.keys.blind_index(&k.canonical()), k)).collect();
+        let blind: Vec<(Vec<u8>, &MatchKey)> =
+            keys.iter().map(|k| (self.keys.blind_index(&k.canonical()), k)).collect();
         let sql = format!(
             "SELECT r.record_id, r.version, r.kind, r.category, r.sensitivity, r.item_date, r.nhs_index, r.upn_index, \
              r.key_id, r.content, k.blind_key FROM record_keys k JOIN records r ON r.record_id = k.record_id \
@@ -227,7 +236,8 @@ impl FeedStore {
         Ok(FoundItem {
             kind: ItemKind::parse("kind", &text("kind")?).map_err(|_| corrupt("kind"))?,
             category: Category::parse("category", &text("category")?).map_err(|_| corrupt("category"))?,
-            sensitivity: Sensitivity::parse("sensitivity", &text("sensitivity")?).map_err(|_| corrupt("sensitivity"))?,
+            sensitivity: Sensitivity::parse("sensitivity", &text("sensitivity")?)
+                .map_err(|_| corrupt("sensitivity"))?,
             date: parse_date("item_date", &text("item_date")?).map_err(|_| corrupt("date"))?,
             fields: content.fields,
             record_id,
@@ -243,7 +253,8 @@ async fn stored_versions<'a>(
     let ids: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
     let mut versions = HashMap::new();
     for chunk in ids.chunks(900) {
-        let sql = format!("SELECT record_id, version FROM records WHERE record_id IN ({})", placeholders(1, chunk.len()));
+        let sql =
+            format!("SELECT record_id, version FROM records WHERE record_id IN ({})", placeholders(1, chunk.len()));
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
             query = query.bind(*id);

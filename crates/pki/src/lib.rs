@@ -16,8 +16,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -48,11 +48,7 @@ impl DevPki {
     /// principal into `dir` (creating it): `ca.pem`, `<name>.pem` and
     /// `<name>.key` (mode 0600 on unix). The CA key is dropped when this
     /// returns, so nobody can mint more certificates from these files.
-    pub fn generate(
-        dir: &Path,
-        ca_name: &str,
-        principals: &[Principal],
-    ) -> Result<DevPki, PkiError> {
+    pub fn generate(dir: &Path, ca_name: &str, principals: &[Principal]) -> Result<DevPki, PkiError> {
         for principal in principals {
             check_name(principal.name)?;
         }
@@ -60,10 +56,7 @@ impl DevPki {
         let (ca_params, ca_key) = ca(ca_name)?;
         let ca_cert = ca_params
             .self_signed(&ca_key)
-            .map_err(|source| PkiError::Generate {
-                subject: ca_name.to_owned(),
-                source,
-            })?;
+            .map_err(|source| PkiError::Generate { subject: ca_name.to_owned(), source })?;
         write::public(&dir.join("ca.pem"), &ca_cert.pem())?;
         let issuer = Issuer::new(ca_params, ca_key);
         for principal in principals {
@@ -72,10 +65,7 @@ impl DevPki {
             write::secret(&dir.join(format!("{}.key", principal.name)), &key_pem)?;
         }
         let names = principals.iter().map(|p| p.name).collect();
-        Ok(DevPki {
-            dir: dir.to_owned(),
-            names,
-        })
+        Ok(DevPki { dir: dir.to_owned(), names })
     }
 
     /// Paths of the PEM files of the principal called `name`.
@@ -102,28 +92,18 @@ fn check_name(name: &str) -> Result<(), PkiError> {
 }
 
 fn ca(ca_name: &str) -> Result<(CertificateParams, KeyPair), PkiError> {
-    let generate = |source| PkiError::Generate {
-        subject: ca_name.to_owned(),
-        source,
-    };
+    let generate = |source| PkiError::Generate { subject: ca_name.to_owned(), source };
     let key = KeyPair::generate().map_err(generate)?;
     let mut params = base_params(ca_name);
     // Path length 0: this CA signs leaves only, never another CA.
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     Ok((params, key))
 }
 
 /// Returns the leaf certificate and its private key, both PEM.
 fn leaf(principal: &Principal, issuer: &Issuer<'_, KeyPair>) -> Result<(String, String), PkiError> {
-    let generate = |source| PkiError::Generate {
-        subject: principal.spiffe_id.clone(),
-        source,
-    };
+    let generate = |source| PkiError::Generate { subject: principal.spiffe_id.clone(), source };
     let key = KeyPair::generate().map_err(generate)?;
     let mut params = base_params(principal.name);
     params.subject_alt_names = subject_alt_names(principal).map_err(generate)?;
@@ -136,12 +116,8 @@ fn leaf(principal: &Principal, issuer: &Issuer<'_, KeyPair>) -> Result<(String, 
 
 fn base_params(common_name: &str) -> CertificateParams {
     let mut params = CertificateParams::default();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "MASH development");
+    params.distinguished_name.push(DnType::CommonName, common_name);
+    params.distinguished_name.push(DnType::OrganizationName, "MASH development");
     // A day of slack so a peer whose clock runs behind still accepts it.
     let now = OffsetDateTime::now_utc();
     params.not_before = now - Duration::days(1);
@@ -161,10 +137,7 @@ fn subject_alt_names(principal: &Principal) -> Result<Vec<SanType>, rcgen::Error
 fn extended_key_usages(kind: PrincipalKind) -> Vec<ExtendedKeyUsagePurpose> {
     match kind {
         PrincipalKind::Service => {
-            vec![
-                ExtendedKeyUsagePurpose::ServerAuth,
-                ExtendedKeyUsagePurpose::ClientAuth,
-            ]
+            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth]
         }
         PrincipalKind::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
     }

@@ -22,19 +22,8 @@ pub enum PrincipalKind {
     Client,
 }
 
-const SERVICES: [&str; 5] = [
-    "broker",
-    "feed-police",
-    "feed-health",
-    "feed-education",
-    "feed-social-care",
-];
-const USERS: [&str; 4] = [
-    "rita-researcher",
-    "robin-researcher",
-    "maya-manager",
-    "ian-ig",
-];
+const SERVICES: [&str; 5] = ["broker", "feed-police", "feed-health", "feed-education", "feed-social-care"];
+const USERS: [&str; 4] = ["rita-researcher", "robin-researcher", "maya-manager", "ian-ig"];
 /// (file stem, SPIFFE path): the stems carry an `agency-` prefix so they
 /// cannot clash with the feed services of the same agency.
 const AGENCIES: [(&str, &str); 4] = [
@@ -46,23 +35,13 @@ const AGENCIES: [(&str, &str); 4] = [
 
 /// The demo principals: services, then users, then agency systems.
 pub fn demo_principals() -> Vec<Principal> {
-    let services = SERVICES
-        .iter()
-        .map(|name| principal(name, "service", name, PrincipalKind::Service));
-    let users = USERS
-        .iter()
-        .map(|name| principal(name, "user", name, PrincipalKind::Client));
-    let agencies = AGENCIES
-        .iter()
-        .map(|(name, agency)| principal(name, "agency", agency, PrincipalKind::Client));
+    let services = SERVICES.iter().map(|name| principal(name, "service", name, PrincipalKind::Service));
+    let users = USERS.iter().map(|name| principal(name, "user", name, PrincipalKind::Client));
+    let agencies = AGENCIES.iter().map(|(name, agency)| principal(name, "agency", agency, PrincipalKind::Client));
     services.chain(users).chain(agencies).collect()
 }
 
 fn principal(name: &'static str, category: &str, path: &str, kind: PrincipalKind) -> Principal {
     let spiffe_id = format!("spiffe://{TRUST_DOMAIN}/{category}/{path}");
-    Principal {
-        name,
-        spiffe_id,
-        kind,
-    }
+    Principal { name, spiffe_id, kind }
 }

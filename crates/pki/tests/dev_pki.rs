@@ -40,42 +40,15 @@ fn eku(pem_path: &Path) -> Result<(bool, bool), Box<dyn std::error::Error>> {
 #[test]
 fn demo_principals_have_the_expected_ids_in_order() {
     let principals = demo_principals();
-    let pairs: Vec<(&str, &str)> = principals
-        .iter()
-        .map(|p| (p.name, p.spiffe_id.as_str()))
-        .collect();
+    let pairs: Vec<(&str, &str)> = principals.iter().map(|p| (p.name, p.spiffe_id.as_str())).collect();
     assert_eq!(pairs.len(), 13);
     assert_eq!(pairs[0], ("broker", "spiffe://mash.local/service/broker"));
-    assert_eq!(
-        pairs[4],
-        (
-            "feed-social-care",
-            "spiffe://mash.local/service/feed-social-care"
-        )
-    );
-    assert_eq!(
-        pairs[5],
-        (
-            "rita-researcher",
-            "spiffe://mash.local/user/rita-researcher"
-        )
-    );
+    assert_eq!(pairs[4], ("feed-social-care", "spiffe://mash.local/service/feed-social-care"));
+    assert_eq!(pairs[5], ("rita-researcher", "spiffe://mash.local/user/rita-researcher"));
     assert_eq!(pairs[8], ("ian-ig", "spiffe://mash.local/user/ian-ig"));
-    assert_eq!(
-        pairs[9],
-        ("agency-police", "spiffe://mash.local/agency/police")
-    );
-    assert_eq!(
-        pairs[12],
-        (
-            "agency-social-care",
-            "spiffe://mash.local/agency/social-care"
-        )
-    );
-    let services = principals
-        .iter()
-        .filter(|p| p.kind == PrincipalKind::Service)
-        .count();
+    assert_eq!(pairs[9], ("agency-police", "spiffe://mash.local/agency/police"));
+    assert_eq!(pairs[12], ("agency-social-care", "spiffe://mash.local/agency/social-care"));
+    let services = principals.iter().filter(|p| p.kind == PrincipalKind::Service).count();
     assert_eq!(services, 5);
 }
 
@@ -85,30 +58,16 @@ fn generates_files_with_the_right_names_and_usages() -> TestResult {
     let pki = DevPki::generate(&dir.path().join("pki"), "MASH dev CA", &demo_principals())?;
     for principal in demo_principals() {
         let paths = pki.paths(principal.name)?;
-        assert!(
-            paths.ca.is_file() && paths.cert.is_file() && paths.key.is_file(),
-            "{}",
-            principal.name
-        );
+        assert!(paths.ca.is_file() && paths.cert.is_file() && paths.key.is_file(), "{}", principal.name);
     }
 
     let broker = pki.paths("broker")?;
     let sans = subject_alt_names(&broker.cert)?;
-    assert_eq!(
-        sans,
-        [
-            "uri:spiffe://mash.local/service/broker",
-            "dns:localhost",
-            "ip:127.0.0.1"
-        ]
-    );
+    assert_eq!(sans, ["uri:spiffe://mash.local/service/broker", "dns:localhost", "ip:127.0.0.1"]);
     assert_eq!(eku(&broker.cert)?, (true, true));
 
     let rita = pki.paths("rita-researcher")?;
-    assert_eq!(
-        subject_alt_names(&rita.cert)?,
-        ["uri:spiffe://mash.local/user/rita-researcher"]
-    );
+    assert_eq!(subject_alt_names(&rita.cert)?, ["uri:spiffe://mash.local/user/rita-researcher"]);
     assert_eq!(eku(&rita.cert)?, (false, true));
     assert!(!std::fs::read_to_string(&broker.ca)?.is_empty());
     Ok(())
@@ -120,9 +79,7 @@ fn keys_are_owner_only() -> TestResult {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir()?;
     let pki = DevPki::generate(dir.path(), "MASH dev CA", &demo_principals()[..1])?;
-    let mode = std::fs::metadata(pki.paths("broker")?.key)?
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(pki.paths("broker")?.key)?.permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     Ok(())
 }
@@ -131,10 +88,7 @@ fn keys_are_owner_only() -> TestResult {
 fn unknown_and_unsafe_names_are_rejected() -> TestResult {
     let dir = tempfile::tempdir()?;
     let pki = DevPki::generate(dir.path(), "MASH dev CA", &demo_principals()[..1])?;
-    assert!(matches!(
-        pki.paths("rita-researcher"),
-        Err(PkiError::UnknownPrincipal(_))
-    ));
+    assert!(matches!(pki.paths("rita-researcher"), Err(PkiError::UnknownPrincipal(_))));
 
     let mut evil = demo_principals().remove(0);
     for name in ["../broker", "ca", ""] {

@@ -32,8 +32,10 @@ impl DisclosureTable {
         for role in Role::ALL {
             for level in Level::ALL.iter().copied() {
                 for category in Category::all() {
-                    let decision = decide(&enforcer, role, level, category)
-                        .map_err(|e| PolicyError::Casbin { path: policy.display().to_string(), message: e.to_string() })?;
+                    let decision = decide(&enforcer, role, level, category).map_err(|e| PolicyError::Casbin {
+                        path: policy.display().to_string(),
+                        message: e.to_string(),
+                    })?;
                     decisions.insert((role, level, category), decision);
                 }
             }
@@ -44,24 +46,27 @@ impl DisclosureTable {
     pub fn decide(&self, role: Role, level: Level, category: Category) -> Decision {
         // The table covers the whole closed space; a miss would be a bug, and
         // refusing is the safe answer to a bug.
-        self.decisions.get(&(role, level, category)).cloned().unwrap_or_else(|| Decision {
-            tier: Tier::None,
-            reason: "no decision compiled".into(),
-        })
+        self.decisions
+            .get(&(role, level, category))
+            .cloned()
+            .unwrap_or_else(|| Decision { tier: Tier::None, reason: "no decision compiled".into() })
     }
 }
 
 fn decide(enforcer: &casbin::Enforcer, role: Role, level: Level, category: Category) -> casbin::Result<Decision> {
     for tier in TIERS_HIGHEST_FIRST {
-        let (allowed, rules) = enforcer.enforce_ex((role.as_str(), level.as_str(), category.as_str(), tier.as_str()))?;
+        let (allowed, rules) =
+            enforcer.enforce_ex((role.as_str(), level.as_str(), category.as_str(), tier.as_str()))?;
         if allowed {
             return Ok(Decision { tier, reason: explain(&rules) });
         }
     }
     // Explain a refusal by the deny rules that match the lowest tier, if any.
-    let (_, rules) = enforcer.enforce_ex((role.as_str(), level.as_str(), category.as_str(), Tier::Existence.as_str()))?;
+    let (_, rules) =
+        enforcer.enforce_ex((role.as_str(), level.as_str(), category.as_str(), Tier::Existence.as_str()))?;
     let denials: Vec<Vec<String>> = rules.into_iter().filter(|rule| rule.last().is_some_and(|e| e == "deny")).collect();
-    let reason = if denials.is_empty() { "no rule allows it".to_owned() } else { format!("denied by {}", explain(&denials)) };
+    let reason =
+        if denials.is_empty() { "no rule allows it".to_owned() } else { format!("denied by {}", explain(&denials)) };
     Ok(Decision { tier: Tier::None, reason })
 }
 

@@ -57,7 +57,8 @@ impl PolicyFiles {
     fn version(&self) -> Result<String, PolicyError> {
         let mut hasher = Sha256::new();
         for path in self.all() {
-            let bytes = std::fs::read(path).map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
+            let bytes =
+                std::fs::read(path).map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
             hasher.update((bytes.len() as u64).to_be_bytes());
             hasher.update(&bytes);
         }
@@ -77,7 +78,8 @@ impl Policy {
     pub async fn load(files: &PolicyFiles) -> Result<Self, PolicyError> {
         let version = files.version()?;
         let access = access::AccessPolicy::load(&files.access_model, &files.access_policy).await?;
-        let disclosure = disclosure::DisclosureTable::compile(&files.disclosure_model, &files.disclosure_policy).await?;
+        let disclosure =
+            disclosure::DisclosureTable::compile(&files.disclosure_model, &files.disclosure_policy).await?;
         tracing::info!(%version, "policy loaded");
         Ok(Self { access, disclosure, version })
     }

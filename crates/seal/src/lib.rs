@@ -91,9 +91,7 @@ impl KeyRing {
         let cipher = &self.ciphers[&self.current];
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         // Encryption with a valid key and nonce cannot fail for in-memory sizes.
-        let ciphertext = cipher
-            .encrypt(&nonce, Payload { msg: plaintext, aad: associated })
-            .unwrap_or_default();
+        let ciphertext = cipher.encrypt(&nonce, Payload { msg: plaintext, aad: associated }).unwrap_or_default();
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ciphertext);
         Sealed { key_id: self.current.clone(), blob }
@@ -113,7 +111,8 @@ impl KeyRing {
 
     /// A keyed, deterministic digest of an identifier, for equality search.
     pub fn blind_index(&self, value: &str) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as MacKeyInit>::new_from_slice(&self.index_key).expect("HMAC accepts any key length");
+        let mut mac =
+            <Hmac<Sha256> as MacKeyInit>::new_from_slice(&self.index_key).expect("HMAC accepts any key length");
         mac.update(value.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
@@ -121,7 +120,10 @@ impl KeyRing {
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyRing").field("current", &self.current).field("keys", &self.ciphers.len()).finish_non_exhaustive()
+        f.debug_struct("KeyRing")
+            .field("current", &self.current)
+            .field("keys", &self.ciphers.len())
+            .finish_non_exhaustive()
     }
 }
 

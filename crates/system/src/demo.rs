@@ -3,8 +3,8 @@
 
 use mash_domain::{Agency, Upn};
 use mash_proto::v1::{
-    self as pb, EducationRecord, HealthContact, PoliceIncident, SchoolAttendance, SchoolExclusion, SocialCareInvolvement,
-    SubjectRole, education_record::Record, push_record::Body,
+    self as pb, EducationRecord, HealthContact, PoliceIncident, SchoolAttendance, SchoolExclusion,
+    SocialCareInvolvement, SubjectRole, education_record::Record, push_record::Body,
 };
 
 use crate::System;
@@ -113,7 +113,8 @@ fn social(id: &str, who: DemoPerson, category: &str, start: &str, end: &str, sum
 }
 
 fn attendance(id: &str, who: DemoPerson, percent: f64) -> pb::PushRecord {
-    let record_body = SchoolAttendance { school: "Example Primary".into(), as_of: "2026-10-31".into(), attendance_percent: percent };
+    let record_body =
+        SchoolAttendance { school: "Example Primary".into(), as_of: "2026-10-31".into(), attendance_percent: percent };
     record(id, who, Body::Education(EducationRecord { record: Some(Record::Attendance(record_body)) }))
 }
 
@@ -133,14 +134,35 @@ pub fn records(agency: Agency) -> Vec<pb::PushRecord> {
     use SubjectRole::*;
     match agency {
         Agency::Police => vec![
-            police("P-1001", AMY, "police/domestic-abuse", ChildPresent, "2026-09-14", "Verbal argument; child present in the home."),
+            police(
+                "P-1001",
+                AMY,
+                "police/domestic-abuse",
+                ChildPresent,
+                "2026-09-14",
+                "Verbal argument; child present in the home.",
+            ),
             police("P-1002", JADE, "police/domestic-abuse", Victim, "2026-09-14", "Victim of a domestic incident."),
-            police("P-1003", CONNOR, "police/domestic-abuse", Suspect, "2026-09-14", "Arrested after a domestic incident."),
+            police(
+                "P-1003",
+                CONNOR,
+                "police/domestic-abuse",
+                Suspect,
+                "2026-09-14",
+                "Arrested after a domestic incident.",
+            ),
             police("P-1004", CONNOR, "police/arrest", Suspect, "2026-09-14", "Arrested for common assault."),
             police("P-1005", NOAH, "police/missing-episode", Victim, "2026-06-02", "Missing overnight; found safe."),
         ],
         Agency::Health => vec![
-            health("H-2001", AMY, "health/emergency-attendance", "2026-08-30", "Royal Infirmary A&E", "Fractured wrist"),
+            health(
+                "H-2001",
+                AMY,
+                "health/emergency-attendance",
+                "2026-08-30",
+                "Royal Infirmary A&E",
+                "Fractured wrist",
+            ),
             health("H-2002", JADE, "health/mental-health", "2025-12-01", "Community mental health team", "Low mood"),
             health("H-2003", JADE, "health/sexual-health", "2026-03-03", "Sexual health clinic", "Appointment"),
             health("H-2004", NOAH, "health/gp-registration", "2019-01-10", "Elm Street Surgery", "Registered"),
@@ -153,8 +175,22 @@ pub fn records(agency: Agency) -> Vec<pb::PushRecord> {
             attendance("E-3004", EVIE, 97.2),
         ],
         Agency::SocialCare => vec![
-            social("S-4001", AMY, "social-care/child-in-need", "2025-02-01", "2025-08-01", "Child in need plan; closed."),
-            social("S-4002", AMY, "social-care/referral", "2026-09-15", "", "Referral from police after a domestic incident."),
+            social(
+                "S-4001",
+                AMY,
+                "social-care/child-in-need",
+                "2025-02-01",
+                "2025-08-01",
+                "Child in need plan; closed.",
+            ),
+            social(
+                "S-4002",
+                AMY,
+                "social-care/referral",
+                "2026-09-15",
+                "",
+                "Referral from police after a domestic incident.",
+            ),
         ],
     }
 }

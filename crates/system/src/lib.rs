@@ -146,7 +146,8 @@ impl System {
         tasks.push(spawn_server("broker".into(), broker.serve));
         let endpoints = endpoints(&pki, broker.local_addr, &feeds)?;
         let path = config.dir.join("endpoints.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(&endpoints)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&endpoints)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         Ok(Self {
             broker: broker.local_addr,
             feeds,

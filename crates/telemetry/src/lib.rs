@@ -45,9 +45,7 @@ static INSTALLED: OnceLock<Installed> = OnceLock::new();
 pub enum TelemetryError {
     #[error("invalid {LOG_ENV} filter: {0}")]
     LogFilter(#[from] tracing_subscriber::filter::FromEnvError),
-    #[error(
-        "{OTLP_ENDPOINT_ENV} is set but init was called outside a Tokio runtime (the gRPC exporter needs one)"
-    )]
+    #[error("{OTLP_ENDPOINT_ENV} is set but init was called outside a Tokio runtime (the gRPC exporter needs one)")]
     NoTokioRuntime,
     #[error("cannot build the OTLP span exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
@@ -92,30 +90,21 @@ pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
         return Ok(inert());
     }
 
-    let stderr_filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::WARN.into())
-        .with_env_var(LOG_ENV)
-        .from_env()?;
+    let stderr_filter =
+        EnvFilter::builder().with_default_directive(LevelFilter::WARN.into()).with_env_var(LOG_ENV).from_env()?;
 
     let exporter = if std::env::var_os(OTLP_ENDPOINT_ENV).is_some_and(|v| !v.is_empty()) {
         // The tonic exporter connects lazily on the current runtime and panics without one;
         // report that as an error instead. The builder reads the endpoint from the env itself.
         tokio::runtime::Handle::try_current().map_err(|_| TelemetryError::NoTokioRuntime)?;
-        Some(
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .build()?,
-        )
+        Some(opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?)
     } else {
         None
     };
     let exporting = exporter.is_some();
 
-    let mut builder = SdkTracerProvider::builder().with_resource(
-        Resource::builder()
-            .with_service_name(service_name.to_owned())
-            .build(),
-    );
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build());
     if let Some(exporter) = exporter {
         // The SDK's batch processor exports from its own thread; the tonic client it calls runs
         // on the Tokio runtime captured above.
@@ -125,18 +114,14 @@ pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
 
     let mut outcome = Ok(inert());
     INSTALLED.get_or_init(|| {
-        let stderr = tracing_subscriber::fmt::layer()
-            .with_writer(io::stderr)
-            .with_filter(stderr_filter);
+        let stderr = tracing_subscriber::fmt::layer().with_writer(io::stderr).with_filter(stderr_filter);
         outcome = tracing_subscriber::registry()
             .with(stderr)
             .with(otel_layer(&provider))
             .try_init()
             .map(|()| {
                 install_otel_globals(&provider);
-                TelemetryGuard {
-                    provider: exporting.then_some(provider),
-                }
+                TelemetryGuard { provider: exporting.then_some(provider) }
             })
             .map_err(TelemetryError::from);
         Installed::Service
@@ -162,10 +147,7 @@ pub fn capture_for_tests() -> CapturedOutput {
             .with_ansi(false)
             .with_span_events(FmtSpan::FULL)
             .with_filter(LevelFilter::TRACE);
-        let installed = tracing_subscriber::registry()
-            .with(captured)
-            .with(otel_layer(&provider))
-            .try_init();
+        let installed = tracing_subscriber::registry().with(captured).with(otel_layer(&provider)).try_init();
         if installed.is_ok() {
             install_otel_globals(&provider);
         }
@@ -198,10 +180,7 @@ pub struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
 
 impl io::Write for CaptureWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
@@ -225,12 +204,10 @@ fn otel_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S> + use<S>
 where
     S: tracing::Subscriber + for<'span> LookupSpan<'span>,
 {
-    let filter = Targets::new().with_default(LevelFilter::INFO).with_targets(
-        ["h2", "hyper", "tonic", "tower", "opentelemetry"].map(|t| (t, LevelFilter::OFF)),
-    );
-    tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("mash"))
-        .with_filter(filter)
+    let filter = Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_targets(["h2", "hyper", "tonic", "tower", "opentelemetry"].map(|t| (t, LevelFilter::OFF)));
+    tracing_opentelemetry::layer().with_tracer(provider.tracer("mash")).with_filter(filter)
 }
 
 fn install_otel_globals(provider: &SdkTracerProvider) {
@@ -247,10 +224,7 @@ fn install_otel_globals(provider: &SdkTracerProvider) {
 pub struct TracePropagation;
 
 impl tonic::service::Interceptor for TracePropagation {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         let context = tracing::Span::current().context();
         global::get_text_map_propagator(|propagator| {
             propagator.inject_context(&context, &mut MetadataInjector(request.metadata_mut()));
@@ -263,9 +237,7 @@ impl tonic::service::Interceptor for TracePropagation {
 /// parent of `span`. Call it right after creating the span and before entering it or asking for
 /// its [`trace_id`]: the OpenTelemetry span is started at that point and its parent is then fixed.
 pub fn adopt_remote_parent(span: &tracing::Span, metadata: &MetadataMap) {
-    let parent = global::get_text_map_propagator(|propagator| {
-        propagator.extract(&MetadataExtractor(metadata))
-    });
+    let parent = global::get_text_map_propagator(|propagator| propagator.extract(&MetadataExtractor(metadata)));
     if parent.span().span_context().is_valid() {
         // Fails only when the span is disabled or already started; a request must never fail
         // over telemetry, and the span then simply keeps its local parent.
@@ -278,9 +250,7 @@ pub fn adopt_remote_parent(span: &tracing::Span, metadata: &MetadataMap) {
 pub fn trace_id(span: &tracing::Span) -> Option<String> {
     let context = span.context();
     let span_context = context.span().span_context().clone();
-    span_context
-        .is_valid()
-        .then(|| span_context.trace_id().to_string())
+    span_context.is_valid().then(|| span_context.trace_id().to_string())
 }
 
 struct MetadataInjector<'a>(&'a mut MetadataMap);
@@ -289,10 +259,8 @@ impl Injector for MetadataInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         // The W3C propagator only emits ASCII names and values; anything else is skipped rather
         // than failing the call over telemetry.
-        if let (Ok(key), Ok(value)) = (
-            MetadataKey::from_bytes(key.as_bytes()),
-            MetadataValue::try_from(value.as_str()),
-        ) {
+        if let (Ok(key), Ok(value)) = (MetadataKey::from_bytes(key.as_bytes()), MetadataValue::try_from(value.as_str()))
+        {
             self.0.insert(key, value);
         }
     }

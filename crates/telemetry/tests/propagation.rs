@@ -13,10 +13,7 @@ fn trace_context_crosses_grpc_metadata() {
         .in_scope(|| TracePropagation.call(tonic::Request::new(())))
         .expect("the interceptor never rejects a request");
     let metadata = request.metadata();
-    assert!(
-        metadata.get("traceparent").is_some(),
-        "traceparent was not injected"
-    );
+    assert!(metadata.get("traceparent").is_some(), "traceparent was not injected");
 
     let server_span = tracing::info_span!("server.handle");
     adopt_remote_parent(&server_span, metadata);
@@ -43,21 +40,8 @@ fn capture_records_events_and_span_fields() {
     });
 
     let text = capture_for_tests().contents();
-    assert_eq!(
-        text,
-        output.contents(),
-        "later calls return the same handle"
-    );
-    assert!(
-        text.contains("capture-event-7f3a"),
-        "event missing from: {text}"
-    );
-    assert!(
-        text.contains("span-field-3c1e"),
-        "span field missing from: {text}"
-    );
-    assert!(
-        text.contains("close"),
-        "span close event missing from: {text}"
-    );
+    assert_eq!(text, output.contents(), "later calls return the same handle");
+    assert!(text.contains("capture-event-7f3a"), "event missing from: {text}");
+    assert!(text.contains("span-field-3c1e"), "span field missing from: {text}");
+    assert!(text.contains("close"), "span close event missing from: {text}");
 }

@@ -17,20 +17,11 @@ pub enum TransportError {
     /// `problem` is a fixed text: PEM parser messages can quote the input,
     /// which for a key file would be secret bytes.
     #[error("{}: {problem}", path.display())]
-    Pem {
-        path: PathBuf,
-        problem: &'static str,
-    },
+    Pem { path: PathBuf, problem: &'static str },
     #[error("invalid endpoint {uri}: {}", Chain(error))]
-    Endpoint {
-        uri: String,
-        error: tonic::transport::Error,
-    },
+    Endpoint { uri: String, error: tonic::transport::Error },
     #[error("could not connect to {uri}: {}", Chain(error))]
-    Connect {
-        uri: String,
-        error: tonic::transport::Error,
-    },
+    Connect { uri: String, error: tonic::transport::Error },
     #[error("could not bind {addr}: {source}")]
     Bind {
         addr: SocketAddr,

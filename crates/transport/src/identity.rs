@@ -14,12 +14,8 @@ use crate::TransportError;
 /// Only the certificate chain that rustls verified against the CA counts;
 /// metadata is never consulted, since any client can set it.
 pub fn peer_identity<T>(request: &Request<T>) -> Result<Identity, Status> {
-    let certs = request
-        .peer_certs()
-        .ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
+    let certs = request.peer_certs().ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
+    let leaf = certs.first().ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
     identity_from_cert_der(leaf).map_err(|error| {
         tracing::debug!(%error, "rejected peer certificate");
         Status::unauthenticated(error.to_string())
@@ -30,9 +26,7 @@ pub fn peer_identity<T>(request: &Request<T>) -> Result<Identity, Status> {
 /// exactly one URI SAN in an identity certificate.
 pub fn identity_from_cert_der(der: &[u8]) -> Result<Identity, TransportError> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|_| TransportError::CertificateParse)?;
-    let san = cert
-        .subject_alternative_name()
-        .map_err(|_| TransportError::CertificateParse)?;
+    let san = cert.subject_alternative_name().map_err(|_| TransportError::CertificateParse)?;
     let uri = san
         .into_iter()
         .flat_map(|ext| ext.value.general_names.iter())
@@ -68,36 +62,22 @@ mod tests {
     fn rejects_certificates_without_a_spiffe_id() -> TestResult {
         let dns_only = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
         let result = identity_from_cert_der(dns_only.cert.der());
-        assert!(
-            matches!(result, Err(TransportError::NoUriSan)),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(TransportError::NoUriSan)), "{result:?}");
 
         let mut params = rcgen::CertificateParams::default();
-        params.subject_alt_names = vec![rcgen::SanType::URI(
-            "https://mash.local/user/eve".try_into()?,
-        )];
+        params.subject_alt_names = vec![rcgen::SanType::URI("https://mash.local/user/eve".try_into()?)];
         let cert = params.self_signed(&rcgen::KeyPair::generate()?)?;
         let result = identity_from_cert_der(cert.der());
-        assert!(
-            matches!(result, Err(TransportError::Identity(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(TransportError::Identity(_))), "{result:?}");
 
         let result = identity_from_cert_der(b"not a certificate");
-        assert!(
-            matches!(result, Err(TransportError::CertificateParse)),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(TransportError::CertificateParse)), "{result:?}");
         Ok(())
     }
 
     #[test]
     fn requests_without_peer_certificates_are_unauthenticated() {
         let result = peer_identity(&Request::new(()));
-        assert_eq!(
-            result.map_err(|status| status.code()),
-            Err(tonic::Code::Unauthenticated)
-        );
+        assert_eq!(result.map_err(|status| status.code()), Err(tonic::Code::Unauthenticated));
     }
 }

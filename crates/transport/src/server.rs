@@ -17,9 +17,7 @@ use crate::{TlsMaterial, TransportError};
 /// `Server::tcp_nodelay` is ignored for a listener passed in by the caller.
 pub fn bind(addr: SocketAddr) -> Result<(TcpIncoming, SocketAddr), TransportError> {
     let bind_error = |source| TransportError::Bind { addr, source };
-    let incoming = TcpIncoming::bind(addr)
-        .map_err(bind_error)?
-        .with_nodelay(Some(true));
+    let incoming = TcpIncoming::bind(addr).map_err(bind_error)?.with_nodelay(Some(true));
     let local = incoming.local_addr().map_err(bind_error)?;
     Ok((incoming, local))
 }

@@ -35,10 +35,7 @@ impl TlsMaterial {
         let ca_pem = read_certificates(ca)?;
         let cert_pem = read_certificates(cert)?;
         let key_pem = read_private_key(key)?;
-        Ok(Self {
-            ca: Certificate::from_pem(ca_pem),
-            identity: Identity::from_pem(cert_pem, key_pem),
-        })
+        Ok(Self { ca: Certificate::from_pem(ca_pem), identity: Identity::from_pem(cert_pem, key_pem) })
     }
 
     /// Server side: present our certificate and require a client certificate
@@ -53,18 +50,12 @@ impl TlsMaterial {
     /// Client side: trust only the CA (no system roots) and present our
     /// certificate.
     pub fn client_config(&self) -> ClientTlsConfig {
-        ClientTlsConfig::new()
-            .ca_certificate(self.ca.clone())
-            .identity(self.identity.clone())
-            .domain_name(SERVER_NAME)
+        ClientTlsConfig::new().ca_certificate(self.ca.clone()).identity(self.identity.clone()).domain_name(SERVER_NAME)
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TransportError> {
-    std::fs::read(path).map_err(|source| TransportError::Read {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::read(path).map_err(|source| TransportError::Read { path: path.to_owned(), source })
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<u8>, TransportError> {
@@ -75,19 +66,13 @@ fn read_certificates(path: &Path) -> Result<Vec<u8>, TransportError> {
         None => "no PEM certificate found",
         Some(_) => "malformed PEM certificate",
     };
-    Err(TransportError::Pem {
-        path: path.to_owned(),
-        problem,
-    })
+    Err(TransportError::Pem { path: path.to_owned(), problem })
 }
 
 fn read_private_key(path: &Path) -> Result<Vec<u8>, TransportError> {
     let pem = read(path)?;
     match PrivateKeyDer::from_pem_slice(&pem) {
         Ok(_) => Ok(pem),
-        Err(_) => Err(TransportError::Pem {
-            path: path.to_owned(),
-            problem: "no valid PEM private key found",
-        }),
+        Err(_) => Err(TransportError::Pem { path: path.to_owned(), problem: "no valid PEM private key found" }),
     }
 }

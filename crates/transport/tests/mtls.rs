@@ -83,11 +83,7 @@ impl TestServer {
             let _ = stopped.await;
         };
         let task = tokio::spawn(async move { serve(Probe, &[], &tls, incoming, shutdown).await });
-        Ok(Self {
-            uri: format!("https://{addr}"),
-            stop,
-            task,
-        })
+        Ok(Self { uri: format!("https://{addr}"), stop, task })
     }
 
     async fn stop(self) -> TestResult {
@@ -102,22 +98,16 @@ fn load(paths: &CertPaths) -> Result<TlsMaterial, TransportError> {
 }
 
 async fn health(channel: Channel, service: &str) -> Result<ServingStatus, Status> {
-    let request = HealthCheckRequest {
-        service: service.to_owned(),
-    };
+    let request = HealthCheckRequest { service: service.to_owned() };
     let response = HealthClient::new(channel).check(request).await?;
     Ok(response.into_inner().status())
 }
 
 async fn who_am_i(channel: Channel) -> Result<String, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
-        .await
-        .map_err(|error| Status::unavailable(error.to_string()))?;
+    grpc.ready().await.map_err(|error| Status::unavailable(error.to_string()))?;
     let path = http::uri::PathAndQuery::from_static(PROBE_PATH);
-    let response = grpc
-        .unary(Request::new(()), path, ProstCodec::<(), String>::default())
-        .await?;
+    let response = grpc.unary(Request::new(()), path, ProstCodec::<(), String>::default()).await?;
     Ok(response.into_inner())
 }
 
@@ -127,37 +117,21 @@ async fn reflected_services(channel: Channel) -> Result<Vec<String>, Status> {
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
     let mut client = ServerReflectionClient::new(channel);
-    let mut responses = client
-        .server_reflection_info(tokio_stream::once(request))
-        .await?
-        .into_inner();
-    let response = responses
-        .message()
-        .await?
-        .ok_or_else(|| Status::internal("no response"))?;
+    let mut responses = client.server_reflection_info(tokio_stream::once(request)).await?.into_inner();
+    let response = responses.message().await?.ok_or_else(|| Status::internal("no response"))?;
     match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => Ok(list
-            .service
-            .into_iter()
-            .map(|service| service.name)
-            .collect()),
-        other => Err(Status::internal(format!(
-            "unexpected reflection response {other:?}"
-        ))),
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            Ok(list.service.into_iter().map(|service| service.name).collect())
+        }
+        other => Err(Status::internal(format!("unexpected reflection response {other:?}"))),
     }
 }
 
 /// Connects and makes a health call; `Err` if either fails. With TLS 1.3 the
 /// server rejects a client certificate after the client has finished its
 /// side of the handshake, so the refusal may show on the call, not the connect.
-async fn health_over(
-    uri: &str,
-    tls: ClientTlsConfig,
-) -> Result<ServingStatus, Box<dyn std::error::Error>> {
-    let channel = Endpoint::from_shared(uri.to_owned())?
-        .tls_config(tls)?
-        .connect()
-        .await?;
+async fn health_over(uri: &str, tls: ClientTlsConfig) -> Result<ServingStatus, Box<dyn std::error::Error>> {
+    let channel = Endpoint::from_shared(uri.to_owned())?.tls_config(tls)?.connect().await?;
     Ok(health(channel, "").await?)
 }
 
@@ -173,34 +147,17 @@ async fn a_client_of_the_same_ca_is_served_and_identified() -> TestResult {
     let rita = load(&pki.paths("rita-researcher")?)?;
 
     let channel = connect(&server.uri, &rita).await?;
-    assert_eq!(
-        health(channel.clone(), Probe::NAME).await?,
-        ServingStatus::Serving
-    );
+    assert_eq!(health(channel.clone(), Probe::NAME).await?, ServingStatus::Serving);
     assert_eq!(health(channel.clone(), "").await?, ServingStatus::Serving);
-    assert_eq!(
-        who_am_i(channel.clone()).await?,
-        "spiffe://mash.local/user/rita-researcher"
-    );
+    assert_eq!(who_am_i(channel.clone()).await?, "spiffe://mash.local/user/rita-researcher");
     let services = reflected_services(channel).await?;
-    assert!(
-        services.iter().any(|name| name == "grpc.health.v1.Health"),
-        "{services:?}"
-    );
-    assert!(
-        services
-            .iter()
-            .any(|name| name == "grpc.reflection.v1.ServerReflection"),
-        "{services:?}"
-    );
+    assert!(services.iter().any(|name| name == "grpc.health.v1.Health"), "{services:?}");
+    assert!(services.iter().any(|name| name == "grpc.reflection.v1.ServerReflection"), "{services:?}");
 
     // A service certificate is also a client certificate: feeds call each other.
     let feed = load(&pki.paths("feed-police")?)?;
     let channel = mash_transport::connect_lazy(&server.uri, &feed)?;
-    assert_eq!(
-        who_am_i(channel).await?,
-        "spiffe://mash.local/service/feed-police"
-    );
+    assert_eq!(who_am_i(channel).await?, "spiffe://mash.local/service/feed-police");
     server.stop().await
 }
 
@@ -210,19 +167,11 @@ async fn a_client_without_a_certificate_is_refused() -> TestResult {
     let pki = dev_pki(dir.path())?;
     let server = TestServer::start(&pki.paths("broker")?)?;
     let ca = Certificate::from_pem(std::fs::read(pki.paths("broker")?.ca)?);
-    let no_identity = ClientTlsConfig::new()
-        .ca_certificate(ca)
-        .domain_name("localhost");
+    let no_identity = ClientTlsConfig::new().ca_certificate(ca).domain_name("localhost");
 
     let result = health_over(&server.uri, no_identity).await;
-    assert!(
-        result.is_err(),
-        "served without a client certificate: {result:?}"
-    );
-    assert!(
-        format!("{result:?}").contains("CertificateRequired"),
-        "not refused by TLS: {result:?}"
-    );
+    assert!(result.is_err(), "served without a client certificate: {result:?}");
+    assert!(format!("{result:?}").contains("CertificateRequired"), "not refused by TLS: {result:?}");
     server.stop().await
 }
 
@@ -233,21 +182,12 @@ async fn a_client_of_another_ca_is_refused() -> TestResult {
     let other = dev_pki(&dir.path().join("theirs"))?;
     let server = TestServer::start(&pki.paths("broker")?)?;
     // Trusts our CA, so the server is accepted; only the client's certificate is foreign.
-    let (ours, theirs) = (
-        pki.paths("rita-researcher")?,
-        other.paths("rita-researcher")?,
-    );
+    let (ours, theirs) = (pki.paths("rita-researcher")?, other.paths("rita-researcher")?);
     let impostor = TlsMaterial::load(&ours.ca, &theirs.cert, &theirs.key)?;
 
     let result = health_over(&server.uri, impostor.client_config()).await;
-    assert!(
-        result.is_err(),
-        "served a certificate from another CA: {result:?}"
-    );
-    assert!(
-        format!("{result:?}").contains("fatal alert"),
-        "not refused by TLS: {result:?}"
-    );
+    assert!(result.is_err(), "served a certificate from another CA: {result:?}");
+    assert!(format!("{result:?}").contains("fatal alert"), "not refused by TLS: {result:?}");
     server.stop().await
 }
 
@@ -257,15 +197,11 @@ fn load_names_the_file_and_hides_key_bytes() -> TestResult {
     let pki = dev_pki(dir.path())?;
     let paths = pki.paths("broker")?;
     let missing = dir.path().join("missing.pem");
-    let error = TlsMaterial::load(&paths.ca, &missing, &paths.key)
-        .err()
-        .ok_or("loaded a missing file")?;
+    let error = TlsMaterial::load(&paths.ca, &missing, &paths.key).err().ok_or("loaded a missing file")?;
     assert!(error.to_string().contains("missing.pem"), "{error}");
 
     // A certificate where the key should be: rejected, naming the file.
-    let error = TlsMaterial::load(&paths.ca, &paths.cert, &paths.cert)
-        .err()
-        .ok_or("loaded a cert as key")?;
+    let error = TlsMaterial::load(&paths.ca, &paths.cert, &paths.cert).err().ok_or("loaded a cert as key")?;
     assert!(error.to_string().contains("broker.pem"), "{error}");
 
     let material = load(&paths)?;

@@ -42,7 +42,10 @@ pub async fn fan_out(
     let request = pb::SearchRequest {
         subjects: subjects
             .iter()
-            .map(|s| pb::SubjectQuery { subject_ref: s.subject_id.to_string(), person: Some(person_to_wire(&s.person)) })
+            .map(|s| pb::SubjectQuery {
+                subject_ref: s.subject_id.to_string(),
+                person: Some(person_to_wire(&s.person)),
+            })
             .collect(),
     };
     let calls = agencies.iter().map(|&agency| {
@@ -114,7 +117,13 @@ pub fn disclose(
     (pb::CheckResults { enquiry_id: enquiry.enquiry_id.to_string(), agencies }, entries)
 }
 
-fn entry_base(enquiry: &Enquiry, requester: &Requester, policy: &Policy, agency: Agency, subject_ref: &str) -> NewEntry {
+fn entry_base(
+    enquiry: &Enquiry,
+    requester: &Requester,
+    policy: &Policy,
+    agency: Agency,
+    subject_ref: &str,
+) -> NewEntry {
     NewEntry {
         requester: requester.identity.clone(),
         role: requester.role.as_str().into(),
@@ -152,7 +161,9 @@ fn disclose_subject(
     for item in result.items {
         let (category, decision) = match Category::parse_for("category", &item.category, agency) {
             Ok(category) => (Some(category), policy.disclosure.decide(requester.role, enquiry.level, category)),
-            Err(_) => (None, mash_policy::Decision { tier: Tier::None, reason: "category unknown for this agency".into() }),
+            Err(_) => {
+                (None, mash_policy::Decision { tier: Tier::None, reason: "category unknown for this agency".into() })
+            }
         };
         let mut entry = NewEntry {
             record_ref: item.record_id.clone(),
@@ -193,7 +204,8 @@ fn disclose_subject(
 /// The item as this tier may see it: summary keeps kind, category and date;
 /// detail adds every field that is not restricted.
 fn redact(item: pb::Item, tier: Tier) -> pb::DisclosedItem {
-    let fields = if tier == Tier::Detail { item.fields.into_iter().filter(|f| !f.restricted).collect() } else { Vec::new() };
+    let fields =
+        if tier == Tier::Detail { item.fields.into_iter().filter(|f| !f.restricted).collect() } else { Vec::new() };
     pb::DisclosedItem {
         tier: crate::wire::tier_to_wire(tier).into(),
         kind: item.kind,

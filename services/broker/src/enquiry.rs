@@ -208,7 +208,8 @@ impl EnquiryStore {
         };
         Ok(Subject {
             subject_id: SubjectId::parse("subject_id", &id).map_err(|_| corrupt("id"))?,
-            relation: Relation::parse("relation", &row.try_get::<String, _>("relation")?).map_err(|_| corrupt("relation"))?,
+            relation: Relation::parse("relation", &row.try_get::<String, _>("relation")?)
+                .map_err(|_| corrupt("relation"))?,
             person: Person::parse("person", input, mash_domain::today()).map_err(|_| corrupt("person"))?,
         })
     }

@@ -8,8 +8,8 @@
 //! - `service`: the gRPC edge; `wire`: wire enums to domain codes;
 //!   `error`: the one mapping to gRPC status codes.
 
-pub mod cli;
 mod check;
+pub mod cli;
 mod enquiry;
 mod error;
 pub mod log;
@@ -68,7 +68,10 @@ fn migrations() -> Migrations {
 
 /// Connects storage, opens (lazy) channels to the feeds and binds the port;
 /// the returned future serves until `shutdown` resolves.
-pub async fn build(settings: BrokerSettings, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<BoundBroker, StartError> {
+pub async fn build(
+    settings: BrokerSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<BoundBroker, StartError> {
     let db = mash_db::connect(&settings.database_url, &migrations(), 8).await?;
     let keys = KeyRing::load(&settings.key_file)?;
     let mut feeds = HashMap::new();
@@ -90,8 +93,9 @@ pub async fn build(settings: BrokerSettings, shutdown: impl Future<Output = ()> 
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
     tracing::info!(%local_addr, "broker listening");
     let tls = settings.tls;
-    let serve: ServeFuture =
-        Box::pin(async move { mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await });
+    let serve: ServeFuture = Box::pin(async move {
+        mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await
+    });
     Ok(BoundBroker { local_addr, serve, log })
 }
 

@@ -50,8 +50,25 @@ pub struct Entry {
 }
 
 const COLUMNS: [&str; 20] = [
-    "seq", "recorded_at", "requester", "role", "enquiry_id", "level", "purpose", "lawful_basis", "consent", "subject_id",
-    "agency", "record_ref", "category", "outcome", "tier", "reason", "policy_version", "content_digest", "prev_hash",
+    "seq",
+    "recorded_at",
+    "requester",
+    "role",
+    "enquiry_id",
+    "level",
+    "purpose",
+    "lawful_basis",
+    "consent",
+    "subject_id",
+    "agency",
+    "record_ref",
+    "category",
+    "outcome",
+    "tier",
+    "reason",
+    "policy_version",
+    "content_digest",
+    "prev_hash",
     "entry_hash",
 ];
 
@@ -62,8 +79,22 @@ impl Entry {
     fn texts(&self) -> [&str; 17] {
         let f = &self.fields;
         [
-            &self.recorded_at, &f.requester, &f.role, &f.enquiry_id, &f.level, &f.purpose, &f.lawful_basis, &f.consent,
-            &f.subject_id, &f.agency, &f.record_ref, &f.category, &f.outcome, &f.tier, &f.reason, &f.policy_version,
+            &self.recorded_at,
+            &f.requester,
+            &f.role,
+            &f.enquiry_id,
+            &f.level,
+            &f.purpose,
+            &f.lawful_basis,
+            &f.consent,
+            &f.subject_id,
+            &f.agency,
+            &f.record_ref,
+            &f.category,
+            &f.outcome,
+            &f.tier,
+            &f.reason,
+            &f.policy_version,
             &f.content_digest,
         ]
     }
@@ -218,8 +249,13 @@ async fn write_group(db: &Db, mut seq: u64, mut hash: String, group: &[Append]) 
     let mut entries = Vec::new();
     for new in group.iter().flat_map(|a| &a.entries) {
         seq += 1;
-        let mut entry =
-            Entry { seq, recorded_at: recorded_at.clone(), fields: new.clone(), prev_hash: hash, entry_hash: String::new() };
+        let mut entry = Entry {
+            seq,
+            recorded_at: recorded_at.clone(),
+            fields: new.clone(),
+            prev_hash: hash,
+            entry_hash: String::new(),
+        };
         entry.entry_hash = entry.compute_hash();
         hash = entry.entry_hash.clone();
         entries.push(entry);
@@ -229,7 +265,12 @@ async fn write_group(db: &Db, mut seq: u64, mut hash: String, group: &[Append]) 
     // parameter limit.
     for chunk in entries.chunks(40) {
         let rows: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", (1..=COLUMNS.len()).map(|c| format!("${}", r * COLUMNS.len() + c)).collect::<Vec<_>>().join(", ")))
+            .map(|r| {
+                format!(
+                    "({})",
+                    (1..=COLUMNS.len()).map(|c| format!("${}", r * COLUMNS.len() + c)).collect::<Vec<_>>().join(", ")
+                )
+            })
             .collect();
         let sql = format!("INSERT INTO disclosure_log ({}) VALUES {}", COLUMNS.join(", "), rows.join(", "));
         let mut query = sqlx::query(AssertSqlSafe(sql));

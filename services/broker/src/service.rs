@@ -32,7 +32,9 @@ pub struct BrokerService {
 fn within_limit<T: Message>(request: &T) -> Result<(), BrokerError> {
     let size = request.encoded_len();
     if size > MAX_MESSAGE_BYTES {
-        return Err(DomainError::invalid("request", format!("is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")).into());
+        return Err(
+            DomainError::invalid("request", format!("is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")).into()
+        );
     }
     Ok(())
 }
@@ -51,13 +53,22 @@ impl BrokerService {
         self.enquiries.get(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))
     }
 
-    async fn open_enquiry(&self, caller: Identity, request: pb::OpenEnquiryRequest) -> Result<pb::Enquiry, BrokerError> {
+    async fn open_enquiry(
+        &self,
+        caller: Identity,
+        request: pb::OpenEnquiryRequest,
+    ) -> Result<pb::Enquiry, BrokerError> {
         within_limit(&request)?;
         let subjects = request
             .subjects
             .iter()
             .enumerate()
-            .map(|(i, s)| Ok((wire::relation(&format!("subjects[{i}].relation"), s.relation)?, s.person.as_ref().map(person_input))))
+            .map(|(i, s)| {
+                Ok((
+                    wire::relation(&format!("subjects[{i}].relation"), s.relation)?,
+                    s.person.as_ref().map(person_input),
+                ))
+            })
             .collect::<Result<Vec<_>, DomainError>>()?;
         let input = EnquiryInput {
             level: wire::level("level", request.level)?,
@@ -75,15 +86,23 @@ impl BrokerService {
         Ok(enquiry_to_wire(&enquiry))
     }
 
-    async fn request_checks(&self, caller: Identity, request: pb::RequestChecksRequest) -> Result<pb::CheckResults, BrokerError> {
+    async fn request_checks(
+        &self,
+        caller: Identity,
+        request: pb::RequestChecksRequest,
+    ) -> Result<pb::CheckResults, BrokerError> {
         within_limit(&request)?;
         let enquiry = self.load_enquiry(&request.enquiry_id).await?;
         let assigned = enquiry.assigned_researcher == caller;
         let role = self.policy.access.mash_role(&caller);
-        let permitted = self.policy.access.allows(&caller, Action::EnquiryCheck, Scope::Enquiry { assigned_to_caller: assigned });
+        let permitted =
+            self.policy.access.allows(&caller, Action::EnquiryCheck, Scope::Enquiry { assigned_to_caller: assigned });
         let Some(role) = role.filter(|_| permitted) else {
             self.log_refused_call(&caller, &enquiry).await?;
-            return Err(BrokerError::PermissionDenied(format!("{caller} may not request checks on enquiry {}", enquiry.enquiry_id)));
+            return Err(BrokerError::PermissionDenied(format!(
+                "{caller} may not request checks on enquiry {}",
+                enquiry.enquiry_id
+            )));
         };
         let agencies = parse_agencies(&request.agencies)?;
         let subject_ids = request
@@ -93,7 +112,9 @@ impl BrokerService {
             .map(|(i, raw)| SubjectId::parse(&format!("subject_ids[{i}]"), raw))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(unknown) = subject_ids.iter().position(|id| !enquiry.subjects.iter().any(|s| s.subject_id == *id)) {
-            return Err(DomainError::invalid(format!("subject_ids[{unknown}]"), "is not a subject of this enquiry").into());
+            return Err(
+                DomainError::invalid(format!("subject_ids[{unknown}]"), "is not a subject of this enquiry").into()
+            );
         }
         let subjects: Vec<_> =
             enquiry.subjects.iter().filter(|s| subject_ids.is_empty() || subject_ids.contains(&s.subject_id)).collect();
@@ -126,7 +147,11 @@ impl BrokerService {
             .await
     }
 
-    async fn search_log(&self, caller: Identity, request: pb::SearchLogRequest) -> Result<pb::SearchLogResponse, BrokerError> {
+    async fn search_log(
+        &self,
+        caller: Identity,
+        request: pb::SearchLogRequest,
+    ) -> Result<pb::SearchLogResponse, BrokerError> {
         self.require(&caller, Action::LogSearch, Scope::Any)?;
         let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
         let outcome = match pb::Outcome::try_from(request.outcome) {
@@ -148,8 +173,11 @@ impl BrokerService {
         };
         let page_size = if request.page_size == 0 { 100 } else { request.page_size.min(1000) };
         let entries = self.log.search(&filter, after, page_size).await?;
-        let next_page_token =
-            if entries.len() == page_size as usize { entries.last().map(|e| e.seq.to_string()).unwrap_or_default() } else { String::new() };
+        let next_page_token = if entries.len() == page_size as usize {
+            entries.last().map(|e| e.seq.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
         Ok(pb::SearchLogResponse { entries: entries.into_iter().map(entry_to_wire).collect(), next_page_token })
     }
 }
@@ -264,13 +292,19 @@ impl pb::broker_server::Broker for BrokerService {
         .await
     }
 
-    async fn request_checks(&self, request: Request<pb::RequestChecksRequest>) -> Result<Response<pb::CheckResults>, Status> {
+    async fn request_checks(
+        &self,
+        request: Request<pb::RequestChecksRequest>,
+    ) -> Result<Response<pb::CheckResults>, Status> {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("RequestChecks", &metadata, self.request_checks(caller, request.into_inner())).await
     }
 
-    async fn search_log(&self, request: Request<pb::SearchLogRequest>) -> Result<Response<pb::SearchLogResponse>, Status> {
+    async fn search_log(
+        &self,
+        request: Request<pb::SearchLogRequest>,
+    ) -> Result<Response<pb::SearchLogResponse>, Status> {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("SearchLog", &metadata, self.search_log(caller, request.into_inner())).await

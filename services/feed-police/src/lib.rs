@@ -25,7 +25,12 @@ fn incident_item(i: &PoliceIncident) -> Result<ItemContent, DomainError> {
         Ok(SubjectRole::Suspect) => "suspect",
         Ok(SubjectRole::Witness) => "witness",
         Ok(SubjectRole::ChildPresent) => "child present",
-        _ => return Err(DomainError::invalid("police_incident.role", "must be victim, suspect, witness or child present")),
+        _ => {
+            return Err(DomainError::invalid(
+                "police_incident.role",
+                "must be victim, suspect, witness or child present",
+            ));
+        }
     };
     Ok(ItemContent {
         category: Category::parse_for("police_incident.category", &i.category, Agency::Police)?,

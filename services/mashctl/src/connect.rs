@@ -15,7 +15,10 @@ fn endpoints(path: &Path) -> anyhow::Result<Endpoints> {
 }
 
 async fn channel(endpoints: &Endpoints, uri: &str, principal: &str) -> anyhow::Result<Channel> {
-    let paths = endpoints.identities.get(principal).with_context(|| format!("no identity {principal:?} in the endpoints file"))?;
+    let paths = endpoints
+        .identities
+        .get(principal)
+        .with_context(|| format!("no identity {principal:?} in the endpoints file"))?;
     let tls = TlsMaterial::load(&paths.ca, &paths.cert, &paths.key)?;
     Ok(mash_transport::connect(uri, &tls).await?)
 }

@@ -49,12 +49,26 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: EnquiryComm
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let enquiry = match command {
         EnquiryCommand::Open(args) => broker.open_enquiry(open_request(args)?).await?.into_inner(),
-        EnquiryCommand::Show { enquiry_id } => broker.get_enquiry(pb::GetEnquiryRequest { enquiry_id }).await?.into_inner(),
+        EnquiryCommand::Show { enquiry_id } => {
+            broker.get_enquiry(pb::GetEnquiryRequest { enquiry_id }).await?.into_inner()
+        }
     };
-    println!("enquiry {}  level {}  assigned to {}", enquiry.enquiry_id, enquiry.level().as_str_name(), enquiry.assigned_researcher);
+    println!(
+        "enquiry {}  level {}  assigned to {}",
+        enquiry.enquiry_id,
+        enquiry.level().as_str_name(),
+        enquiry.assigned_researcher
+    );
     for s in &enquiry.subjects {
         let p = s.person.clone().unwrap_or_default();
-        println!("  subject {}  {:<16} {} {} {}", s.subject_id, s.relation().as_str_name(), p.given_name, p.family_name, p.date_of_birth);
+        println!(
+            "  subject {}  {:<16} {} {} {}",
+            s.subject_id,
+            s.relation().as_str_name(),
+            p.given_name,
+            p.family_name,
+            p.date_of_birth
+        );
     }
     Ok(())
 }
@@ -111,7 +125,8 @@ fn subject(spec: &str) -> anyhow::Result<pb::EnquirySubject> {
 
 pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
-    let request = pb::RequestChecksRequest { enquiry_id: args.enquiry_id, subject_ids: vec![], agencies: args.agencies };
+    let request =
+        pb::RequestChecksRequest { enquiry_id: args.enquiry_id, subject_ids: vec![], agencies: args.agencies };
     let results = broker.request_checks(request).await?.into_inner();
     for agency in &results.agencies {
         println!("{:<12} {}", agency.agency, status(agency.status()));

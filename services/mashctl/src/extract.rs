@@ -133,6 +133,9 @@ mod tests {
         let Some(Body::PoliceIncident(incident)) = record.body else { panic!("a police incident") };
         assert_eq!(incident.role(), pb::SubjectRole::Suspect);
         let education_row = Row::from([("type".to_owned(), "sports-day".to_owned())]);
-        assert!(matches!(self::record("education", &education_row).body, Some(Body::Education(pb::EducationRecord { record: None }))));
+        assert!(matches!(
+            self::record("education", &education_row).body,
+            Some(Body::Education(pb::EducationRecord { record: None }))
+        ));
     }
 }

@@ -34,19 +34,34 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand)
         Some(other) => anyhow::bail!("--outcome must be disclosed or refused, not {other:?}"),
     };
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
-    let mut request =
-        pb::SearchLogRequest { enquiry_id: enquiry, requester, agency, outcome: outcome.into(), page_size: 100, page_token: String::new() };
+    let mut request = pb::SearchLogRequest {
+        enquiry_id: enquiry,
+        requester,
+        agency,
+        outcome: outcome.into(),
+        page_size: 100,
+        page_token: String::new(),
+    };
     let mut first = true;
     loop {
         let page = broker.search_log(request.clone()).await?.into_inner();
         if std::mem::take(&mut first) {
-        println!("{:>6}  {:<20}  {:<42}  {:<12}  {:<36}  {:<9}  {:<9}  reason", "seq", "recorded at", "requester", "agency", "category", "outcome", "tier");
+            println!(
+                "{:>6}  {:<20}  {:<42}  {:<12}  {:<36}  {:<9}  {:<9}  reason",
+                "seq", "recorded at", "requester", "agency", "category", "outcome", "tier"
+            );
         }
         for e in &page.entries {
             println!(
                 "{:>6}  {:<20}  {:<42}  {:<12}  {:<36}  {:<9}  {:<9}  {}",
-                e.seq, e.recorded_at, e.requester, e.agency, e.category, e.outcome().as_str_name().trim_start_matches("OUTCOME_").to_lowercase(),
-                e.tier().as_str_name().trim_start_matches("TIER_").to_lowercase(), e.reason
+                e.seq,
+                e.recorded_at,
+                e.requester,
+                e.agency,
+                e.category,
+                e.outcome().as_str_name().trim_start_matches("OUTCOME_").to_lowercase(),
+                e.tier().as_str_name().trim_start_matches("TIER_").to_lowercase(),
+                e.reason
             );
         }
         if !all || page.next_page_token.is_empty() {

@@ -31,7 +31,13 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, args: PushArgs) -> a
     });
     let summary = feed.push(stream).await?.into_inner();
     progress.finish();
-    println!("received {}, stored {}, unchanged {}, rejected {}", summary.received, summary.stored, summary.unchanged, summary.rejected.len());
+    println!(
+        "received {}, stored {}, unchanged {}, rejected {}",
+        summary.received,
+        summary.stored,
+        summary.unchanged,
+        summary.rejected.len()
+    );
     for rejection in &summary.rejected {
         println!("  row {} ({}): {}: {}", rejection.index + 1, rejection.record_id, rejection.field, rejection.reason);
     }

@@ -168,7 +168,8 @@ async fn callers(system: &System) -> anyhow::Result<(Vec<Check>, Vec<Echo>)> {
     for _ in 0..CHANNELS {
         let request = checks(&opened.enquiry_id);
         checkers.push(Check { client: system.broker_as(PRINCIPAL).await?, request });
-        echoers.push(Echo(HealthClient::new(mash_transport::connect(&format!("https://{}", system.broker), &tls).await?)));
+        echoers
+            .push(Echo(HealthClient::new(mash_transport::connect(&format!("https://{}", system.broker), &tls).await?)));
     }
     Ok((checkers, echoers))
 }

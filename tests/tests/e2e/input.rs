@@ -30,7 +30,10 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
     let with_child = |edit: fn(&mut pb::Person)| {
         let mut person = AMY.to_wire();
         edit(&mut person);
-        enquiry(Level::Level3ChildProtection, vec![pb::EnquirySubject { person: Some(person), relation: Relation::Child.into(), ..Default::default() }])
+        enquiry(
+            Level::Level3ChildProtection,
+            vec![pb::EnquirySubject { person: Some(person), relation: Relation::Child.into(), ..Default::default() }],
+        )
     };
     let cases: Vec<(pb::OpenEnquiryRequest, &str, &str)> = vec![
         (with_child(|p| p.nhs_number = "9434765918".into()), "subjects[0].person.nhs_number", "check digit"),
@@ -41,7 +44,10 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
         (enquiry(Level::Unspecified, vec![subject(AMY, Relation::Child)]), "level", "required"),
         (enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Sibling)]), "subjects", "exactly one"),
         (
-            pb::OpenEnquiryRequest { purpose: "x".repeat(70_000), ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)]) },
+            pb::OpenEnquiryRequest {
+                purpose: "x".repeat(70_000),
+                ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])
+            },
             "request",
             "the limit is 65536",
         ),
@@ -57,7 +63,8 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
 async fn bad_check_requests_are_rejected_naming_the_field(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(NOAH, Relation::Child)])).await?.into_inner();
+    let opened =
+        rita.open_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(NOAH, Relation::Child)])).await?.into_inner();
     let mut unknown_agency = checks(&opened.enquiry_id);
     unknown_agency.agencies = vec!["police".into(), "probation".into()];
     assert_invalid(rita.request_checks(unknown_agency).await, "agencies[1]", "unknown agency");
@@ -65,7 +72,8 @@ async fn bad_check_requests_are_rejected_naming_the_field(backend: Backend) -> a
     stranger.subject_ids = vec!["00000000-0000-4000-8000-000000000000".into()];
     assert_invalid(rita.request_checks(stranger).await, "subject_ids[0]", "not a subject");
     assert_invalid(rita.request_checks(checks("not-an-id")).await, "enquiry_id", "UUID");
-    let missing = rita.request_checks(checks("00000000-0000-4000-8000-000000000000")).await.expect_err("no such enquiry");
+    let missing =
+        rita.request_checks(checks("00000000-0000-4000-8000-000000000000")).await.expect_err("no such enquiry");
     assert_eq!(missing.code(), Code::NotFound);
     let mut ian = h.system.broker_as("ian-ig").await?;
     let bad_filter = pb::SearchLogRequest { agency: "probation".into(), ..Default::default() };
@@ -89,11 +97,25 @@ async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Back
     if let Some(subject) = &mut bad_nhs.subject {
         subject.nhs_number = "9434765918".into();
     }
-    let unknown_category = with_body(pb::PushRecord { record_id: "BAD-2".into(), ..good[1].clone() }, |i| i.category = "police/parking".into());
+    let unknown_category = with_body(pb::PushRecord { record_id: "BAD-2".into(), ..good[1].clone() }, |i| {
+        i.category = "police/parking".into()
+    });
     let health_row = pb::PushRecord { record_id: "BAD-3".into(), ..demo::records(Agency::Health)[0].clone() };
-    let oversized = with_body(pb::PushRecord { record_id: "BAD-4".into(), ..good[2].clone() }, |i| i.summary = "x".repeat(70_000));
-    let future = with_body(pb::PushRecord { record_id: "BAD-5".into(), ..good[3].clone() }, |i| i.occurred_on = "2999-01-01".into());
-    let rows = vec![good[0].clone(), bad_nhs, good[1].clone(), unknown_category, health_row, oversized, future, good[2].clone()];
+    let oversized =
+        with_body(pb::PushRecord { record_id: "BAD-4".into(), ..good[2].clone() }, |i| i.summary = "x".repeat(70_000));
+    let future = with_body(pb::PushRecord { record_id: "BAD-5".into(), ..good[3].clone() }, |i| {
+        i.occurred_on = "2999-01-01".into()
+    });
+    let rows = vec![
+        good[0].clone(),
+        bad_nhs,
+        good[1].clone(),
+        unknown_category,
+        health_row,
+        oversized,
+        future,
+        good[2].clone(),
+    ];
 
     let mut feed = h.system.feed_as(Agency::Police, "agency-police").await?;
     let summary = feed.push(tokio_stream::iter(rows)).await?.into_inner();

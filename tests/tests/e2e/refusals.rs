@@ -45,7 +45,9 @@ async fn a_client_without_a_certificate_is_refused(backend: Backend) -> anyhow::
     // TLS 1.3 rejects the missing certificate after the client's handshake
     // completes, so the refusal surfaces on the first call, if not at connect.
     if let Ok(channel) = channel {
-        let call = BrokerClient::new(channel).open_enquiry(enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])).await;
+        let call = BrokerClient::new(channel)
+            .open_enquiry(enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)]))
+            .await;
         refused_by_transport(call.expect_err("no certificate, no call"));
     }
     assert_eq!(h.count("broker", "enquiries").await?, 0);
@@ -58,13 +60,16 @@ async fn a_client_without_a_certificate_is_refused(backend: Backend) -> anyhow::
 async fn a_client_certificate_from_another_ca_is_refused(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
     let other = tempfile::tempdir()?;
-    let rogue = mash_pki::DevPki::generate(other.path(), "Rogue CA", &mash_pki::demo_principals())?.paths("rita-researcher")?;
+    let rogue =
+        mash_pki::DevPki::generate(other.path(), "Rogue CA", &mash_pki::demo_principals())?.paths("rita-researcher")?;
     let ca = Certificate::from_pem(std::fs::read(&h.system.endpoints.ca)?);
     let identity = tonic::transport::Identity::from_pem(std::fs::read(&rogue.cert)?, std::fs::read(&rogue.key)?);
     let tls = ClientTlsConfig::new().ca_certificate(ca).identity(identity).domain_name("localhost");
     let channel = Endpoint::from_shared(format!("https://{}", h.system.broker))?.tls_config(tls)?.connect().await;
     if let Ok(channel) = channel {
-        let call = BrokerClient::new(channel).open_enquiry(enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])).await;
+        let call = BrokerClient::new(channel)
+            .open_enquiry(enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)]))
+            .await;
         refused_by_transport(call.expect_err("rogue certificate, no call"));
     }
     assert_eq!(h.count("broker", "enquiries").await?, 0);
@@ -74,7 +79,8 @@ async fn a_client_certificate_from_another_ca_is_refused(backend: Backend) -> an
 async fn a_researcher_cannot_search_a_feed_directly(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
     demo::load(&h.system).await?;
-    let query = pb::SearchRequest { subjects: vec![pb::SubjectQuery { subject_ref: "x".into(), person: Some(AMY.to_wire()) }] };
+    let query =
+        pb::SearchRequest { subjects: vec![pb::SubjectQuery { subject_ref: "x".into(), person: Some(AMY.to_wire()) }] };
     for principal in ["rita-researcher", "maya-manager", "ian-ig", "agency-police"] {
         let mut feed = h.system.feed_as(Agency::Police, principal).await?;
         let status = denied(feed.search(query.clone()).await);
@@ -103,7 +109,10 @@ async fn a_researcher_cannot_act_on_an_enquiry_assigned_to_someone_else(backend:
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let mut robin = h.system.broker_as("robin-researcher").await?;
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)])).await?.into_inner();
+    let opened = rita
+        .open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)]))
+        .await?
+        .into_inner();
 
     denied(robin.request_checks(checks(&opened.enquiry_id)).await);
     denied(robin.get_enquiry(pb::GetEnquiryRequest { enquiry_id: opened.enquiry_id.clone() }).await);
@@ -129,7 +138,10 @@ async fn a_researcher_cannot_act_on_an_enquiry_assigned_to_someone_else(backend:
     // A manager may act on any enquiry, and may assign it.
     let mut maya = h.system.broker_as("maya-manager").await?;
     assert!(!maya.request_checks(checks(&opened.enquiry_id)).await?.into_inner().agencies.is_empty());
-    assert_eq!(maya.open_enquiry(for_robin).await?.into_inner().assigned_researcher, "spiffe://mash.local/user/robin-researcher");
+    assert_eq!(
+        maya.open_enquiry(for_robin).await?.into_inner().assigned_researcher,
+        "spiffe://mash.local/user/robin-researcher"
+    );
     h.stop().await
 }
 
