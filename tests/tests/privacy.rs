@@ -49,6 +49,24 @@ fn secrets() -> Vec<String> {
     vec![GIVEN.into(), FAMILY.into(), BIRTHDAY.into(), nhs, NARRATIVE.into(), "Planted Refuge".into(), "ZZ9".into()]
 }
 
+/// Every feed.search span of the check carries the trace id of a broker.call
+/// span: W3C trace context crossed the hop in gRPC metadata.
+fn assert_trace_context_crosses_broker_to_feeds(output: &str) {
+    let trace_ids = |span: &str| -> std::collections::HashSet<String> {
+        output
+            .lines()
+            .filter(|line| line.contains(span))
+            .filter_map(|line| line.split("trace_id=").nth(1))
+            .filter_map(|rest| rest.trim_start_matches('"').split(|c: char| !c.is_ascii_hexdigit()).next())
+            .filter(|id| id.len() == 32)
+            .map(str::to_owned)
+            .collect()
+    };
+    let (broker, feeds) = (trace_ids("broker.call{"), trace_ids(" feed.search{"));
+    assert!(!feeds.is_empty(), "feed spans carry trace ids");
+    assert!(feeds.is_subset(&broker), "feed traces {feeds:?} continue broker traces {broker:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_check_leaves_no_personal_data_in_logs_traces_or_files() -> anyhow::Result<()> {
     let captured = mash_telemetry::capture_for_tests();
@@ -71,6 +89,7 @@ async fn a_full_check_leaves_no_personal_data_in_logs_traces_or_files() -> anyho
 
     let output = captured.contents();
     assert!(output.contains("broker.call") && output.contains("feed.search"), "spans were captured");
+    assert_trace_context_crosses_broker_to_feeds(&output);
     for secret in secrets() {
         assert!(!output.contains(&secret), "{secret:?} reached the tracing output");
     }

@@ -70,7 +70,7 @@ pub async fn build(
     let keys = KeyRing::load(&settings.key_file)?;
     let store = store::FeedStore::new(db, keys, agency);
     let service = service::FeedService { adapter, store, policy: settings.policy };
-    let server = FeedServer::new(service).max_decoding_message_size(4 * MAX_MESSAGE_BYTES);
+    let server = FeedServer::new(service);
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
     tracing::info!(%agency, %local_addr, "feed listening");
     let tls = settings.tls;

@@ -113,7 +113,12 @@ pub fn person_input(p: &pb::Person) -> PersonInput<'_> {
 impl pb::feed_server::Feed for FeedService {
     async fn push(&self, request: Request<Streaming<pb::PushRecord>>) -> Result<Response<pb::PushSummary>, Status> {
         self.authorise(&request, Action::FeedPush)?;
-        let span = tracing::info_span!("feed.push", agency = %self.agency(), received = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "feed.push",
+            agency = %self.agency(),
+            received = tracing::field::Empty,
+            trace_id = tracing::field::Empty
+        );
         mash_telemetry::adopt_remote_parent(&span, request.metadata());
         let mut stream = request.into_inner();
         let mut summary = pb::PushSummary::default();
@@ -163,8 +168,12 @@ impl pb::feed_server::Feed for FeedService {
 
     async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
         self.authorise(&request, Action::FeedSearch)?;
-        let span =
-            tracing::info_span!("feed.search", agency = %self.agency(), subjects = request.get_ref().subjects.len());
+        let span = tracing::info_span!(
+            "feed.search",
+            agency = %self.agency(),
+            subjects = request.get_ref().subjects.len(),
+            trace_id = tracing::field::Empty
+        );
         mash_telemetry::adopt_remote_parent(&span, request.metadata());
         let queries = parse_queries(request.get_ref()).map_err(FeedError::from)?;
         async {

@@ -236,12 +236,18 @@ impl tonic::service::Interceptor for TracePropagation {
 /// Server side: makes the remote parent carried in `traceparent` metadata (if any, and valid) the
 /// parent of `span`. Call it right after creating the span and before entering it or asking for
 /// its [`trace_id`]: the OpenTelemetry span is started at that point and its parent is then fixed.
+///
+/// If the span declares a `trace_id` field (as `tracing::field::Empty`), the trace id is recorded
+/// in it, so that log lines can be joined to the distributed trace.
 pub fn adopt_remote_parent(span: &tracing::Span, metadata: &MetadataMap) {
     let parent = global::get_text_map_propagator(|propagator| propagator.extract(&MetadataExtractor(metadata)));
     if parent.span().span_context().is_valid() {
         // Fails only when the span is disabled or already started; a request must never fail
         // over telemetry, and the span then simply keeps its local parent.
         let _ = span.set_parent(parent);
+    }
+    if let Some(id) = trace_id(span) {
+        span.record("trace_id", id.as_str());
     }
 }
 

@@ -50,6 +50,7 @@ where
         .build_v1()?;
     tracing::info!(service = S::NAME, "serving over mutual TLS");
     Server::builder()
+        .layer(tower::util::MapResponseLayer::new(oversized_is_invalid_argument))
         .tls_config(tls.server_config())
         .map_err(TransportError::Serve)?
         .add_service(health)
@@ -58,4 +59,24 @@ where
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(TransportError::Serve)
+}
+
+/// tonic refuses a message over its decoding limit with OUT_OF_RANGE before
+/// any handler runs. To the caller that is bad input like any other, so it
+/// becomes INVALID_ARGUMENT, naming the field as the handlers do.
+fn oversized_is_invalid_argument(mut response: http::Response<Body>) -> http::Response<Body> {
+    let headers = response.headers_mut();
+    let oversized = headers.get("grpc-status").is_some_and(|code| code == "11")
+        && headers
+            .get("grpc-message")
+            .and_then(|message| message.to_str().ok())
+            .is_some_and(|message| message.contains("length%20too%20large") || message.contains("length too large"));
+    if oversized {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static("request:%20is%20larger%20than%20the%20server%20accepts%20(4%20MiB)"),
+        );
+    }
+    response
 }

@@ -89,7 +89,7 @@ pub async fn build(
         feeds,
         check_deadline: settings.check_deadline,
     };
-    let server = BrokerServer::new(service).max_decoding_message_size(4 * MAX_MESSAGE_BYTES);
+    let server = BrokerServer::new(service);
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
     tracing::info!(%local_addr, "broker listening");
     let tls = settings.tls;

@@ -267,7 +267,7 @@ async fn handle<T>(
     metadata: &tonic::metadata::MetadataMap,
     work: impl std::future::Future<Output = Result<T, BrokerError>>,
 ) -> Result<Response<T>, Status> {
-    let span = tracing::info_span!("broker.call", rpc = name);
+    let span = tracing::info_span!("broker.call", rpc = name, trace_id = tracing::field::Empty);
     mash_telemetry::adopt_remote_parent(&span, metadata);
     work.instrument(span).await.map(Response::new).map_err(Status::from)
 }

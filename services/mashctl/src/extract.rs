@@ -126,6 +126,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn csv_and_jsonl_extracts_read_alike() {
+        let dir = std::env::temp_dir().join(format!("mashctl-extract-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let csv = dir.join("x.csv");
+        let jsonl = dir.join("x.jsonl");
+        std::fs::write(&csv, "record_id,version,given_name\nH-1,3,Amy\n").expect("write");
+        std::fs::write(&jsonl, "{\"record_id\":\"H-1\",\"version\":3,\"given_name\":\"Amy\"}\n\n").expect("write");
+        assert_eq!(read(&csv).expect("csv"), read(&jsonl).expect("jsonl"));
+        assert!(read(&dir.join("x.txt")).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn rows_become_records_of_the_agency() {
         let line = r#"{"record_id":"P-1","version":2,"given_name":"Amy","category":"police/arrest","role":"suspect"}"#;
         let record = record("police", &json_row(line).expect("valid JSON"));

@@ -51,6 +51,14 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
             "request",
             "the limit is 65536",
         ),
+        (
+            pb::OpenEnquiryRequest {
+                purpose: "x".repeat(5_000_000),
+                ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])
+            },
+            "request",
+            "larger than the server accepts",
+        ),
     ];
     for (request, field, problem) in cases {
         assert_invalid(rita.open_enquiry(request).await, field, problem);
