@@ -56,9 +56,13 @@ pub async fn fan_out(
             let Some(mut feed) = feed else { return (agency, FeedAnswer::Unavailable) };
             let mut request = tonic::Request::new(request);
             request.set_timeout(deadline);
+            let started = std::time::Instant::now();
             let answer = match tokio::time::timeout(deadline, feed.search(request)).await {
                 Err(_) => FeedAnswer::TimedOut,
-                Ok(Err(status)) if status.code() == Code::DeadlineExceeded => FeedAnswer::TimedOut,
+                // The client's own deadline surfaces as one of several codes.
+                Ok(Err(status)) if status.code() == Code::DeadlineExceeded || started.elapsed() >= deadline => {
+                    FeedAnswer::TimedOut
+                }
                 Ok(Err(status)) => {
                     tracing::warn!(code = ?status.code(), "feed search failed");
                     FeedAnswer::Unavailable

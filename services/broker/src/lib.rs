@@ -99,6 +99,13 @@ pub async fn build(
     Ok(BoundBroker { local_addr, serve, log })
 }
 
+/// The disclosure log of a broker database, without the rest of the broker:
+/// for tools that verify the log, and for a second writer in tests.
+pub async fn open_log(database_url: &str) -> Result<log::DisclosureLog, StartError> {
+    let db = mash_db::connect(database_url, &migrations(), 4).await?;
+    Ok(log::DisclosureLog::start(db))
+}
+
 /// Now, in UTC, as RFC 3339.
 pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()

@@ -1,11 +1,12 @@
 //! The disclosure log: one hash-chained row per disclosure and per refusal,
 //! durable before the broker answers.
 //!
-//! One writer task owns the head of the chain. Concurrent checks hand it
-//! their entries and wait; it takes everything queued, appends it in one
-//! transaction (one fsync for many checks: group commit), and only then
-//! releases the waiters. If the write fails, every waiter is told so and the
-//! broker discloses nothing (fail closed).
+//! Concurrent checks hand their entries to one writer task and wait; it
+//! takes everything queued, appends it in one transaction (one fsync for many
+//! checks: group commit), and only then releases the waiters. If the write
+//! fails, every waiter is told so and the broker discloses nothing (fail
+//! closed). The chain's head lives in the database (`log_head`), so broker
+//! replicas sharing one database extend one chain.
 
 use mash_db::Db;
 use sha2::{Digest, Sha256};
@@ -204,7 +205,6 @@ pub struct LogFilter {
 }
 
 async fn writer(db: Db, mut queue: mpsc::Receiver<Append>) {
-    let mut head: Option<(u64, String)> = None;
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -213,18 +213,8 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Append>) {
                 Err(_) => break,
             }
         }
-        let result = async {
-            let (seq, hash) = match head.take() {
-                Some(head) => head,
-                None => load_head(&db).await?,
-            };
-            let new_head = write_group(&db, seq, hash, &group).await?;
-            head = Some(new_head);
-            Ok::<_, sqlx::Error>(())
-        }
-        .await;
+        let result = write_group(&db, &group).await;
         if let Err(error) = &result {
-            // The head is reloaded from the database before the next write.
             tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group");
         }
         for append in group {
@@ -233,18 +223,29 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Append>) {
     }
 }
 
-async fn load_head(db: &Db) -> Result<(u64, String), sqlx::Error> {
-    let row = sqlx::query("SELECT seq, entry_hash FROM disclosure_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&db.pool)
+/// Chains and writes a group of appends in one transaction.
+///
+/// The transaction first advances `log_head`, which locks it: a concurrent
+/// writer, in this process or another replica, waits until this one commits,
+/// then continues the chain from the entries this one wrote.
+async fn write_group(db: &Db, group: &[Append]) -> Result<(), sqlx::Error> {
+    let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
+    let mut tx = db.pool.begin().await?;
+    let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
+        .bind(count)
+        .fetch_one(&mut *tx)
         .await?;
-    Ok(match row {
-        Some(row) => (u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0), row.try_get("entry_hash")?),
-        None => (0, GENESIS.to_owned()),
-    })
-}
-
-/// Chains and writes a group of appends in one transaction; the new head.
-async fn write_group(db: &Db, mut seq: u64, mut hash: String, group: &[Append]) -> Result<(u64, String), sqlx::Error> {
+    let mut seq = u64::try_from(head.try_get::<i64, _>("size")? - count).unwrap_or(0);
+    let mut hash = match seq {
+        0 => GENESIS.to_owned(),
+        last => {
+            let row = sqlx::query("SELECT entry_hash FROM disclosure_log WHERE seq = $1")
+                .bind(i64::try_from(last).unwrap_or(i64::MAX))
+                .fetch_one(&mut *tx)
+                .await?;
+            row.try_get("entry_hash")?
+        }
+    };
     let recorded_at = crate::now_rfc3339();
     let mut entries = Vec::new();
     for new in group.iter().flat_map(|a| &a.entries) {
@@ -260,31 +261,32 @@ async fn write_group(db: &Db, mut seq: u64, mut hash: String, group: &[Append]) 
         hash = entry.entry_hash.clone();
         entries.push(entry);
     }
-    let mut tx = db.pool.begin().await?;
     // 20 columns a row; 40 rows keep a statement well under every backend's
     // parameter limit.
     for chunk in entries.chunks(40) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                format!(
-                    "({})",
-                    (1..=COLUMNS.len()).map(|c| format!("${}", r * COLUMNS.len() + c)).collect::<Vec<_>>().join(", ")
-                )
-            })
-            .collect();
-        let sql = format!("INSERT INTO disclosure_log ({}) VALUES {}", COLUMNS.join(", "), rows.join(", "));
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for entry in chunk {
-            query = query.bind(i64::try_from(entry.seq).unwrap_or(i64::MAX));
-            for text in entry.texts() {
-                query = query.bind(text.to_owned());
-            }
-            query = query.bind(entry.prev_hash.clone()).bind(entry.entry_hash.clone());
-        }
-        query.execute(&mut *tx).await?;
+        insert_entries(&mut tx, chunk).await?;
     }
-    tx.commit().await?;
-    Ok((seq, hash))
+    tx.commit().await
+}
+
+async fn insert_entries(tx: &mut sqlx::Transaction<'_, sqlx::Any>, chunk: &[Entry]) -> Result<(), sqlx::Error> {
+    let rows: Vec<String> = (0..chunk.len())
+        .map(|r| {
+            let params: Vec<String> = (1..=COLUMNS.len()).map(|c| format!("${}", r * COLUMNS.len() + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    let sql = format!("INSERT INTO disclosure_log ({}) VALUES {}", COLUMNS.join(", "), rows.join(", "));
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for entry in chunk {
+        query = query.bind(i64::try_from(entry.seq).unwrap_or(i64::MAX));
+        for text in entry.texts() {
+            query = query.bind(text.to_owned());
+        }
+        query = query.bind(entry.prev_hash.clone()).bind(entry.entry_hash.clone());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 fn entry_from_row(row: &AnyRow) -> Result<Entry, BrokerError> {

@@ -136,20 +136,11 @@ async fn main() -> anyhow::Result<()> {
     let system = System::start(SystemConfig::new(dir.path())).await?;
     demo::load(&system).await?;
     let (checkers, echoers) = callers(&system).await?;
-    let mut rows = Vec::new();
-    for in_flight in [1, 32] {
-        rows.push(("check (request_checks)", in_flight, measure(&checkers, in_flight, &args).await?));
-    }
-    for in_flight in [1, 32] {
-        rows.push(("echo (health Check, mTLS)", in_flight, measure(&echoers, in_flight, &args).await?));
-    }
-    let fsync = tokio::task::spawn_blocking({
-        let path = dir.path().join("fsync.bin");
-        move || fdatasync(&path)
-    })
-    .await??;
-    rows.push(("append 256 B + fdatasync", 1, fsync));
-    report(&rows, peak_rss()?);
+    let check = [measure(&checkers, 1, &args).await?, measure(&checkers, 32, &args).await?];
+    let echo = [measure(&echoers, 1, &args).await?, measure(&echoers, 32, &args).await?];
+    let path = dir.path().join("fsync.bin");
+    let fsync = tokio::task::spawn_blocking(move || fdatasync(&path)).await??;
+    report(&Results { check, echo, fsync }, peak_rss()?);
     system.stop().await;
     Ok(())
 }
@@ -224,15 +215,28 @@ fn peak_rss() -> anyhow::Result<f64> {
     Ok(kib / 1024.0)
 }
 
-fn report(rows: &[(&str, usize, Stats)], rss_mib: f64) {
+/// Each pair is [1 in flight, 32 in flight].
+struct Results {
+    check: [Stats; 2],
+    echo: [Stats; 2],
+    fsync: Stats,
+}
+
+fn report(r: &Results, rss_mib: f64) {
     println!("{:<28} {:>9} {:>11} {:>11} {:>10}", "measurement", "in flight", "p50 µs", "p99 µs", "per s");
+    let rows = [
+        ("check (request_checks)", 1, &r.check[0]),
+        ("check (request_checks)", 32, &r.check[1]),
+        ("echo (health Check, mTLS)", 1, &r.echo[0]),
+        ("echo (health Check, mTLS)", 32, &r.echo[1]),
+        ("append 256 B + fdatasync", 1, &r.fsync),
+    ];
     for (name, in_flight, s) in rows {
         println!("{name:<28} {in_flight:>9} {:>11.1} {:>11.1} {:>10.0}", s.p50(), s.p99(), s.per_sec);
     }
-    let [check1, check32, echo1, echo32, fsync] = [0, 1, 2, 3, 4].map(|i| &rows[i].2);
-    let floor = 2.0 * echo1.p50() + fsync.p50();
-    let ratio = check1.p50() / floor;
-    let share = 100.0 * check32.per_sec / echo32.per_sec;
+    let floor = 2.0 * r.echo[0].p50() + r.fsync.p50();
+    let ratio = r.check[0].p50() / floor;
+    let share = 100.0 * r.check[1].per_sec / r.echo[1].per_sec;
     let verdict = |ok: bool| if ok { "PASS" } else { "FAIL" };
     println!();
     println!("peak RSS (VmHWM)                       {rss_mib:.1} MiB");

@@ -18,6 +18,7 @@ on_both_backends!(
     every_disclosure_and_refusal_is_logged_in_one_verifiable_chain,
     agency_statuses_report_found_not_known_unavailable_and_timed_out,
     a_check_fails_closed_when_the_log_cannot_be_written,
+    concurrent_checks_and_a_second_writer_extend_one_chain,
 );
 
 /// Loads the demo data and runs checks on Amy's household at `level`.
@@ -163,5 +164,34 @@ async fn a_check_fails_closed_when_the_log_cannot_be_written(backend: Backend) -
     assert_eq!(status.code(), tonic::Code::Unavailable);
     assert!(status.message().contains("nothing was disclosed"), "{}", status.message());
     pool.close().await;
+    h.stop().await
+}
+
+async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let (enquiry, _) = check_household(&h, Level::Level3ChildProtection).await?;
+    // A second log writer on the same database stands in for a second broker replica.
+    let url = &h.system.database_urls.iter().find(|(name, _)| name == "broker").expect("broker database").1;
+    let replica = mash_broker::open_log(url).await?;
+    let entry =
+        mash_broker::log::NewEntry { requester: "replica".into(), outcome: "refused".into(), ..Default::default() };
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let mut rita = h.system.broker_as("rita-researcher").await?;
+        let (replica, entry, id) = (replica.clone(), entry.clone(), enquiry.enquiry_id.clone());
+        tasks.spawn(async move {
+            if i % 2 == 0 {
+                rita.request_checks(checks(&id)).await.map(|_| ()).map_err(anyhow::Error::from)
+            } else {
+                replica.append(vec![entry; 3]).await.map_err(anyhow::Error::from)
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    // 9 checks of 10 entries each, and 8 appends of 3.
+    assert_eq!(h.count("broker", "disclosure_log").await?, 9 * 10 + 8 * 3);
+    assert_eq!(h.system.broker_log.verify().await?, None, "one unbroken chain, no gaps, no duplicates");
     h.stop().await
 }
