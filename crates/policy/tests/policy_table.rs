@@ -85,6 +85,9 @@ async fn access_rules() {
         (&police, Action::FeedPush, Scope::Feed(Agency::Police), true),
         (&police, Action::FeedPush, Scope::Feed(Agency::Health), false),
         (&police, Action::FeedSearch, Scope::Any, false),
+        (&police, Action::LogSearch, Scope::Feed(Agency::Police), true),
+        (&police, Action::LogSearch, Scope::Feed(Agency::Health), false),
+        (&police, Action::LogSearch, Scope::Any, false),
         (&stranger, Action::EnquiryOpen, assigned, false),
     ];
     for (who, action, scope, expected) in cases {

@@ -93,6 +93,7 @@ pub fn disclose(
     enquiry: &Enquiry,
     requester: &Requester,
     policy: &Policy,
+    person_refs: &HashMap<String, String>,
     answers: Vec<(Agency, FeedAnswer)>,
 ) -> (pb::CheckResults, Vec<NewEntry>) {
     let mut entries = Vec::new();
@@ -106,7 +107,8 @@ pub fn disclose(
                     let subjects: Vec<pb::SubjectDisclosure> = results
                         .into_iter()
                         .filter_map(|result| {
-                            let base = entry_base(enquiry, requester, policy, agency, &result.subject_ref);
+                            let mut base = entry_base(enquiry, requester, policy, agency, &result.subject_ref);
+                            base.person_ref = person_refs.get(&result.subject_ref).cloned().unwrap_or_default();
                             disclose_subject(enquiry, requester, policy, agency, result, &base, &mut entries)
                         })
                         .collect();

@@ -178,6 +178,13 @@ impl EnquiryStore {
         }))
     }
 
+    /// Keyed pseudonyms of a person, strongest identifier first: the same
+    /// person gets the same reference in every enquiry, and the reference
+    /// reveals nothing without the broker's index key.
+    pub fn person_refs(&self, person: &Person) -> Vec<String> {
+        person.match_keys().iter().map(|key| hex::encode(self.keys.blind_index(&key.canonical()))).collect()
+    }
+
     fn seal(&self, subject: &Subject) -> Result<Sealed, BrokerError> {
         let p = &subject.person;
         let sealed = SealedPerson {

@@ -106,7 +106,21 @@ pub async fn open_log(database_url: &str) -> Result<log::DisclosureLog, StartErr
     Ok(log::DisclosureLog::start(db))
 }
 
-/// Now, in UTC, as RFC 3339.
+/// Timestamps are stored in one fixed-width UTC form, e.g.
+/// `2026-11-23T12:15:03.398018Z`, so that text order is time order.
+const TIMESTAMP: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+/// Now, in UTC, in the stored form.
 pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(TIMESTAMP).unwrap_or_default()
+}
+
+/// Parses an RFC 3339 timestamp from a caller into the stored form.
+pub(crate) fn parse_timestamp(field: &str, raw: &str) -> Result<String, mash_domain::DomainError> {
+    let invalid =
+        || mash_domain::DomainError::invalid(field, "must be an RFC 3339 timestamp, e.g. 2026-11-23T09:00:00Z");
+    let parsed = time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| invalid())?;
+    parsed.to_offset(time::UtcOffset::UTC).format(TIMESTAMP).map_err(|_| invalid())
 }

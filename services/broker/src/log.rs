@@ -38,6 +38,8 @@ pub struct NewEntry {
     pub policy_version: String,
     /// SHA-256 of exactly what was returned for this entry, hex; empty if nothing.
     pub content_digest: String,
+    /// The keyed pseudonym of the person, the same across enquiries.
+    pub person_ref: String,
 }
 
 /// An entry in the chain.
@@ -50,7 +52,7 @@ pub struct Entry {
     pub entry_hash: String,
 }
 
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 21] = [
     "seq",
     "recorded_at",
     "requester",
@@ -69,6 +71,7 @@ const COLUMNS: [&str; 20] = [
     "reason",
     "policy_version",
     "content_digest",
+    "person_ref",
     "prev_hash",
     "entry_hash",
 ];
@@ -77,7 +80,7 @@ const COLUMNS: [&str; 20] = [
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 impl Entry {
-    fn texts(&self) -> [&str; 17] {
+    fn texts(&self) -> [&str; 18] {
         let f = &self.fields;
         [
             &self.recorded_at,
@@ -97,6 +100,7 @@ impl Entry {
             &f.reason,
             &f.policy_version,
             &f.content_digest,
+            &f.person_ref,
         ]
     }
 
@@ -154,16 +158,24 @@ impl DisclosureLog {
     pub async fn search(&self, filter: &LogFilter, after_seq: u64, limit: u32) -> Result<Vec<Entry>, BrokerError> {
         let mut conditions = vec!["seq > $1".to_owned()];
         let mut binds: Vec<&str> = Vec::new();
-        for (column, value) in [
-            ("enquiry_id", &filter.enquiry_id),
-            ("requester", &filter.requester),
-            ("agency", &filter.agency),
-            ("outcome", &filter.outcome),
+        for (column, op, value) in [
+            ("enquiry_id", "=", &filter.enquiry_id),
+            ("requester", "=", &filter.requester),
+            ("agency", "=", &filter.agency),
+            ("outcome", "=", &filter.outcome),
+            ("recorded_at", ">=", &filter.recorded_from),
+            ("recorded_at", "<", &filter.recorded_to),
         ] {
             if let Some(value) = value {
                 binds.push(value);
-                conditions.push(format!("{column} = ${}", binds.len() + 1));
+                conditions.push(format!("{column} {op} ${}", binds.len() + 1));
             }
+        }
+        if let Some(refs) = &filter.person_refs {
+            let first = binds.len() + 2;
+            binds.extend(refs.iter().map(String::as_str));
+            let params: Vec<String> = (first..first + refs.len()).map(|n| format!("${n}")).collect();
+            conditions.push(format!("person_ref IN ({})", params.join(", ")));
         }
         let sql = format!(
             "SELECT * FROM disclosure_log WHERE {} ORDER BY seq LIMIT {}",
@@ -195,13 +207,18 @@ impl DisclosureLog {
     }
 }
 
-/// Exact-match filters for a log search.
+/// Filters for a log search; `None` matches everything.
 #[derive(Clone, Debug, Default)]
 pub struct LogFilter {
     pub enquiry_id: Option<String>,
     pub requester: Option<String>,
     pub agency: Option<String>,
     pub outcome: Option<String>,
+    /// Any of these person pseudonyms (a non-empty list).
+    pub person_refs: Option<Vec<String>>,
+    /// Normalised timestamps, as `crate::timestamp` writes them.
+    pub recorded_from: Option<String>,
+    pub recorded_to: Option<String>,
 }
 
 async fn writer(db: Db, mut queue: mpsc::Receiver<Append>) {
@@ -261,7 +278,7 @@ async fn write_group(db: &Db, group: &[Append]) -> Result<(), sqlx::Error> {
         hash = entry.entry_hash.clone();
         entries.push(entry);
     }
-    // 20 columns a row; 40 rows keep a statement well under every backend's
+    // 21 columns a row; 40 rows keep a statement well under every backend's
     // parameter limit.
     for chunk in entries.chunks(40) {
         insert_entries(&mut tx, chunk).await?;
@@ -311,6 +328,7 @@ fn entry_from_row(row: &AnyRow) -> Result<Entry, BrokerError> {
             reason: text("reason")?,
             policy_version: text("policy_version")?,
             content_digest: text("content_digest")?,
+            person_ref: text("person_ref")?,
         },
         prev_hash: text("prev_hash")?,
         entry_hash: text("entry_hash")?,

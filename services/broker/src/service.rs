@@ -120,7 +120,14 @@ impl BrokerService {
             enquiry.subjects.iter().filter(|s| subject_ids.is_empty() || subject_ids.contains(&s.subject_id)).collect();
         let answers = check::fan_out(&self.feeds, &agencies, &subjects, self.check_deadline).await;
         let requester = Requester { identity: caller.to_string(), role };
-        let (results, entries) = check::disclose(&enquiry, &requester, &self.policy, answers);
+        let person_refs: HashMap<String, String> = enquiry
+            .subjects
+            .iter()
+            .map(|s| {
+                (s.subject_id.to_string(), self.enquiries.person_refs(&s.person).into_iter().next().unwrap_or_default())
+            })
+            .collect();
+        let (results, entries) = check::disclose(&enquiry, &requester, &self.policy, &person_refs, answers);
         // The invariant: nothing leaves the broker before its log entry is durable.
         self.log.append(entries).await?;
         Ok(results)
@@ -152,26 +159,26 @@ impl BrokerService {
         caller: Identity,
         request: pb::SearchLogRequest,
     ) -> Result<pb::SearchLogResponse, BrokerError> {
-        self.require(&caller, Action::LogSearch, Scope::Any)?;
-        let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        let outcome = match pb::Outcome::try_from(request.outcome) {
-            Ok(pb::Outcome::Unspecified) => None,
-            Ok(pb::Outcome::Disclosed) => Some("disclosed".to_owned()),
-            Ok(pb::Outcome::Refused) => Some("refused".to_owned()),
-            Err(_) => return Err(DomainError::invalid("outcome", "unknown outcome").into()),
-        };
-        let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
+        within_limit(&request)?;
+        let mut filter = self.log_filter(&request)?;
+        // Information governance reads everything; an agency system only the
+        // entries about its own agency's records; anyone else nothing.
+        if !self.policy.access.allows(&caller, Action::LogSearch, Scope::Any) {
+            let own = Agency::ALL
+                .iter()
+                .copied()
+                .find(|a| self.policy.access.allows(&caller, Action::LogSearch, Scope::Feed(*a)));
+            let Some(own) = own else {
+                return Err(BrokerError::PermissionDenied(format!("{caller} may not search the disclosure log")));
+            };
+            filter.agency = Some(own.as_str().to_owned());
+        }
         let after = match request.page_token.trim() {
             "" => 0,
             token => token.parse().map_err(|_| DomainError::invalid("page_token", "is not a token this API issued"))?,
         };
-        let filter = LogFilter {
-            enquiry_id: optional(&request.enquiry_id),
-            requester: optional(&request.requester),
-            agency: agency.map(|a| a.as_str().to_owned()),
-            outcome,
-        };
         let page_size = if request.page_size == 0 { 100 } else { request.page_size.min(1000) };
+        self.log_the_search(&caller, &filter).await?;
         let entries = self.log.search(&filter, after, page_size).await?;
         let next_page_token = if entries.len() == page_size as usize {
             entries.last().map(|e| e.seq.to_string()).unwrap_or_default()
@@ -179,6 +186,66 @@ impl BrokerService {
             String::new()
         };
         Ok(pb::SearchLogResponse { entries: entries.into_iter().map(entry_to_wire).collect(), next_page_token })
+    }
+
+    fn log_filter(&self, request: &pb::SearchLogRequest) -> Result<LogFilter, BrokerError> {
+        let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        let outcome = match pb::Outcome::try_from(request.outcome) {
+            Ok(pb::Outcome::Unspecified) => None,
+            Ok(pb::Outcome::Disclosed) => Some("disclosed".to_owned()),
+            Ok(pb::Outcome::Refused) => Some("refused".to_owned()),
+            Ok(pb::Outcome::LogSearched) => Some("log-searched".to_owned()),
+            Err(_) => return Err(DomainError::invalid("outcome", "unknown outcome").into()),
+        };
+        let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
+        let person_refs = match &request.person {
+            Some(person) => {
+                let person = mash_domain::Person::parse("person", person_input(person), mash_domain::today())?;
+                Some(self.enquiries.person_refs(&person))
+            }
+            None => None,
+        };
+        let timestamp =
+            |field: &str, raw: &str| optional(raw).map(|raw| crate::parse_timestamp(field, &raw)).transpose();
+        Ok(LogFilter {
+            enquiry_id: optional(&request.enquiry_id),
+            requester: optional(&request.requester),
+            agency: agency.map(|a| a.as_str().to_owned()),
+            outcome,
+            person_refs,
+            recorded_from: timestamp("recorded_from", &request.recorded_from)?,
+            recorded_to: timestamp("recorded_to", &request.recorded_to)?,
+        })
+    }
+
+    /// Every search of the log is itself an entry, recording its filters
+    /// (a person only by pseudonym).
+    async fn log_the_search(&self, caller: &Identity, filter: &LogFilter) -> Result<(), BrokerError> {
+        let described = [
+            ("enquiry", filter.enquiry_id.clone()),
+            ("requester", filter.requester.clone()),
+            ("agency", filter.agency.clone()),
+            ("outcome", filter.outcome.clone()),
+            ("from", filter.recorded_from.clone()),
+            ("to", filter.recorded_to.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ");
+        let entry = NewEntry {
+            requester: caller.to_string(),
+            role: self.policy.access.roles_of(caller).join(" "),
+            agency: filter.agency.clone().unwrap_or_default(),
+            enquiry_id: filter.enquiry_id.clone().unwrap_or_default(),
+            person_ref: filter.person_refs.as_ref().and_then(|refs| refs.first().cloned()).unwrap_or_default(),
+            outcome: "log-searched".into(),
+            tier: "none".into(),
+            reason: format!("disclosure log searched: {described}"),
+            policy_version: self.policy.version().into(),
+            ..NewEntry::default()
+        };
+        self.log.append(vec![entry]).await
     }
 }
 
@@ -234,6 +301,7 @@ fn entry_to_wire(e: Entry) -> pb::LogEntry {
     let outcome = match f.outcome.as_str() {
         "disclosed" => pb::Outcome::Disclosed,
         "refused" => pb::Outcome::Refused,
+        "log-searched" => pb::Outcome::LogSearched,
         _ => pb::Outcome::Unspecified,
     };
     pb::LogEntry {
@@ -257,6 +325,7 @@ fn entry_to_wire(e: Entry) -> pb::LogEntry {
         content_digest: f.content_digest,
         prev_hash: e.prev_hash,
         entry_hash: e.entry_hash,
+        person_ref: f.person_ref,
     }
 }
 

@@ -106,6 +106,11 @@ fn subject(spec: &str) -> anyhow::Result<pb::EnquirySubject> {
         "other-adult" => pb::Relation::OtherAdult,
         other => anyhow::bail!("unknown relation {other:?}"),
     };
+    Ok(pb::EnquirySubject { subject_id: String::new(), relation: relation.into(), person: Some(person(fields)?) })
+}
+
+/// Parses `given=Amy,family=Lee,dob=2016-04-12,nhs=4010232137`.
+pub fn person(fields: &str) -> anyhow::Result<pb::Person> {
     let mut person = pb::Person::default();
     for pair in fields.split(',').filter(|p| !p.trim().is_empty()) {
         let (key, value) = pair.split_once('=').with_context(|| format!("{pair:?} is not key=value"))?;
@@ -120,7 +125,7 @@ fn subject(spec: &str) -> anyhow::Result<pb::EnquirySubject> {
         };
         *slot = value.trim().to_owned();
     }
-    Ok(pb::EnquirySubject { subject_id: String::new(), relation: relation.into(), person: Some(person) })
+    Ok(person)
 }
 
 pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -> anyhow::Result<()> {

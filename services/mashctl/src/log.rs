@@ -16,9 +16,18 @@ pub enum LogCommand {
         requester: String,
         #[arg(long, default_value = "")]
         agency: String,
-        /// disclosed or refused.
+        /// disclosed, refused or log-searched.
         #[arg(long)]
         outcome: Option<String>,
+        /// A subject access request: key=value,... with keys given, family, dob, nhs, upn.
+        #[arg(long)]
+        person: Option<String>,
+        /// RFC 3339, inclusive.
+        #[arg(long, default_value = "")]
+        from: String,
+        /// RFC 3339, exclusive.
+        #[arg(long, default_value = "")]
+        to: String,
         /// Print every page, not just the first.
         #[arg(long)]
         all: bool,
@@ -26,12 +35,14 @@ pub enum LogCommand {
 }
 
 pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand) -> anyhow::Result<()> {
-    let LogCommand::Search { enquiry, requester, agency, outcome, all } = command;
+    let LogCommand::Search { enquiry, requester, agency, outcome, person, from, to, all } = command;
+    let person = person.map(|spec| crate::enquiry::person(&spec)).transpose()?;
     let outcome = match outcome.as_deref() {
         None => pb::Outcome::Unspecified,
         Some("disclosed") => pb::Outcome::Disclosed,
         Some("refused") => pb::Outcome::Refused,
-        Some(other) => anyhow::bail!("--outcome must be disclosed or refused, not {other:?}"),
+        Some("log-searched") => pb::Outcome::LogSearched,
+        Some(other) => anyhow::bail!("--outcome must be disclosed, refused or log-searched, not {other:?}"),
     };
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
     let mut request = pb::SearchLogRequest {
@@ -41,6 +52,9 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand)
         outcome: outcome.into(),
         page_size: 100,
         page_token: String::new(),
+        person,
+        recorded_from: from,
+        recorded_to: to,
     };
     let mut first = true;
     loop {

@@ -3,4 +3,5 @@
 
 mod checks;
 mod input;
+mod log_search;
 mod refusals;
