@@ -62,6 +62,15 @@ impl MerkleTree {
         self.levels.first().map_or(0, |leaves| leaves.len() as u64)
     }
 
+    /// The leaf hash at `index`.
+    pub fn leaf(&self, index: u64) -> Result<Hash, LedgerError> {
+        let leaves = self.levels.first().map(Vec::as_slice).unwrap_or_default();
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| leaves.get(i).copied())
+            .ok_or(LedgerError::IndexOutOfRange { index, size: self.len() })
+    }
+
     /// Whether the tree has no leaves.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -46,6 +46,7 @@ pub struct SystemConfig {
     pub check_deadline: Duration,
     /// Point the broker at a different address for one agency (e.g. a dead port).
     pub feed_override: Option<(Agency, String)>,
+    pub checkpoints: mash_broker::ledger::CheckpointPolicy,
 }
 
 impl SystemConfig {
@@ -58,6 +59,7 @@ impl SystemConfig {
             policy_dir: shipped_policy_dir(),
             check_deadline: Duration::from_secs(2),
             feed_override: None,
+            checkpoints: mash_broker::ledger::CheckpointPolicy { every_entries: 1000, every: Duration::from_secs(10) },
         }
     }
 }
@@ -75,6 +77,8 @@ pub struct Endpoints {
     pub ca: PathBuf,
     /// Certificate and key for every demo principal, by name.
     pub identities: std::collections::BTreeMap<String, CertPaths>,
+    /// The public key (hex) that verifies the disclosure log's checkpoints.
+    pub log_key: PathBuf,
 }
 
 /// A running system. Dropping it without [`System::stop`] leaves the tasks running.
@@ -125,6 +129,7 @@ impl System {
             tasks.push(spawn_server(name, feed.serve));
         }
         let broker_db = database_url(&config, "broker").await?;
+        let signing_key = signing_key_file(&config.dir)?;
         database_urls.push(("broker".into(), broker_db.clone()));
         let feed_uris = feeds
             .iter()
@@ -141,10 +146,12 @@ impl System {
             policy,
             feeds: feed_uris,
             check_deadline: config.check_deadline,
+            signing_key_file: signing_key.clone(),
+            checkpoints: config.checkpoints,
         };
         let broker = mash_broker::build(settings, stopped(watcher)).await?;
         tasks.push(spawn_server("broker".into(), broker.serve));
-        let endpoints = endpoints(&pki, broker.local_addr, &feeds)?;
+        let endpoints = endpoints(&pki, broker.local_addr, &feeds, signing_key.with_extension("pub"))?;
         let path = config.dir.join("endpoints.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&endpoints)?)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -214,6 +221,18 @@ fn key_file(dir: &Path, service: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The broker's checkpoint signing key, generated on first start and kept
+/// after, with its public half beside it (`broker-signing.pub`) for auditors.
+pub fn signing_key_file(dir: &Path) -> anyhow::Result<PathBuf> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let path = keys.join("broker-signing.json");
+    if !path.exists() {
+        mash_broker::ledger::write_new_signing_key(&path, "broker-signing-1")?;
+    }
+    Ok(path)
+}
+
 async fn database_url(config: &SystemConfig, service: &str) -> anyhow::Result<String> {
     match &config.databases {
         Databases::Sqlite => Ok(mash_db::sqlite_url(&config.dir.join(format!("{service}.db")))),
@@ -229,7 +248,12 @@ async fn database_url(config: &SystemConfig, service: &str) -> anyhow::Result<St
     }
 }
 
-fn endpoints(pki: &DevPki, broker: SocketAddr, feeds: &[(Agency, SocketAddr)]) -> anyhow::Result<Endpoints> {
+fn endpoints(
+    pki: &DevPki,
+    broker: SocketAddr,
+    feeds: &[(Agency, SocketAddr)],
+    log_key: PathBuf,
+) -> anyhow::Result<Endpoints> {
     let identities = mash_pki::demo_principals()
         .iter()
         .map(|p| Ok((p.name.to_owned(), pki.paths(p.name)?)))
@@ -239,5 +263,6 @@ fn endpoints(pki: &DevPki, broker: SocketAddr, feeds: &[(Agency, SocketAddr)]) -
         feeds: feeds.iter().map(|(a, addr)| (a.as_str().to_owned(), format!("https://{addr}"))).collect(),
         ca: pki.dir.join("ca.pem"),
         identities,
+        log_key,
     })
 }

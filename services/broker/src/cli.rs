@@ -32,6 +32,15 @@ struct Args {
     feeds: Vec<String>,
     #[arg(long, env = "MASH_BROKER_CHECK_DEADLINE_MS", default_value_t = 2000)]
     check_deadline_ms: u64,
+    /// The Ed25519 checkpoint signing key (JSON: key_id, seed).
+    #[arg(long, env = "MASH_BROKER_SIGNING_KEY_FILE")]
+    signing_key_file: PathBuf,
+    /// Sign a checkpoint after this many new entries…
+    #[arg(long, env = "MASH_BROKER_CHECKPOINT_EVERY_ENTRIES", default_value_t = 1000)]
+    checkpoint_every_entries: u64,
+    /// …or after this many seconds with new entries.
+    #[arg(long, env = "MASH_BROKER_CHECKPOINT_EVERY_SECONDS", default_value_t = 10)]
+    checkpoint_every_seconds: u64,
 }
 
 fn parse_feed(raw: &str) -> anyhow::Result<(Agency, String)> {
@@ -52,6 +61,11 @@ pub fn main() -> anyhow::Result<()> {
             policy: Arc::new(Policy::load(&PolicyFiles::in_dir(&args.policy_dir)).await?),
             feeds: args.feeds.iter().map(|f| parse_feed(f)).collect::<anyhow::Result<_>>()?,
             check_deadline: Duration::from_millis(args.check_deadline_ms),
+            signing_key_file: args.signing_key_file,
+            checkpoints: crate::ledger::CheckpointPolicy {
+                every_entries: args.checkpoint_every_entries,
+                every: Duration::from_secs(args.checkpoint_every_seconds),
+            },
         };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -8,10 +8,12 @@
 //! - `service`: the gRPC edge; `wire`: wire enums to domain codes;
 //!   `error`: the one mapping to gRPC status codes.
 
+pub mod audit;
 mod check;
 pub mod cli;
 mod enquiry;
 mod error;
+pub mod ledger;
 pub mod log;
 mod service;
 mod wire;
@@ -40,6 +42,9 @@ pub struct BrokerSettings {
     pub feeds: Vec<(Agency, String)>,
     /// How long a check waits for each feed.
     pub check_deadline: Duration,
+    /// The Ed25519 key that signs the log's checkpoints.
+    pub signing_key_file: PathBuf,
+    pub checkpoints: ledger::CheckpointPolicy,
 }
 
 pub type ServeFuture = Pin<Box<dyn Future<Output = Result<(), mash_transport::TransportError>> + Send>>;
@@ -60,6 +65,8 @@ pub enum StartError {
     Keys(#[from] mash_seal::SealError),
     #[error(transparent)]
     Transport(#[from] mash_transport::TransportError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
 }
 
 fn migrations() -> Migrations {
@@ -81,7 +88,8 @@ pub async fn build(
         let channel = mash_transport::connect_lazy(uri, &settings.tls)?;
         feeds.insert(*agency, FeedClient::with_interceptor(channel, TracePropagation));
     }
-    let log = log::DisclosureLog::start(db.clone());
+    let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);
+    let log = log::DisclosureLog::start(db.clone(), ledger, settings.checkpoints);
     let service = service::BrokerService {
         enquiries: enquiry::EnquiryStore::new(db, keys),
         log: log.clone(),
@@ -101,9 +109,14 @@ pub async fn build(
 
 /// The disclosure log of a broker database, without the rest of the broker:
 /// for tools that verify the log, and for a second writer in tests.
-pub async fn open_log(database_url: &str) -> Result<log::DisclosureLog, StartError> {
+pub async fn open_log(
+    database_url: &str,
+    signing_key_file: &std::path::Path,
+    checkpoints: ledger::CheckpointPolicy,
+) -> Result<log::DisclosureLog, StartError> {
     let db = mash_db::connect(database_url, &migrations(), 4).await?;
-    Ok(log::DisclosureLog::start(db))
+    let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(signing_key_file)?);
+    Ok(log::DisclosureLog::start(db, ledger, checkpoints))
 }
 
 /// Timestamps are stored in one fixed-width UTC form, e.g.

@@ -11,9 +11,13 @@
 use mash_db::Db;
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row, any::AnyRow};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::BrokerError;
+use crate::{
+    BrokerError,
+    audit::{self, Finding, Verified},
+    ledger::{CheckpointPolicy, Ledger},
+};
 
 /// An entry before it is placed in the chain.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -128,17 +132,24 @@ struct Append {
 pub struct DisclosureLog {
     appends: mpsc::Sender<Append>,
     db: Db,
+    ledger: Ledger,
 }
 
 /// Appends queued at once beyond this wait for the next transaction.
 const MAX_GROUP: usize = 256;
 
 impl DisclosureLog {
-    /// Starts the writer task.
-    pub fn start(db: Db) -> Self {
+    /// Starts the writer task and the checkpoint task.
+    pub fn start(db: Db, ledger: Ledger, checkpoints: CheckpointPolicy) -> Self {
         let (appends, queue) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(writer(db.clone(), queue));
-        Self { appends, db }
+        let (written, watcher) = watch::channel(0);
+        tokio::spawn(writer(db.clone(), queue, written));
+        tokio::spawn(ledger.clone().run_checkpoints(checkpoints, watcher));
+        Self { appends, db, ledger }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
     /// Appends entries and returns once they are durable.
@@ -189,21 +200,30 @@ impl DisclosureLog {
         query.fetch_all(&self.db.pool).await?.iter().map(entry_from_row).collect()
     }
 
-    /// Recomputes the whole chain; the seq of the first entry that does not
-    /// verify, if any.
-    pub async fn verify(&self) -> Result<Option<u64>, BrokerError> {
-        let mut prev = GENESIS.to_owned();
-        let mut expected_seq = 1;
+    /// Every entry, in log order.
+    pub async fn entries(&self) -> Result<Vec<Entry>, BrokerError> {
         let rows = sqlx::query("SELECT * FROM disclosure_log ORDER BY seq").fetch_all(&self.db.pool).await?;
-        for row in &rows {
-            let entry = entry_from_row(row)?;
-            if entry.seq != expected_seq || entry.prev_hash != prev || entry.compute_hash() != entry.entry_hash {
-                return Ok(Some(entry.seq));
-            }
-            prev = entry.entry_hash;
-            expected_seq += 1;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// Recomputes the whole log from the database and the signed checkpoints.
+    pub async fn verify(&self) -> Result<Result<Verified, Finding>, BrokerError> {
+        let entries = self.entries().await?;
+        let checkpoints = self.ledger.checkpoints().await?;
+        Ok(audit::verify(&entries, &checkpoints, &self.ledger.verifying_key()))
+    }
+
+    /// The whole log as JSON lines: entries, then checkpoints.
+    pub async fn export(&self) -> Result<Vec<String>, BrokerError> {
+        let line = |l: audit::ExportLine| serde_json::to_string(&l).map_err(|e| BrokerError::Internal(e.to_string()));
+        let mut lines = Vec::new();
+        for entry in self.entries().await? {
+            lines.push(line(audit::ExportLine::Entry((&entry).into()))?);
         }
-        Ok(None)
+        for checkpoint in self.ledger.checkpoints().await? {
+            lines.push(line(audit::ExportLine::Checkpoint((&checkpoint).into()))?);
+        }
+        Ok(lines)
     }
 }
 
@@ -221,7 +241,7 @@ pub struct LogFilter {
     pub recorded_to: Option<String>,
 }
 
-async fn writer(db: Db, mut queue: mpsc::Receiver<Append>) {
+async fn writer(db: Db, mut queue: mpsc::Receiver<Append>, written: watch::Sender<u64>) {
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -231,8 +251,11 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Append>) {
             }
         }
         let result = write_group(&db, &group).await;
-        if let Err(error) = &result {
-            tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group");
+        match &result {
+            Ok(size) => {
+                written.send_replace(*size);
+            }
+            Err(error) => tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group"),
         }
         for append in group {
             let _ = append.done.send(result.as_ref().map(|_| ()).map_err(|_| ()));
@@ -245,7 +268,7 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Append>) {
 /// The transaction first advances `log_head`, which locks it: a concurrent
 /// writer, in this process or another replica, waits until this one commits,
 /// then continues the chain from the entries this one wrote.
-async fn write_group(db: &Db, group: &[Append]) -> Result<(), sqlx::Error> {
+async fn write_group(db: &Db, group: &[Append]) -> Result<u64, sqlx::Error> {
     let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
     let mut tx = db.pool.begin().await?;
     let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
@@ -283,7 +306,8 @@ async fn write_group(db: &Db, group: &[Append]) -> Result<(), sqlx::Error> {
     for chunk in entries.chunks(40) {
         insert_entries(&mut tx, chunk).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(seq)
 }
 
 async fn insert_entries(tx: &mut sqlx::Transaction<'_, sqlx::Any>, chunk: &[Entry]) -> Result<(), sqlx::Error> {

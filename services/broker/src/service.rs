@@ -329,6 +329,95 @@ fn entry_to_wire(e: Entry) -> pb::LogEntry {
     }
 }
 
+fn checkpoint_to_wire(signed: mash_ledger::SignedCheckpoint, verifying_key: [u8; 32]) -> pb::SignedCheckpoint {
+    pb::SignedCheckpoint {
+        origin: signed.checkpoint.origin,
+        size: signed.checkpoint.size,
+        root: signed.checkpoint.root.to_vec(),
+        timestamp_unix: signed.checkpoint.timestamp_unix,
+        key_id: signed.key_id,
+        signature: signed.signature.to_vec(),
+        verifying_key: verifying_key.to_vec(),
+    }
+}
+
+impl BrokerService {
+    /// The log's tamper evidence is for information governance.
+    fn require_ig(&self, caller: &Identity) -> Result<(), BrokerError> {
+        self.require(caller, Action::LogSearch, Scope::Any)
+    }
+
+    async fn checkpoint(
+        &self,
+        caller: Identity,
+        request: pb::GetCheckpointRequest,
+    ) -> Result<pb::SignedCheckpoint, BrokerError> {
+        self.require_ig(&caller)?;
+        let ledger = self.log.ledger();
+        let signed = ledger.checkpoint_of(request.size).await?;
+        let signed = signed.ok_or_else(|| BrokerError::NotFound(format!("no checkpoint of size {}", request.size)))?;
+        Ok(checkpoint_to_wire(signed, ledger.verifying_key()))
+    }
+
+    async fn inclusion(
+        &self,
+        caller: Identity,
+        request: pb::InclusionProofRequest,
+    ) -> Result<pb::InclusionProof, BrokerError> {
+        self.require_ig(&caller)?;
+        let ledger = self.log.ledger();
+        let size = match request.tree_size {
+            0 => ledger.checkpoint_of(0).await?.map(|c| c.checkpoint.size).unwrap_or(0),
+            size => size,
+        };
+        let (leaf, path) = ledger.inclusion_proof(request.seq, size).await?;
+        Ok(pb::InclusionProof {
+            seq: request.seq,
+            tree_size: size,
+            leaf_hash: leaf.to_vec(),
+            path: path.iter().map(|h| h.to_vec()).collect(),
+        })
+    }
+
+    async fn consistency(
+        &self,
+        caller: Identity,
+        request: pb::ConsistencyProofRequest,
+    ) -> Result<pb::ConsistencyProof, BrokerError> {
+        self.require_ig(&caller)?;
+        let path = self.log.ledger().consistency_proof(request.old_size, request.new_size).await?;
+        Ok(pb::ConsistencyProof {
+            old_size: request.old_size,
+            new_size: request.new_size,
+            path: path.iter().map(|h| h.to_vec()).collect(),
+        })
+    }
+
+    async fn verify(&self, caller: Identity) -> Result<pb::VerifyLogReport, BrokerError> {
+        self.require_ig(&caller)?;
+        Ok(match self.log.verify().await? {
+            Ok(verified) => pb::VerifyLogReport {
+                intact: true,
+                entries: verified.entries,
+                checkpoints: verified.checkpoints,
+                ..Default::default()
+            },
+            Err(finding) => pb::VerifyLogReport {
+                intact: false,
+                finding: finding.message,
+                first_bad_seq: finding.seq.unwrap_or(0),
+                ..Default::default()
+            },
+        })
+    }
+
+    async fn export(&self, caller: Identity) -> Result<Vec<pb::ExportChunk>, BrokerError> {
+        self.require_ig(&caller)?;
+        let lines = self.log.export().await?;
+        Ok(lines.chunks(1000).map(|chunk| pb::ExportChunk { lines: chunk.join("\n") + "\n" }).collect())
+    }
+}
+
 /// Runs one handler inside a span that carries no personal data, and maps
 /// its error to a status in the one place that does so.
 async fn handle<T>(
@@ -377,5 +466,53 @@ impl pb::broker_server::Broker for BrokerService {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("SearchLog", &metadata, self.search_log(caller, request.into_inner())).await
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::SignedCheckpoint>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetCheckpoint", &metadata, self.checkpoint(caller, request.into_inner())).await
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::InclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProof>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetInclusionProof", &metadata, self.inclusion(caller, request.into_inner())).await
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::ConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetConsistencyProof", &metadata, self.consistency(caller, request.into_inner())).await
+    }
+
+    type ExportLogStream = futures::stream::Iter<std::vec::IntoIter<Result<pb::ExportChunk, Status>>>;
+
+    async fn export_log(
+        &self,
+        request: Request<pb::ExportLogRequest>,
+    ) -> Result<Response<Self::ExportLogStream>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        let chunks = handle("ExportLog", &metadata, self.export(caller)).await?.into_inner();
+        Ok(Response::new(futures::stream::iter(chunks.into_iter().map(Ok).collect::<Vec<_>>())))
+    }
+
+    async fn verify_log(
+        &self,
+        request: Request<pb::VerifyLogRequest>,
+    ) -> Result<Response<pb::VerifyLogReport>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("VerifyLog", &metadata, self.verify(caller)).await
     }
 }

@@ -3,5 +3,6 @@
 
 mod checks;
 mod input;
+mod ledger;
 mod log_search;
 mod refusals;

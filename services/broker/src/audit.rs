@@ -1,0 +1,248 @@
+//! Verifying the disclosure log from its entries and signed checkpoints
+//! alone: what `mashctl log verify` runs, online against the broker's
+//! database or offline on an export, so that an external auditor needs
+//! nothing from the broker but the export and its public key.
+
+use mash_ledger::{MerkleTree, SignedCheckpoint};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ledger::leaf_of,
+    log::{Entry, GENESIS, NewEntry},
+};
+
+/// What verification found wrong, naming the first entry it could.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Finding {
+    /// The first entry found wrong, when one can be named.
+    pub seq: Option<u64>,
+    pub message: String,
+}
+
+fn finding(seq: Option<u64>, message: String) -> Finding {
+    Finding { seq, message }
+}
+
+/// What a clean verification covered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub entries: u64,
+    pub checkpoints: u64,
+}
+
+/// Checks every entry's hash, the chain, and every checkpoint's signature and
+/// root. Entries must be in the order the log holds them.
+pub fn verify(entries: &[Entry], checkpoints: &[SignedCheckpoint], key: &[u8; 32]) -> Result<Verified, Finding> {
+    verify_entries(entries)?;
+    let leaves = entries.iter().map(|e| leaf_of(&e.entry_hash)).collect::<Result<Vec<_>, _>>();
+    let leaves = leaves.map_err(|e| finding(None, e.to_string()))?;
+    let tree = MerkleTree::from_leaves(leaves);
+    let mut previous = 0;
+    for signed in checkpoints {
+        let size = signed.checkpoint.size;
+        mash_ledger::verify_checkpoint(signed, key)
+            .map_err(|_| finding(None, format!("the checkpoint of size {size} has a bad signature")))?;
+        if size < previous {
+            return Err(finding(None, format!("checkpoint sizes go backwards: {size} after {previous}")));
+        }
+        if size > tree.len() {
+            return Err(finding(
+                Some(tree.len() + 1),
+                format!("log truncated: a signed checkpoint covers {size} entries, but only {} remain", tree.len()),
+            ));
+        }
+        if tree.root_at(size).ok() != Some(signed.checkpoint.root) {
+            return Err(finding(
+                Some(previous + 1),
+                format!("entries {} to {size} differ from the signed checkpoint of size {size}", previous + 1),
+            ));
+        }
+        previous = size;
+    }
+    Ok(Verified { entries: tree.len(), checkpoints: checkpoints.len() as u64 })
+}
+
+/// The chain alone: sequence, links and each entry's own hash.
+fn verify_entries(entries: &[Entry]) -> Result<(), Finding> {
+    let mut prev = GENESIS;
+    for (expected, entry) in (1u64..).zip(entries) {
+        let seq = entry.seq;
+        if seq > expected {
+            return Err(finding(Some(expected), format!("entry {expected} is missing: deleted")));
+        }
+        if seq < expected {
+            return Err(finding(
+                Some(seq),
+                format!("entry {seq} appears again at position {expected}: inserted or reordered"),
+            ));
+        }
+        if entry.compute_hash() != entry.entry_hash {
+            return Err(finding(
+                Some(seq),
+                format!("entry {seq} was modified, moved or inserted: its contents do not match its hash"),
+            ));
+        }
+        if entry.prev_hash != prev {
+            return Err(finding(
+                Some(seq),
+                format!("entry {seq} does not follow entry {}: inserted, reordered or rewritten", seq - 1),
+            ));
+        }
+        prev = &entry.entry_hash;
+    }
+    Ok(())
+}
+
+/// One exported entry: every stored column, as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExportedEntry {
+    pub seq: u64,
+    pub recorded_at: String,
+    pub requester: String,
+    pub role: String,
+    pub enquiry_id: String,
+    pub level: String,
+    pub purpose: String,
+    pub lawful_basis: String,
+    pub consent: String,
+    pub subject_id: String,
+    pub agency: String,
+    pub record_ref: String,
+    pub category: String,
+    pub outcome: String,
+    pub tier: String,
+    pub reason: String,
+    pub policy_version: String,
+    pub content_digest: String,
+    pub person_ref: String,
+    pub prev_hash: String,
+    pub entry_hash: String,
+}
+
+impl From<&Entry> for ExportedEntry {
+    fn from(e: &Entry) -> Self {
+        let f = e.fields.clone();
+        Self {
+            seq: e.seq,
+            recorded_at: e.recorded_at.clone(),
+            requester: f.requester,
+            role: f.role,
+            enquiry_id: f.enquiry_id,
+            level: f.level,
+            purpose: f.purpose,
+            lawful_basis: f.lawful_basis,
+            consent: f.consent,
+            subject_id: f.subject_id,
+            agency: f.agency,
+            record_ref: f.record_ref,
+            category: f.category,
+            outcome: f.outcome,
+            tier: f.tier,
+            reason: f.reason,
+            policy_version: f.policy_version,
+            content_digest: f.content_digest,
+            person_ref: f.person_ref,
+            prev_hash: e.prev_hash.clone(),
+            entry_hash: e.entry_hash.clone(),
+        }
+    }
+}
+
+impl From<ExportedEntry> for Entry {
+    fn from(e: ExportedEntry) -> Self {
+        Entry {
+            seq: e.seq,
+            recorded_at: e.recorded_at,
+            fields: NewEntry {
+                requester: e.requester,
+                role: e.role,
+                enquiry_id: e.enquiry_id,
+                level: e.level,
+                purpose: e.purpose,
+                lawful_basis: e.lawful_basis,
+                consent: e.consent,
+                subject_id: e.subject_id,
+                agency: e.agency,
+                record_ref: e.record_ref,
+                category: e.category,
+                outcome: e.outcome,
+                tier: e.tier,
+                reason: e.reason,
+                policy_version: e.policy_version,
+                content_digest: e.content_digest,
+                person_ref: e.person_ref,
+            },
+            prev_hash: e.prev_hash,
+            entry_hash: e.entry_hash,
+        }
+    }
+}
+
+/// One exported checkpoint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExportedCheckpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root: String,
+    pub timestamp_unix: i64,
+    pub key_id: String,
+    pub signature: String,
+}
+
+impl From<&SignedCheckpoint> for ExportedCheckpoint {
+    fn from(s: &SignedCheckpoint) -> Self {
+        Self {
+            origin: s.checkpoint.origin.clone(),
+            size: s.checkpoint.size,
+            root: hex::encode(s.checkpoint.root),
+            timestamp_unix: s.checkpoint.timestamp_unix,
+            key_id: s.key_id.clone(),
+            signature: hex::encode(s.signature),
+        }
+    }
+}
+
+impl TryFrom<ExportedCheckpoint> for SignedCheckpoint {
+    type Error = Finding;
+
+    fn try_from(e: ExportedCheckpoint) -> Result<Self, Finding> {
+        let bad = || finding(None, format!("the exported checkpoint of size {} is malformed", e.size));
+        let root = hex::decode(&e.root).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+        let signature = hex::decode(&e.signature).ok().and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+        Ok(SignedCheckpoint {
+            checkpoint: mash_ledger::Checkpoint {
+                origin: e.origin,
+                size: e.size,
+                root,
+                timestamp_unix: e.timestamp_unix,
+            },
+            key_id: e.key_id,
+            signature,
+        })
+    }
+}
+
+/// An export: the log's entries and checkpoints, one JSON object per line
+/// (`{"entry": …}` or `{"checkpoint": …}`).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportLine {
+    Entry(ExportedEntry),
+    Checkpoint(ExportedCheckpoint),
+}
+
+/// Verifies an export read back from its lines.
+pub fn verify_export(lines: &str, key: &[u8; 32]) -> Result<Verified, Finding> {
+    let mut entries = Vec::new();
+    let mut checkpoints = Vec::new();
+    for (number, line) in (1..).zip(lines.lines().filter(|l| !l.trim().is_empty())) {
+        match serde_json::from_str::<ExportLine>(line) {
+            Ok(ExportLine::Entry(e)) => entries.push(Entry::from(e)),
+            Ok(ExportLine::Checkpoint(c)) => checkpoints.push(SignedCheckpoint::try_from(c)?),
+            Err(e) => return Err(finding(None, format!("export line {number} is not an entry or a checkpoint: {e}"))),
+        }
+    }
+    checkpoints.sort_by_key(|c| c.checkpoint.size);
+    verify(&entries, &checkpoints, key)
+}
