@@ -8,7 +8,7 @@ use mash_system::Endpoints;
 use mash_transport::TlsMaterial;
 use tonic::transport::Channel;
 
-fn endpoints(path: &Path) -> anyhow::Result<Endpoints> {
+pub fn endpoints(path: &Path) -> anyhow::Result<Endpoints> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {} (is the system up? run `mashctl up`)", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not an endpoints file", path.display()))

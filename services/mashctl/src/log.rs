@@ -1,41 +1,111 @@
 //! `mashctl log`: information governance reading the disclosure log.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use clap::Subcommand;
 use mash_proto::v1 as pb;
 
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    #[arg(long, default_value = "")]
+    enquiry: String,
+    /// An identity URI.
+    #[arg(long, default_value = "")]
+    requester: String,
+    #[arg(long, default_value = "")]
+    agency: String,
+    /// disclosed, refused or log-searched.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// A subject access request: key=value,... with keys given, family, dob, nhs, upn.
+    #[arg(long)]
+    person: Option<String>,
+    /// RFC 3339, inclusive.
+    #[arg(long, default_value = "")]
+    from: String,
+    /// RFC 3339, exclusive.
+    #[arg(long, default_value = "")]
+    to: String,
+    /// Print every page, not just the first.
+    #[arg(long)]
+    all: bool,
+    /// table, csv, or fhir (FHIR R4 AuditEvent resources as a JSON array).
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
     /// Search the disclosure log; filters combine.
-    Search {
-        #[arg(long, default_value = "")]
-        enquiry: String,
-        /// An identity URI.
-        #[arg(long, default_value = "")]
-        requester: String,
-        #[arg(long, default_value = "")]
-        agency: String,
-        /// disclosed, refused or log-searched.
+    Search(SearchArgs),
+    /// Verify the whole log: online (the broker recomputes it from its
+    /// database) or, with --export, offline from an export and the public key.
+    Verify {
+        /// An export written by `mashctl log export`.
         #[arg(long)]
-        outcome: Option<String>,
-        /// A subject access request: key=value,... with keys given, family, dob, nhs, upn.
+        export: Option<PathBuf>,
+        /// The log's public key (hex); defaults to the one in the endpoints file.
         #[arg(long)]
-        person: Option<String>,
-        /// RFC 3339, inclusive.
-        #[arg(long, default_value = "")]
-        from: String,
-        /// RFC 3339, exclusive.
-        #[arg(long, default_value = "")]
-        to: String,
-        /// Print every page, not just the first.
+        key: Option<PathBuf>,
+    },
+    /// Write every entry and checkpoint to a file, for an external auditor.
+    Export {
         #[arg(long)]
-        all: bool,
+        out: PathBuf,
     },
 }
 
 pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand) -> anyhow::Result<()> {
-    let LogCommand::Search { enquiry, requester, agency, outcome, person, from, to, all } = command;
+    match command {
+        LogCommand::Verify { export: Some(export), key } => verify_offline(endpoints, &export, key.as_deref()),
+        LogCommand::Verify { export: None, .. } => verify_online(endpoints, principal).await,
+        LogCommand::Export { out } => export(endpoints, principal, &out).await,
+        LogCommand::Search(args) => search(endpoints, principal, args).await,
+    }
+}
+
+async fn verify_online(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<()> {
+    let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
+    let report = broker.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
+    anyhow::ensure!(report.intact, "the log does not verify: {}", report.finding);
+    println!("intact: {} entries, {} signed checkpoints", report.entries, report.checkpoints);
+    Ok(())
+}
+
+fn verify_offline(endpoints: &Path, export: &Path, key: Option<&Path>) -> anyhow::Result<()> {
+    let key_path = match key {
+        Some(path) => path.to_path_buf(),
+        None => crate::connect::endpoints(endpoints)?.log_key,
+    };
+    let hex_key = std::fs::read_to_string(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
+    let key: [u8; 32] = hex::decode(hex_key.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .with_context(|| format!("{} is not a 32-byte hex key", key_path.display()))?;
+    let lines = std::fs::read_to_string(export).with_context(|| format!("reading {}", export.display()))?;
+    let verified = mash_broker::audit::verify_export(&lines, &key)
+        .map_err(|finding| anyhow::anyhow!("the log does not verify: {finding}"))?;
+    println!("intact: {} entries, {} signed checkpoints (offline)", verified.entries, verified.checkpoints);
+    Ok(())
+}
+
+async fn export(endpoints: &Path, principal: Option<&str>, out: &Path) -> anyhow::Result<()> {
+    let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
+    let mut stream = broker.export_log(pb::ExportLogRequest {}).await?.into_inner();
+    let mut text = String::new();
+    while let Some(chunk) = stream.message().await? {
+        text.push_str(&chunk.lines);
+    }
+    std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
+    println!("{} lines written to {}", text.lines().count(), out.display());
+    Ok(())
+}
+
+async fn search(endpoints: &Path, principal: Option<&str>, args: SearchArgs) -> anyhow::Result<()> {
+    let SearchArgs { enquiry, requester, agency, outcome, person, from, to, all, format } = args;
+    anyhow::ensure!(["table", "csv", "fhir"].contains(&format.as_str()), "--format must be table, csv or fhir");
     let person = person.map(|spec| crate::enquiry::person(&spec)).transpose()?;
     let outcome = match outcome.as_deref() {
         None => pb::Outcome::Unspecified,
@@ -56,31 +126,42 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand)
         recorded_from: from,
         recorded_to: to,
     };
-    let mut first = true;
+    let mut entries = Vec::new();
     loop {
         let page = broker.search_log(request.clone()).await?.into_inner();
-        if std::mem::take(&mut first) {
-            println!(
-                "{:>6}  {:<20}  {:<42}  {:<12}  {:<36}  {:<9}  {:<9}  reason",
-                "seq", "recorded at", "requester", "agency", "category", "outcome", "tier"
-            );
-        }
-        for e in &page.entries {
-            println!(
-                "{:>6}  {:<20}  {:<42}  {:<12}  {:<36}  {:<9}  {:<9}  {}",
-                e.seq,
-                e.recorded_at,
-                e.requester,
-                e.agency,
-                e.category,
-                e.outcome().as_str_name().trim_start_matches("OUTCOME_").to_lowercase(),
-                e.tier().as_str_name().trim_start_matches("TIER_").to_lowercase(),
-                e.reason
-            );
-        }
+        entries.extend(page.entries);
         if !all || page.next_page_token.is_empty() {
-            return Ok(());
+            break;
         }
         request.page_token = page.next_page_token;
+    }
+    match format.as_str() {
+        "csv" => print!("{}", crate::export::csv(&entries)?),
+        "fhir" => {
+            let events: Vec<_> = entries.iter().map(crate::export::audit_event).collect();
+            println!("{}", serde_json::to_string_pretty(&events)?);
+        }
+        _ => print_table(&entries),
+    }
+    Ok(())
+}
+
+fn print_table(entries: &[pb::LogEntry]) {
+    println!(
+        "{:>6}  {:<27}  {:<42}  {:<12}  {:<36}  {:<12}  {:<9}  reason",
+        "seq", "recorded at", "requester", "agency", "category", "outcome", "tier"
+    );
+    for e in entries {
+        println!(
+            "{:>6}  {:<27}  {:<42}  {:<12}  {:<36}  {:<12}  {:<9}  {}",
+            e.seq,
+            e.recorded_at,
+            e.requester,
+            e.agency,
+            e.category,
+            e.outcome().as_str_name().trim_start_matches("OUTCOME_").to_lowercase(),
+            e.tier().as_str_name().trim_start_matches("TIER_").to_lowercase(),
+            e.reason
+        );
     }
 }

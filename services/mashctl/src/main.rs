@@ -4,6 +4,7 @@
 mod args;
 mod connect;
 mod enquiry;
+mod export;
 mod extract;
 mod log;
 mod push;
