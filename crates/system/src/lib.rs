@@ -47,6 +47,7 @@ pub struct SystemConfig {
     /// Point the broker at a different address for one agency (e.g. a dead port).
     pub feed_override: Option<(Agency, String)>,
     pub checkpoints: mash_broker::ledger::CheckpointPolicy,
+    pub content_retention: Duration,
 }
 
 impl SystemConfig {
@@ -60,6 +61,8 @@ impl SystemConfig {
             check_deadline: Duration::from_secs(2),
             feed_override: None,
             checkpoints: mash_broker::ledger::CheckpointPolicy { every_entries: 1000, every: Duration::from_secs(10) },
+            // Six years, a common retention period for safeguarding records.
+            content_retention: Duration::from_secs(6 * 365 * 24 * 3600),
         }
     }
 }
@@ -148,6 +151,7 @@ impl System {
             check_deadline: config.check_deadline,
             signing_key_file: signing_key.clone(),
             checkpoints: config.checkpoints,
+            content_retention: config.content_retention,
         };
         let broker = mash_broker::build(settings, stopped(watcher)).await?;
         tasks.push(spawn_server("broker".into(), broker.serve));

@@ -172,6 +172,7 @@ impl From<ExportedEntry> for Entry {
                 policy_version: e.policy_version,
                 content_digest: e.content_digest,
                 person_ref: e.person_ref,
+                shown: None,
             },
             prev_hash: e.prev_hash,
             entry_hash: e.entry_hash,

@@ -187,11 +187,13 @@ fn disclose_subject(
                 known = true;
                 entry.outcome = "disclosed".into();
                 entry.content_digest = digest(existence_notice.as_bytes());
+                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Notice(existence_notice.clone())));
             }
             Tier::Summary | Tier::Detail => {
                 let shown = redact(item, decision.tier);
                 entry.outcome = "disclosed".into();
                 entry.content_digest = digest(&shown.encode_to_vec());
+                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(shown.clone())));
                 items.push(shown);
             }
         }
@@ -219,6 +221,11 @@ fn redact(item: pb::Item, tier: Tier) -> pb::DisclosedItem {
         date: item.date,
         fields,
     }
+}
+
+/// What the log's content store keeps of a disclosure.
+fn shown_content(shown: pb::disclosed_content::Shown) -> Vec<u8> {
+    pb::DisclosedContent { seq: 0, shown: Some(shown) }.encode_to_vec()
 }
 
 fn digest(bytes: &[u8]) -> String {

@@ -41,6 +41,9 @@ struct Args {
     /// …or after this many seconds with new entries.
     #[arg(long, env = "MASH_BROKER_CHECKPOINT_EVERY_SECONDS", default_value_t = 10)]
     checkpoint_every_seconds: u64,
+    /// Days to keep exactly-what-was-shown; the log itself is kept for ever.
+    #[arg(long, env = "MASH_BROKER_CONTENT_RETENTION_DAYS", default_value_t = 2190)]
+    content_retention_days: u64,
 }
 
 fn parse_feed(raw: &str) -> anyhow::Result<(Agency, String)> {
@@ -66,6 +69,7 @@ pub fn main() -> anyhow::Result<()> {
                 every_entries: args.checkpoint_every_entries,
                 every: Duration::from_secs(args.checkpoint_every_seconds),
             },
+            content_retention: Duration::from_secs(args.content_retention_days * 24 * 3600),
         };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

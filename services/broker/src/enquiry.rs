@@ -107,11 +107,11 @@ struct SealedPerson {
 #[derive(Debug)]
 pub struct EnquiryStore {
     db: Db,
-    keys: KeyRing,
+    keys: std::sync::Arc<KeyRing>,
 }
 
 impl EnquiryStore {
-    pub fn new(db: Db, keys: KeyRing) -> Self {
+    pub fn new(db: Db, keys: std::sync::Arc<KeyRing>) -> Self {
         Self { db, keys }
     }
 

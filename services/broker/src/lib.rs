@@ -45,6 +45,8 @@ pub struct BrokerSettings {
     /// The Ed25519 key that signs the log's checkpoints.
     pub signing_key_file: PathBuf,
     pub checkpoints: ledger::CheckpointPolicy,
+    /// How long exactly-what-was-shown is kept; the log itself is kept for ever.
+    pub content_retention: Duration,
 }
 
 pub type ServeFuture = Pin<Box<dyn Future<Output = Result<(), mash_transport::TransportError>> + Send>>;
@@ -80,7 +82,7 @@ pub async fn build(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<BoundBroker, StartError> {
     let db = mash_db::connect(&settings.database_url, &migrations(), 8).await?;
-    let keys = KeyRing::load(&settings.key_file)?;
+    let keys = std::sync::Arc::new(KeyRing::load(&settings.key_file)?);
     let mut feeds = HashMap::new();
     for (agency, uri) in &settings.feeds {
         // Lazy: a feed that starts after the broker, or restarts, is picked up
@@ -89,13 +91,14 @@ pub async fn build(
         feeds.insert(*agency, FeedClient::with_interceptor(channel, TracePropagation));
     }
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);
-    let log = log::DisclosureLog::start(db.clone(), ledger, settings.checkpoints);
+    let log = log::DisclosureLog::start(db.clone(), ledger, settings.checkpoints, keys.clone());
     let service = service::BrokerService {
         enquiries: enquiry::EnquiryStore::new(db, keys),
         log: log.clone(),
         policy: settings.policy,
         feeds,
         check_deadline: settings.check_deadline,
+        content_retention: settings.content_retention,
     };
     let server = BrokerServer::new(service);
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
@@ -111,12 +114,14 @@ pub async fn build(
 /// for tools that verify the log, and for a second writer in tests.
 pub async fn open_log(
     database_url: &str,
+    key_file: &std::path::Path,
     signing_key_file: &std::path::Path,
     checkpoints: ledger::CheckpointPolicy,
 ) -> Result<log::DisclosureLog, StartError> {
     let db = mash_db::connect(database_url, &migrations(), 4).await?;
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(signing_key_file)?);
-    Ok(log::DisclosureLog::start(db, ledger, checkpoints))
+    let keys = std::sync::Arc::new(KeyRing::load(key_file)?);
+    Ok(log::DisclosureLog::start(db, ledger, checkpoints, keys))
 }
 
 /// Timestamps are stored in one fixed-width UTC form, e.g.
@@ -126,7 +131,12 @@ const TIMESTAMP: &[time::format_description::BorrowedFormatItem<'_>] =
 
 /// Now, in UTC, in the stored form.
 pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(TIMESTAMP).unwrap_or_default()
+    timestamp(time::OffsetDateTime::now_utc())
+}
+
+/// A time in the stored form.
+pub(crate) fn timestamp(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC).format(TIMESTAMP).unwrap_or_default()
 }
 
 /// Parses an RFC 3339 timestamp from a caller into the stored form.

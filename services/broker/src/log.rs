@@ -8,7 +8,10 @@
 //! closed). The chain's head lives in the database (`log_head`), so broker
 //! replicas sharing one database extend one chain.
 
+use std::sync::Arc;
+
 use mash_db::Db;
+use mash_seal::{KeyRing, Sealed};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row, any::AnyRow};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -44,6 +47,9 @@ pub struct NewEntry {
     pub content_digest: String,
     /// The keyed pseudonym of the person, the same across enquiries.
     pub person_ref: String,
+    /// Exactly what was shown (an encoded `DisclosedContent`), stored sealed
+    /// beside the log; not part of the entry, whose digest covers it.
+    pub shown: Option<Vec<u8>>,
 }
 
 /// An entry in the chain.
@@ -133,6 +139,7 @@ pub struct DisclosureLog {
     appends: mpsc::Sender<Append>,
     db: Db,
     ledger: Ledger,
+    keys: Arc<KeyRing>,
 }
 
 /// Appends queued at once beyond this wait for the next transaction.
@@ -140,12 +147,33 @@ const MAX_GROUP: usize = 256;
 
 impl DisclosureLog {
     /// Starts the writer task and the checkpoint task.
-    pub fn start(db: Db, ledger: Ledger, checkpoints: CheckpointPolicy) -> Self {
+    pub fn start(db: Db, ledger: Ledger, checkpoints: CheckpointPolicy, keys: Arc<KeyRing>) -> Self {
         let (appends, queue) = mpsc::channel(4 * MAX_GROUP);
         let (written, watcher) = watch::channel(0);
-        tokio::spawn(writer(db.clone(), queue, written));
+        tokio::spawn(writer(db.clone(), keys.clone(), queue, written));
         tokio::spawn(ledger.clone().run_checkpoints(checkpoints, watcher));
-        Self { appends, db, ledger }
+        Self { appends, db, ledger, keys }
+    }
+
+    /// What entry `seq` showed, decrypted; `None` if it showed nothing or the
+    /// content has been purged.
+    pub async fn shown(&self, seq: u64) -> Result<Option<Vec<u8>>, BrokerError> {
+        let row = sqlx::query("SELECT key_id, content FROM disclosed_content WHERE seq = $1")
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("content")? };
+        Ok(Some(self.keys.open(&sealed, seq.to_string().as_bytes())?))
+    }
+
+    /// Deletes content recorded before `cutoff` (stored timestamp form); how many rows.
+    pub async fn purge_content(&self, cutoff: &str) -> Result<u64, BrokerError> {
+        let done = sqlx::query("DELETE FROM disclosed_content WHERE recorded_at < $1")
+            .bind(cutoff)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -241,7 +269,7 @@ pub struct LogFilter {
     pub recorded_to: Option<String>,
 }
 
-async fn writer(db: Db, mut queue: mpsc::Receiver<Append>, written: watch::Sender<u64>) {
+async fn writer(db: Db, keys: Arc<KeyRing>, mut queue: mpsc::Receiver<Append>, written: watch::Sender<u64>) {
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -250,7 +278,7 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Append>, written: watch::Sende
                 Err(_) => break,
             }
         }
-        let result = write_group(&db, &group).await;
+        let result = write_group(&db, &keys, &group).await;
         match &result {
             Ok(size) => {
                 written.send_replace(*size);
@@ -268,7 +296,7 @@ async fn writer(db: Db, mut queue: mpsc::Receiver<Append>, written: watch::Sende
 /// The transaction first advances `log_head`, which locks it: a concurrent
 /// writer, in this process or another replica, waits until this one commits,
 /// then continues the chain from the entries this one wrote.
-async fn write_group(db: &Db, group: &[Append]) -> Result<u64, sqlx::Error> {
+async fn write_group(db: &Db, keys: &KeyRing, group: &[Append]) -> Result<u64, sqlx::Error> {
     let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
     let mut tx = db.pool.begin().await?;
     let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
@@ -306,8 +334,35 @@ async fn write_group(db: &Db, group: &[Append]) -> Result<u64, sqlx::Error> {
     for chunk in entries.chunks(40) {
         insert_entries(&mut tx, chunk).await?;
     }
+    let shown: Vec<(u64, Sealed)> = entries
+        .iter()
+        .filter_map(|e| e.fields.shown.as_ref().map(|bytes| (e.seq, keys.seal(e.seq.to_string().as_bytes(), bytes))))
+        .collect();
+    for chunk in shown.chunks(200) {
+        insert_content(&mut tx, &recorded_at, chunk).await?;
+    }
     tx.commit().await?;
     Ok(seq)
+}
+
+async fn insert_content(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    recorded_at: &str,
+    chunk: &[(u64, Sealed)],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<String> =
+        (0..chunk.len()).map(|r| format!("(${}, ${}, ${}, ${})", r * 4 + 1, r * 4 + 2, r * 4 + 3, r * 4 + 4)).collect();
+    let sql = format!("INSERT INTO disclosed_content (seq, recorded_at, key_id, content) VALUES {}", rows.join(", "));
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for (seq, sealed) in chunk {
+        query = query
+            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+            .bind(recorded_at)
+            .bind(sealed.key_id.clone())
+            .bind(sealed.blob.clone());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn insert_entries(tx: &mut sqlx::Transaction<'_, sqlx::Any>, chunk: &[Entry]) -> Result<(), sqlx::Error> {
@@ -353,6 +408,7 @@ fn entry_from_row(row: &AnyRow) -> Result<Entry, BrokerError> {
             policy_version: text("policy_version")?,
             content_digest: text("content_digest")?,
             person_ref: text("person_ref")?,
+            shown: None,
         },
         prev_hash: text("prev_hash")?,
         entry_hash: text("entry_hash")?,

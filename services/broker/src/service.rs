@@ -27,6 +27,7 @@ pub struct BrokerService {
     pub(crate) policy: Arc<Policy>,
     pub(crate) feeds: HashMap<Agency, Feed>,
     pub(crate) check_deadline: Duration,
+    pub(crate) content_retention: Duration,
 }
 
 fn within_limit<T: Message>(request: &T) -> Result<(), BrokerError> {
@@ -411,6 +412,42 @@ impl BrokerService {
         })
     }
 
+    /// IG reads what a disclosure showed; the reading is itself logged.
+    async fn disclosed_content(&self, caller: Identity, seq: u64) -> Result<pb::DisclosedContent, BrokerError> {
+        self.require_ig(&caller)?;
+        let bytes = self.log.shown(seq).await?;
+        let bytes = bytes
+            .ok_or_else(|| BrokerError::NotFound(format!("entry {seq} showed nothing, or its content was purged")))?;
+        let content = pb::DisclosedContent::decode(bytes.as_slice())
+            .map_err(|_| BrokerError::Internal("stored disclosed content does not decode".into()))?;
+        self.log_ig_action(&caller, format!("disclosed content of entry {seq} viewed")).await?;
+        Ok(pb::DisclosedContent { seq, ..content })
+    }
+
+    /// Purges disclosed content past the retention period; logged.
+    async fn purge(&self, caller: Identity) -> Result<pb::PurgeResponse, BrokerError> {
+        self.require_ig(&caller)?;
+        let cutoff = time::OffsetDateTime::now_utc() - self.content_retention;
+        let cutoff = crate::timestamp(cutoff);
+        let purged = self.log.purge_content(&cutoff).await?;
+        self.log_ig_action(&caller, format!("disclosed content recorded before {cutoff} purged: {purged} items"))
+            .await?;
+        Ok(pb::PurgeResponse { purged, cutoff })
+    }
+
+    async fn log_ig_action(&self, caller: &Identity, reason: String) -> Result<(), BrokerError> {
+        let entry = NewEntry {
+            requester: caller.to_string(),
+            role: self.policy.access.roles_of(caller).join(" "),
+            outcome: "log-searched".into(),
+            tier: "none".into(),
+            reason,
+            policy_version: self.policy.version().into(),
+            ..NewEntry::default()
+        };
+        self.log.append(vec![entry]).await
+    }
+
     async fn export(&self, caller: Identity) -> Result<Vec<pb::ExportChunk>, BrokerError> {
         self.require_ig(&caller)?;
         let lines = self.log.export().await?;
@@ -514,5 +551,23 @@ impl pb::broker_server::Broker for BrokerService {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("VerifyLog", &metadata, self.verify(caller)).await
+    }
+
+    async fn get_disclosed_content(
+        &self,
+        request: Request<pb::DisclosedContentRequest>,
+    ) -> Result<Response<pb::DisclosedContent>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetDisclosedContent", &metadata, self.disclosed_content(caller, request.get_ref().seq)).await
+    }
+
+    async fn purge_expired_content(
+        &self,
+        request: Request<pb::PurgeRequest>,
+    ) -> Result<Response<pb::PurgeResponse>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("PurgeExpiredContent", &metadata, self.purge(caller)).await
     }
 }

@@ -55,6 +55,10 @@ pub enum LogCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Show exactly what entry SEQ disclosed (the viewing is logged).
+    Show { seq: u64 },
+    /// Purge disclosed content older than the broker's retention period.
+    Purge,
 }
 
 pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand) -> anyhow::Result<()> {
@@ -63,7 +67,32 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand)
         LogCommand::Verify { export: None, .. } => verify_online(endpoints, principal).await,
         LogCommand::Export { out } => export(endpoints, principal, &out).await,
         LogCommand::Search(args) => search(endpoints, principal, args).await,
+        LogCommand::Show { seq } => show(endpoints, principal, seq).await,
+        LogCommand::Purge => purge(endpoints, principal).await,
     }
+}
+
+async fn show(endpoints: &Path, principal: Option<&str>, seq: u64) -> anyhow::Result<()> {
+    let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
+    let content = broker.get_disclosed_content(pb::DisclosedContentRequest { seq }).await?.into_inner();
+    match content.shown {
+        Some(pb::disclosed_content::Shown::Notice(notice)) => println!("entry {seq} showed: {notice}"),
+        Some(pb::disclosed_content::Shown::Item(item)) => {
+            println!("entry {seq} showed: {} {} [{}]", item.date, item.category, item.tier().as_str_name());
+            for field in item.fields {
+                println!("  {}: {}", field.name, field.value);
+            }
+        }
+        None => println!("entry {seq} showed nothing"),
+    }
+    Ok(())
+}
+
+async fn purge(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<()> {
+    let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
+    let done = broker.purge_expired_content(pb::PurgeRequest {}).await?.into_inner();
+    println!("purged {} disclosed items recorded before {}", done.purged, done.cutoff);
+    Ok(())
 }
 
 async fn verify_online(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<()> {

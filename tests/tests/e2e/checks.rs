@@ -179,9 +179,10 @@ async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend
     let (enquiry, _) = check_household(&h, Level::Level3ChildProtection).await?;
     // A second log writer on the same database stands in for a second broker replica.
     let url = &h.system.database_urls.iter().find(|(name, _)| name == "broker").expect("broker database").1;
-    let key = h.system.endpoints.log_key.with_extension("json");
-    let replica =
-        mash_broker::open_log(url, &key, mash_system::SystemConfig::new(std::path::Path::new(".")).checkpoints).await?;
+    let keys = h.system.endpoints.log_key.with_file_name("broker.json");
+    let signing = h.system.endpoints.log_key.with_extension("json");
+    let checkpoints = mash_system::SystemConfig::new(std::path::Path::new(".")).checkpoints;
+    let replica = mash_broker::open_log(url, &keys, &signing, checkpoints).await?;
     let entry =
         mash_broker::log::NewEntry { requester: "replica".into(), outcome: "refused".into(), ..Default::default() };
     let mut tasks = tokio::task::JoinSet::new();

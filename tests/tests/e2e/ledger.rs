@@ -14,6 +14,7 @@ on_both_backends!(
     proofs_check_against_signed_checkpoints_and_forgeries_fail,
     verify_names_each_kind_of_tampering,
     an_exported_log_verifies_offline_and_an_edited_export_does_not,
+    ig_sees_exactly_what_was_shown_until_it_is_purged,
 );
 
 /// A log of three checks' decisions, with a checkpoint after the first check
@@ -185,4 +186,50 @@ async fn an_exported_log_verifies_offline_and_an_edited_export_does_not(backend:
     let finding = mash_broker::audit::verify_export(&edited, &key).expect_err("edited");
     assert!(finding.message.contains("was modified"), "{}", finding.message);
     Ok(())
+}
+
+async fn ig_sees_exactly_what_was_shown_until_it_is_purged(backend: Backend) -> anyhow::Result<()> {
+    use prost::Message;
+    use sha2::Digest;
+    let h = Harness::start_with(backend, |c| c.content_retention = std::time::Duration::ZERO).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let household = vec![subject(AMY, Relation::Child), subject(JADE, Relation::ParentOrCarer)];
+    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let returned: Vec<&pb::DisclosedItem> =
+        results.agencies.iter().flat_map(|a| &a.subjects).flat_map(|s| &s.items).collect();
+
+    let mut ian = h.system.broker_as("ian-ig").await?;
+    let search = pb::SearchLogRequest { enquiry_id: opened.enquiry_id.clone(), ..Default::default() };
+    let entries = ian.search_log(search).await?.into_inner().entries;
+    let mut disclosed = 0;
+    for entry in entries.iter().filter(|e| e.outcome() != pb::Outcome::LogSearched) {
+        let content = ian.get_disclosed_content(pb::DisclosedContentRequest { seq: entry.seq }).await;
+        if entry.outcome() == pb::Outcome::Refused {
+            assert_eq!(content.expect_err("a refusal showed nothing").code(), tonic::Code::NotFound);
+            continue;
+        }
+        disclosed += 1;
+        let digest = match content?.into_inner().shown.context("something was shown")? {
+            pb::disclosed_content::Shown::Item(item) => {
+                assert!(returned.contains(&&item), "the stored item is what the researcher received");
+                hex::encode(sha2::Sha256::digest(item.encode_to_vec()))
+            }
+            pb::disclosed_content::Shown::Notice(notice) => hex::encode(sha2::Sha256::digest(notice.as_bytes())),
+        };
+        assert_eq!(digest, entry.content_digest, "entry {}", entry.seq);
+    }
+    assert_eq!(disclosed, returned.len());
+    let refused = rita.get_disclosed_content(pb::DisclosedContentRequest { seq: 1 }).await.expect_err("IG only");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+
+    // With a retention period of zero, everything is past it.
+    let purge = ian.purge_expired_content(pb::PurgeRequest {}).await?.into_inner();
+    assert_eq!(purge.purged as usize, disclosed);
+    let gone = ian.get_disclosed_content(pb::DisclosedContentRequest { seq: 1 }).await.expect_err("purged");
+    assert_eq!(gone.code(), tonic::Code::NotFound);
+    h.system.broker_log.ledger().checkpoint().await?;
+    assert!(h.system.broker_log.verify().await?.is_ok(), "the log still verifies without the content");
+    h.stop().await
 }
