@@ -15,6 +15,7 @@ mod enquiry;
 mod error;
 pub mod ledger;
 pub mod log;
+mod review;
 mod service;
 mod wire;
 

@@ -228,6 +228,20 @@ impl DisclosureLog {
         query.fetch_all(&self.db.pool).await?.iter().map(entry_from_row).collect()
     }
 
+    /// Every entry the filter matches, in log order, page by page.
+    pub async fn search_all(&self, filter: &LogFilter) -> Result<Vec<Entry>, BrokerError> {
+        let mut entries: Vec<Entry> = Vec::new();
+        loop {
+            let after = entries.last().map_or(0, |e| e.seq);
+            let page = self.search(filter, after, 1000).await?;
+            let done = page.len() < 1000;
+            entries.extend(page);
+            if done {
+                return Ok(entries);
+            }
+        }
+    }
+
     /// Every entry, in log order.
     pub async fn entries(&self) -> Result<Vec<Entry>, BrokerError> {
         let rows = sqlx::query("SELECT * FROM disclosure_log ORDER BY seq").fetch_all(&self.db.pool).await?;

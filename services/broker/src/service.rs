@@ -435,6 +435,28 @@ impl BrokerService {
         Ok(pb::PurgeResponse { purged, cutoff })
     }
 
+    async fn review(
+        &self,
+        caller: Identity,
+        request: pb::ReviewSignalsRequest,
+    ) -> Result<pb::ReviewSignalsReport, BrokerError> {
+        self.require_ig(&caller)?;
+        let optional =
+            |field: &str, raw: &str| (!raw.trim().is_empty()).then(|| crate::parse_timestamp(field, raw)).transpose();
+        let filter = LogFilter {
+            recorded_from: optional("recorded_from", &request.recorded_from)?,
+            recorded_to: optional("recorded_to", &request.recorded_to)?,
+            ..LogFilter::default()
+        };
+        self.log_the_search(&caller, &filter).await?;
+        let entries = self.log.search_all(&filter).await?;
+        let signals = crate::review::signals(&entries)
+            .into_iter()
+            .map(|s| pb::ReviewSignal { kind: s.kind.into(), requester: s.requester, detail: s.detail, seqs: s.seqs })
+            .collect();
+        Ok(pb::ReviewSignalsReport { signals })
+    }
+
     async fn log_ig_action(&self, caller: &Identity, reason: String) -> Result<(), BrokerError> {
         let entry = NewEntry {
             requester: caller.to_string(),
@@ -569,5 +591,14 @@ impl pb::broker_server::Broker for BrokerService {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("PurgeExpiredContent", &metadata, self.purge(caller)).await
+    }
+
+    async fn review_signals(
+        &self,
+        request: Request<pb::ReviewSignalsRequest>,
+    ) -> Result<Response<pb::ReviewSignalsReport>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("ReviewSignals", &metadata, self.review(caller, request.into_inner())).await
     }
 }

@@ -59,6 +59,14 @@ pub enum LogCommand {
     Show { seq: u64 },
     /// Purge disclosed content older than the broker's retention period.
     Purge,
+    /// What IG should look at: unusual volumes, out-of-hours checks, the
+    /// same person checked again, break-glass and overrides.
+    Review {
+        #[arg(long, default_value = "")]
+        from: String,
+        #[arg(long, default_value = "")]
+        to: String,
+    },
 }
 
 pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand) -> anyhow::Result<()> {
@@ -69,6 +77,7 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand)
         LogCommand::Search(args) => search(endpoints, principal, args).await,
         LogCommand::Show { seq } => show(endpoints, principal, seq).await,
         LogCommand::Purge => purge(endpoints, principal).await,
+        LogCommand::Review { from, to } => review(endpoints, principal, from, to).await,
     }
 }
 
@@ -84,6 +93,19 @@ async fn show(endpoints: &Path, principal: Option<&str>, seq: u64) -> anyhow::Re
             }
         }
         None => println!("entry {seq} showed nothing"),
+    }
+    Ok(())
+}
+
+async fn review(endpoints: &Path, principal: Option<&str>, from: String, to: String) -> anyhow::Result<()> {
+    let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
+    let request = pb::ReviewSignalsRequest { recorded_from: from, recorded_to: to };
+    let report = broker.review_signals(request).await?.into_inner();
+    if report.signals.is_empty() {
+        println!("nothing to review");
+    }
+    for signal in report.signals {
+        println!("{:<26} {:<44} {} (entries {:?})", signal.kind, signal.requester, signal.detail, signal.seqs);
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ on_both_backends!(
     a_subject_access_request_finds_one_person_across_enquiries,
     an_agency_reads_only_entries_about_its_own_records,
     searches_filter_by_time_and_page_through_results,
+    review_signals_flag_the_same_child_checked_again_in_a_new_enquiry,
 );
 
 async fn two_enquiries_about_amy(h: &Harness) -> anyhow::Result<()> {
@@ -98,5 +99,25 @@ async fn searches_filter_by_time_and_page_through_results(backend: Backend) -> a
     }
     let contiguous: Vec<u64> = (1..=seen.len() as u64).collect();
     assert_eq!(seen, contiguous, "pages neither skip nor repeat");
+    h.stop().await
+}
+
+async fn review_signals_flag_the_same_child_checked_again_in_a_new_enquiry(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    for level in [Level::Level1EarlyHelp, Level::Level2ChildInNeed] {
+        let opened = rita.open_enquiry(enquiry(level, vec![subject(AMY, Relation::Child)])).await?.into_inner();
+        rita.request_checks(checks(&opened.enquiry_id)).await?;
+    }
+    let mut ian = h.system.broker_as("ian-ig").await?;
+    let report = ian.review_signals(pb::ReviewSignalsRequest::default()).await?.into_inner();
+    let again: Vec<_> = report.signals.iter().filter(|s| s.kind == "same-person-new-enquiry").collect();
+    assert_eq!(again.len(), 1, "{report:?}");
+    assert_eq!(again[0].requester, "spiffe://mash.local/user/rita-researcher");
+    assert!(again[0].detail.contains("2 different enquiries"), "{}", again[0].detail);
+    assert!(!again[0].detail.contains(AMY.family_name), "signals name people by pseudonym only");
+    let denied = rita.review_signals(pb::ReviewSignalsRequest::default()).await.expect_err("IG only");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
     h.stop().await
 }
