@@ -41,12 +41,45 @@ fn within_limit<T: Message>(request: &T) -> Result<(), BrokerError> {
 }
 
 impl BrokerService {
-    fn require(&self, caller: &Identity, action: Action, scope: Scope) -> Result<(), BrokerError> {
+    /// Allows the call, or logs the refusal and refuses it.
+    async fn require(
+        &self,
+        caller: &Identity,
+        action: Action,
+        scope: Scope,
+        enquiry: Option<&Enquiry>,
+    ) -> Result<(), BrokerError> {
         if self.policy.access.allows(caller, action, scope) {
             return Ok(());
         }
+        Err(self.refuse(caller, action, enquiry).await)
+    }
+
+    /// A refused call is a log entry too, so IG can see attempts; the error
+    /// to return is PERMISSION_DENIED. If even the refusal cannot be logged,
+    /// the call is still refused.
+    async fn refuse(&self, caller: &Identity, action: Action, enquiry: Option<&Enquiry>) -> BrokerError {
         tracing::warn!(action = action.as_str(), "refused: caller not permitted");
-        Err(BrokerError::PermissionDenied(format!("{caller} may not {} here", action.as_str())))
+        let mut entry = NewEntry {
+            requester: caller.to_string(),
+            role: self.policy.access.roles_of(caller).join(" "),
+            outcome: "refused".into(),
+            tier: "none".into(),
+            reason: format!("permission denied: {}", action.as_str()),
+            policy_version: self.policy.version().into(),
+            ..NewEntry::default()
+        };
+        if let Some(enquiry) = enquiry {
+            entry.enquiry_id = enquiry.enquiry_id.to_string();
+            entry.level = enquiry.level.as_str().into();
+            entry.purpose = enquiry.purpose.clone();
+            entry.lawful_basis = enquiry.lawful_basis.clone();
+            entry.consent = enquiry.consent.as_str().into();
+        }
+        if let Err(error) = self.log.append(vec![entry]).await {
+            tracing::error!(%error, "a refusal could not be logged");
+        }
+        BrokerError::PermissionDenied(format!("{caller} may not {} here", action.as_str()))
     }
 
     async fn load_enquiry(&self, raw_id: &str) -> Result<Enquiry, BrokerError> {
@@ -81,7 +114,7 @@ impl BrokerService {
         };
         let enquiry = Enquiry::parse(input, &caller)?;
         let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryOpen, scope)?;
+        self.require(&caller, Action::EnquiryOpen, scope, None).await?;
         self.enquiries.insert(&enquiry).await?;
         tracing::info!(enquiry_id = %enquiry.enquiry_id, level = enquiry.level.as_str(), "enquiry opened");
         Ok(enquiry_to_wire(&enquiry))
@@ -99,11 +132,7 @@ impl BrokerService {
         let permitted =
             self.policy.access.allows(&caller, Action::EnquiryCheck, Scope::Enquiry { assigned_to_caller: assigned });
         let Some(role) = role.filter(|_| permitted) else {
-            self.log_refused_call(&caller, &enquiry).await?;
-            return Err(BrokerError::PermissionDenied(format!(
-                "{caller} may not request checks on enquiry {}",
-                enquiry.enquiry_id
-            )));
+            return Err(self.refuse(&caller, Action::EnquiryCheck, Some(&enquiry)).await);
         };
         let agencies = parse_agencies(&request.agencies)?;
         let subject_ids = request
@@ -134,27 +163,6 @@ impl BrokerService {
         Ok(results)
     }
 
-    /// A refused call is a log entry too, so IG can see attempts.
-    async fn log_refused_call(&self, caller: &Identity, enquiry: &Enquiry) -> Result<(), BrokerError> {
-        let roles = self.policy.access.roles_of(caller).join(" ");
-        self.log
-            .append(vec![NewEntry {
-                requester: caller.to_string(),
-                role: roles,
-                enquiry_id: enquiry.enquiry_id.to_string(),
-                level: enquiry.level.as_str().into(),
-                purpose: enquiry.purpose.clone(),
-                lawful_basis: enquiry.lawful_basis.clone(),
-                consent: enquiry.consent.as_str().into(),
-                outcome: "refused".into(),
-                tier: "none".into(),
-                reason: "permission denied: the caller may not request checks on this enquiry".into(),
-                policy_version: self.policy.version().into(),
-                ..NewEntry::default()
-            }])
-            .await
-    }
-
     async fn search_log(
         &self,
         caller: Identity,
@@ -170,7 +178,7 @@ impl BrokerService {
                 .copied()
                 .find(|a| self.policy.access.allows(&caller, Action::LogSearch, Scope::Feed(*a)));
             let Some(own) = own else {
-                return Err(BrokerError::PermissionDenied(format!("{caller} may not search the disclosure log")));
+                return Err(self.refuse(&caller, Action::LogSearch, None).await);
             };
             filter.agency = Some(own.as_str().to_owned());
         }
@@ -344,8 +352,8 @@ fn checkpoint_to_wire(signed: mash_ledger::SignedCheckpoint, verifying_key: [u8;
 
 impl BrokerService {
     /// The log's tamper evidence is for information governance.
-    fn require_ig(&self, caller: &Identity) -> Result<(), BrokerError> {
-        self.require(caller, Action::LogSearch, Scope::Any)
+    async fn require_ig(&self, caller: &Identity) -> Result<(), BrokerError> {
+        self.require(caller, Action::LogSearch, Scope::Any, None).await
     }
 
     async fn checkpoint(
@@ -353,7 +361,7 @@ impl BrokerService {
         caller: Identity,
         request: pb::GetCheckpointRequest,
     ) -> Result<pb::SignedCheckpoint, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         let ledger = self.log.ledger();
         let signed = ledger.checkpoint_of(request.size).await?;
         let signed = signed.ok_or_else(|| BrokerError::NotFound(format!("no checkpoint of size {}", request.size)))?;
@@ -365,7 +373,7 @@ impl BrokerService {
         caller: Identity,
         request: pb::InclusionProofRequest,
     ) -> Result<pb::InclusionProof, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         let ledger = self.log.ledger();
         let size = match request.tree_size {
             0 => ledger.checkpoint_of(0).await?.map(|c| c.checkpoint.size).unwrap_or(0),
@@ -385,7 +393,7 @@ impl BrokerService {
         caller: Identity,
         request: pb::ConsistencyProofRequest,
     ) -> Result<pb::ConsistencyProof, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         let path = self.log.ledger().consistency_proof(request.old_size, request.new_size).await?;
         Ok(pb::ConsistencyProof {
             old_size: request.old_size,
@@ -395,7 +403,7 @@ impl BrokerService {
     }
 
     async fn verify(&self, caller: Identity) -> Result<pb::VerifyLogReport, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         Ok(match self.log.verify().await? {
             Ok(verified) => pb::VerifyLogReport {
                 intact: true,
@@ -414,7 +422,7 @@ impl BrokerService {
 
     /// IG reads what a disclosure showed; the reading is itself logged.
     async fn disclosed_content(&self, caller: Identity, seq: u64) -> Result<pb::DisclosedContent, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         let bytes = self.log.shown(seq).await?;
         let bytes = bytes
             .ok_or_else(|| BrokerError::NotFound(format!("entry {seq} showed nothing, or its content was purged")))?;
@@ -426,7 +434,7 @@ impl BrokerService {
 
     /// Purges disclosed content past the retention period; logged.
     async fn purge(&self, caller: Identity) -> Result<pb::PurgeResponse, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         let cutoff = time::OffsetDateTime::now_utc() - self.content_retention;
         let cutoff = crate::timestamp(cutoff);
         let purged = self.log.purge_content(&cutoff).await?;
@@ -440,7 +448,7 @@ impl BrokerService {
         caller: Identity,
         request: pb::ReviewSignalsRequest,
     ) -> Result<pb::ReviewSignalsReport, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         let optional =
             |field: &str, raw: &str| (!raw.trim().is_empty()).then(|| crate::parse_timestamp(field, raw)).transpose();
         let filter = LogFilter {
@@ -471,7 +479,7 @@ impl BrokerService {
     }
 
     async fn export(&self, caller: Identity) -> Result<Vec<pb::ExportChunk>, BrokerError> {
-        self.require_ig(&caller)?;
+        self.require_ig(&caller).await?;
         let lines = self.log.export().await?;
         Ok(lines.chunks(1000).map(|chunk| pb::ExportChunk { lines: chunk.join("\n") + "\n" }).collect())
     }
@@ -503,7 +511,7 @@ impl pb::broker_server::Broker for BrokerService {
         handle("GetEnquiry", &metadata, async {
             let enquiry = self.load_enquiry(&request.get_ref().enquiry_id).await?;
             let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-            self.require(&caller, Action::EnquiryRead, scope)?;
+            self.require(&caller, Action::EnquiryRead, scope, Some(&enquiry)).await?;
             Ok(enquiry_to_wire(&enquiry))
         })
         .await

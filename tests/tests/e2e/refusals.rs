@@ -132,6 +132,7 @@ async fn a_researcher_cannot_act_on_an_enquiry_assigned_to_someone_else(backend:
         refused,
         [
             ("spiffe://mash.local/user/robin-researcher", pb::Outcome::Refused),
+            ("spiffe://mash.local/user/robin-researcher", pb::Outcome::Refused),
             ("spiffe://mash.local/user/ian-ig", pb::Outcome::Refused),
             ("spiffe://mash.local/user/ian-ig", pb::Outcome::LogSearched),
         ]
@@ -152,6 +153,10 @@ async fn only_information_governance_searches_the_log(backend: Backend) -> anyho
         let mut client = h.system.broker_as(principal).await?;
         denied(client.search_log(pb::SearchLogRequest::default()).await);
     }
-    assert_eq!(h.count("broker", "disclosure_log").await?, 0, "a refused search is not a search");
+    let mut ian = h.system.broker_as("ian-ig").await?;
+    let refused = pb::SearchLogRequest { outcome: pb::Outcome::Refused.into(), ..Default::default() };
+    let entries = ian.search_log(refused).await?.into_inner().entries;
+    assert_eq!(entries.len(), 3, "each refused search is logged as a refusal");
+    assert!(entries.iter().all(|e| e.reason == "permission denied: log.search"));
     h.stop().await
 }
