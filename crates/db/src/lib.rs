@@ -92,6 +92,20 @@ pub async fn connect(url: &str, migrations: &Migrations, max_connections: u32) -
     Ok(Db { pool, backend })
 }
 
+impl Db {
+    /// Placeholders for `count` parameters numbered from `first`: `$first, …`
+    /// on PostgreSQL; anonymous `?` on SQLite, bound in order, because SQLite
+    /// looks numbered parameters up by name, which costs time linear in their
+    /// number for each one (quadratic for a multi-row insert).
+    pub fn placeholders(&self, first: usize, count: usize) -> String {
+        let one = |n: usize| match self.backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${n}"),
+        };
+        (first..first + count).map(one).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// The SQLite URL for a database file, created if missing.
 pub fn sqlite_url(path: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())

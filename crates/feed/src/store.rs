@@ -83,7 +83,7 @@ impl FeedStore {
             return Ok(Vec::new());
         }
         let mut tx = self.db.pool.begin().await?;
-        let mut versions = stored_versions(&mut tx, records.iter().map(|r| r.record_id.as_str())).await?;
+        let mut versions = stored_versions(&self.db, &mut tx, records.iter().map(|r| r.record_id.as_str())).await?;
         let mut outcomes = Vec::with_capacity(records.len());
         // Later rows in a batch win over earlier ones for the same record.
         let mut to_write: HashMap<&str, &NewRecord> = HashMap::new();
@@ -113,15 +113,16 @@ impl FeedStore {
         chunk: &[&NewRecord],
     ) -> Result<(), FeedError> {
         let ids: Vec<&str> = chunk.iter().map(|r| r.record_id.as_str()).collect();
-        let delete = format!("DELETE FROM record_keys WHERE record_id IN ({})", placeholders(1, ids.len()));
+        let delete = format!("DELETE FROM record_keys WHERE record_id IN ({})", self.db.placeholders(1, ids.len()));
         let mut query = sqlx::query(AssertSqlSafe(delete));
         for id in &ids {
             query = query.bind(*id);
         }
         query.execute(&mut **tx).await?;
 
-        let rows: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({})", placeholders(i * RECORD_COLUMNS + 1, RECORD_COLUMNS))).collect();
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", self.db.placeholders(i * RECORD_COLUMNS + 1, RECORD_COLUMNS)))
+            .collect();
         let upsert = format!(
             "INSERT INTO records (record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, key_id, content, updated_at) \
              VALUES {} ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, \
@@ -155,7 +156,7 @@ impl FeedStore {
         }
         query.execute(&mut **tx).await?;
 
-        let rows: Vec<String> = (0..keys.len()).map(|i| format!("({})", placeholders(i * 2 + 1, 2))).collect();
+        let rows: Vec<String> = (0..keys.len()).map(|i| format!("({})", self.db.placeholders(i * 2 + 1, 2))).collect();
         let insert = format!("INSERT INTO record_keys (blind_key, record_id) VALUES {}", rows.join(", "));
         let mut query = sqlx::query(AssertSqlSafe(insert));
         for (key, record_id) in keys {
@@ -193,7 +194,7 @@ impl FeedStore {
             "SELECT r.record_id, r.version, r.kind, r.category, r.sensitivity, r.item_date, r.nhs_index, r.upn_index, \
              r.key_id, r.content, k.blind_key FROM record_keys k JOIN records r ON r.record_id = k.record_id \
              WHERE k.blind_key IN ({}) ORDER BY r.item_date DESC, r.record_id",
-            placeholders(1, blind.len())
+            self.db.placeholders(1, blind.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (key, _) in &blind {
@@ -247,6 +248,7 @@ impl FeedStore {
 }
 
 async fn stored_versions<'a>(
+    db: &Db,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ids: impl Iterator<Item = &'a str>,
 ) -> Result<HashMap<String, u64>, FeedError> {
@@ -254,7 +256,7 @@ async fn stored_versions<'a>(
     let mut versions = HashMap::new();
     for chunk in ids.chunks(900) {
         let sql =
-            format!("SELECT record_id, version FROM records WHERE record_id IN ({})", placeholders(1, chunk.len()));
+            format!("SELECT record_id, version FROM records WHERE record_id IN ({})", db.placeholders(1, chunk.len()));
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
             query = query.bind(*id);
@@ -265,11 +267,6 @@ async fn stored_versions<'a>(
         }
     }
     Ok(versions)
-}
-
-/// `$first, $first+1, …` for `count` parameters; both backends accept `$n`.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 fn to_i64(version: u64) -> Result<i64, FeedError> {

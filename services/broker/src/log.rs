@@ -343,29 +343,44 @@ async fn write_group(db: &Db, keys: &KeyRing, group: &[Append]) -> Result<u64, s
         hash = entry.entry_hash.clone();
         entries.push(entry);
     }
-    // 21 columns a row; 40 rows keep a statement well under every backend's
-    // parameter limit.
-    for chunk in entries.chunks(40) {
-        insert_entries(&mut tx, chunk).await?;
+    for chunk in fixed_size_chunks(&entries) {
+        insert_entries(db, &mut tx, chunk).await?;
     }
     let shown: Vec<(u64, Sealed)> = entries
         .iter()
         .filter_map(|e| e.fields.shown.as_ref().map(|bytes| (e.seq, keys.seal(e.seq.to_string().as_bytes(), bytes))))
         .collect();
-    for chunk in shown.chunks(200) {
-        insert_content(&mut tx, &recorded_at, chunk).await?;
+    for chunk in fixed_size_chunks(&shown) {
+        insert_content(db, &mut tx, &recorded_at, chunk).await?;
     }
     tx.commit().await?;
     Ok(seq)
 }
 
+/// Splits rows into chunks of 256, 64, 16, 4 and 1 rows. Each chunk size is
+/// one SQL text, so a handful of prepared statements serve every group size
+/// (a statement per exact size would be prepared anew for almost every
+/// group), and 256 rows × 21 columns stay under every backend's parameter limit.
+fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let mut rest = rows;
+    for size in [256, 64, 16, 4, 1] {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            chunks.push(chunk);
+            rest = tail;
+        }
+    }
+    chunks
+}
+
 async fn insert_content(
+    db: &Db,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     recorded_at: &str,
     chunk: &[(u64, Sealed)],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<String> =
-        (0..chunk.len()).map(|r| format!("(${}, ${}, ${}, ${})", r * 4 + 1, r * 4 + 2, r * 4 + 3, r * 4 + 4)).collect();
+    let rows: Vec<String> = (0..chunk.len()).map(|r| format!("({})", db.placeholders(r * 4 + 1, 4))).collect();
     let sql = format!("INSERT INTO disclosed_content (seq, recorded_at, key_id, content) VALUES {}", rows.join(", "));
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for (seq, sealed) in chunk {
@@ -379,13 +394,13 @@ async fn insert_content(
     Ok(())
 }
 
-async fn insert_entries(tx: &mut sqlx::Transaction<'_, sqlx::Any>, chunk: &[Entry]) -> Result<(), sqlx::Error> {
-    let rows: Vec<String> = (0..chunk.len())
-        .map(|r| {
-            let params: Vec<String> = (1..=COLUMNS.len()).map(|c| format!("${}", r * COLUMNS.len() + c)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
+async fn insert_entries(
+    db: &Db,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    chunk: &[Entry],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<String> =
+        (0..chunk.len()).map(|r| format!("({})", db.placeholders(r * COLUMNS.len() + 1, COLUMNS.len()))).collect();
     let sql = format!("INSERT INTO disclosure_log ({}) VALUES {}", COLUMNS.join(", "), rows.join(", "));
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for entry in chunk {
