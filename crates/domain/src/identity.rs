@@ -33,6 +33,16 @@ impl Identity {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The organisation the identity acts for: the agency of an agency
+    /// system (`…/agency/police` → `police`), otherwise the MASH itself.
+    pub fn organisation(&self) -> &str {
+        let path = self.0.strip_prefix(Self::SCHEME).and_then(|rest| rest.split_once('/')).map_or("", |(_, path)| path);
+        match path.split_once('/') {
+            Some(("agency", agency)) => agency,
+            _ => "mash",
+        }
+    }
 }
 
 impl fmt::Display for Identity {
@@ -64,5 +74,12 @@ mod tests {
         for (uri, ok) in cases {
             assert_eq!(Identity::parse(uri).is_ok(), ok, "{uri}");
         }
+    }
+
+    #[test]
+    fn organisations() {
+        let of = |uri: &str| Identity::parse(uri).expect("valid").organisation().to_owned();
+        assert_eq!(of("spiffe://mash.local/agency/police"), "police");
+        assert_eq!(of("spiffe://mash.local/user/rita-researcher"), "mash");
     }
 }

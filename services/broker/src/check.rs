@@ -22,6 +22,7 @@ pub type Feed = FeedClient<InterceptedService<Channel, TracePropagation>>;
 /// Who asked, for the log and the policy.
 pub struct Requester {
     pub identity: String,
+    pub organisation: String,
     pub role: Role,
 }
 
@@ -141,6 +142,9 @@ fn entry_base(
         subject_id: subject_ref.into(),
         agency: agency.as_str().into(),
         policy_version: policy.version().into(),
+        requester_agency: requester.organisation.clone(),
+        on_behalf_of: enquiry.assigned_researcher.to_string(),
+        recipient: requester.identity.clone(),
         ..NewEntry::default()
     }
 }

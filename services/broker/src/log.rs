@@ -47,6 +47,12 @@ pub struct NewEntry {
     pub content_digest: String,
     /// The keyed pseudonym of the person, the same across enquiries.
     pub person_ref: String,
+    /// The organisation the requester acts for (`mash` or an agency).
+    pub requester_agency: String,
+    /// Whom the requester acted for: the enquiry's assigned researcher.
+    pub on_behalf_of: String,
+    /// Who received what was disclosed.
+    pub recipient: String,
     /// Exactly what was shown (an encoded `DisclosedContent`), stored sealed
     /// beside the log; not part of the entry, whose digest covers it.
     pub shown: Option<Vec<u8>>,
@@ -62,7 +68,7 @@ pub struct Entry {
     pub entry_hash: String,
 }
 
-const COLUMNS: [&str; 21] = [
+const COLUMNS: [&str; 24] = [
     "seq",
     "recorded_at",
     "requester",
@@ -82,6 +88,9 @@ const COLUMNS: [&str; 21] = [
     "policy_version",
     "content_digest",
     "person_ref",
+    "requester_agency",
+    "on_behalf_of",
+    "recipient",
     "prev_hash",
     "entry_hash",
 ];
@@ -90,7 +99,7 @@ const COLUMNS: [&str; 21] = [
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 impl Entry {
-    fn texts(&self) -> [&str; 18] {
+    fn texts(&self) -> [&str; 21] {
         let f = &self.fields;
         [
             &self.recorded_at,
@@ -111,6 +120,9 @@ impl Entry {
             &f.policy_version,
             &f.content_digest,
             &f.person_ref,
+            &f.requester_agency,
+            &f.on_behalf_of,
+            &f.recipient,
         ]
     }
 
@@ -360,7 +372,7 @@ async fn write_group(db: &Db, keys: &KeyRing, group: &[Append]) -> Result<u64, s
 /// Splits rows into chunks of 256, 64, 16, 4 and 1 rows. Each chunk size is
 /// one SQL text, so a handful of prepared statements serve every group size
 /// (a statement per exact size would be prepared anew for almost every
-/// group), and 256 rows × 21 columns stay under every backend's parameter limit.
+/// group), and 256 rows × 24 columns stay under every backend's parameter limit.
 fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
     let mut chunks = Vec::new();
     let mut rest = rows;
@@ -437,6 +449,9 @@ fn entry_from_row(row: &AnyRow) -> Result<Entry, BrokerError> {
             policy_version: text("policy_version")?,
             content_digest: text("content_digest")?,
             person_ref: text("person_ref")?,
+            requester_agency: text("requester_agency")?,
+            on_behalf_of: text("on_behalf_of")?,
+            recipient: text("recipient")?,
             shown: None,
         },
         prev_hash: text("prev_hash")?,

@@ -63,6 +63,7 @@ impl BrokerService {
         let mut entry = NewEntry {
             requester: caller.to_string(),
             role: self.policy.access.roles_of(caller).join(" "),
+            requester_agency: caller.organisation().into(),
             outcome: "refused".into(),
             tier: "none".into(),
             reason: format!("permission denied: {}", action.as_str()),
@@ -75,6 +76,7 @@ impl BrokerService {
             entry.purpose = enquiry.purpose.clone();
             entry.lawful_basis = enquiry.lawful_basis.clone();
             entry.consent = enquiry.consent.as_str().into();
+            entry.on_behalf_of = enquiry.assigned_researcher.to_string();
         }
         if let Err(error) = self.log.append(vec![entry]).await {
             tracing::error!(%error, "a refusal could not be logged");
@@ -149,7 +151,7 @@ impl BrokerService {
         let subjects: Vec<_> =
             enquiry.subjects.iter().filter(|s| subject_ids.is_empty() || subject_ids.contains(&s.subject_id)).collect();
         let answers = check::fan_out(&self.feeds, &agencies, &subjects, self.check_deadline).await;
-        let requester = Requester { identity: caller.to_string(), role };
+        let requester = Requester { identity: caller.to_string(), organisation: caller.organisation().into(), role };
         let person_refs: HashMap<String, String> = enquiry
             .subjects
             .iter()
@@ -245,6 +247,7 @@ impl BrokerService {
         let entry = NewEntry {
             requester: caller.to_string(),
             role: self.policy.access.roles_of(caller).join(" "),
+            requester_agency: caller.organisation().into(),
             agency: filter.agency.clone().unwrap_or_default(),
             enquiry_id: filter.enquiry_id.clone().unwrap_or_default(),
             person_ref: filter.person_refs.as_ref().and_then(|refs| refs.first().cloned()).unwrap_or_default(),
@@ -335,6 +338,9 @@ fn entry_to_wire(e: Entry) -> pb::LogEntry {
         prev_hash: e.prev_hash,
         entry_hash: e.entry_hash,
         person_ref: f.person_ref,
+        requester_agency: f.requester_agency,
+        on_behalf_of: f.on_behalf_of,
+        recipient: f.recipient,
     }
 }
 
@@ -469,6 +475,7 @@ impl BrokerService {
         let entry = NewEntry {
             requester: caller.to_string(),
             role: self.policy.access.roles_of(caller).join(" "),
+            requester_agency: caller.organisation().into(),
             outcome: "log-searched".into(),
             tier: "none".into(),
             reason,

@@ -3,7 +3,7 @@
 use mash_proto::v1 as pb;
 use serde_json::{Value, json};
 
-const CSV_HEADER: [&str; 21] = [
+const CSV_HEADER: [&str; 24] = [
     "seq",
     "recorded_at",
     "requester",
@@ -15,6 +15,9 @@ const CSV_HEADER: [&str; 21] = [
     "consent",
     "subject_id",
     "person_ref",
+    "requester_agency",
+    "on_behalf_of",
+    "recipient",
     "agency",
     "record_ref",
     "category",
@@ -48,6 +51,9 @@ pub fn csv(entries: &[pb::LogEntry]) -> anyhow::Result<String> {
             name(e.consent().as_str_name(), "CONSENT_STATE_"),
             e.subject_id.clone(),
             e.person_ref.clone(),
+            e.requester_agency.clone(),
+            e.on_behalf_of.clone(),
+            e.recipient.clone(),
             e.agency.clone(),
             e.record_ref.clone(),
             e.category.clone(),
@@ -85,7 +91,17 @@ pub fn audit_event(e: &pb::LogEntry) -> Value {
         "agent": [{
             "who": { "identifier": { "system": "urn:ietf:rfc:3986", "value": e.requester } },
             "requestor": true,
-            "role": [{ "text": e.role }]
+            "role": [{ "text": e.role }],
+            "policy": [e.policy_version],
+            "location": { "display": e.requester_agency }
+        }, {
+            "who": { "identifier": { "system": "urn:ietf:rfc:3986", "value": e.on_behalf_of } },
+            "requestor": false,
+            "role": [{ "text": "on behalf of" }]
+        }, {
+            "who": { "identifier": { "system": "urn:ietf:rfc:3986", "value": e.recipient } },
+            "requestor": false,
+            "role": [{ "text": "recipient" }]
         }],
         "source": {
             "observer": { "display": "MASH broker" },

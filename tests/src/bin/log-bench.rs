@@ -53,6 +53,9 @@ fn sample(i: usize) -> NewEntry {
         policy_version: format!("sha256:{}", "ab".repeat(32)),
         content_digest: "cd".repeat(32),
         person_ref: "ef".repeat(32),
+        requester_agency: "mash".into(),
+        on_behalf_of: "spiffe://mash.local/user/rita-researcher".into(),
+        recipient: "spiffe://mash.local/user/rita-researcher".into(),
         shown: Some(vec![7; 200]),
     }
 }

@@ -122,6 +122,10 @@ async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend:
     assert!(refused[0].reason.contains("deny"), "{}", refused[0].reason);
     for entry in &entries {
         assert_eq!(entry.requester, "spiffe://mash.local/user/rita-researcher");
+        assert_eq!(entry.requester_agency, "mash");
+        assert_eq!(entry.on_behalf_of, "spiffe://mash.local/user/rita-researcher", "the assigned researcher");
+        assert_eq!(entry.recipient, "spiffe://mash.local/user/rita-researcher");
+        assert_eq!(entry.lawful_basis, mash_e2e::fixtures::LAWFUL_BASIS);
         assert_eq!(entry.level(), Level::Level3ChildProtection);
         assert!(entry.policy_version.starts_with("sha256:"));
         assert!(enquiry.subjects.iter().any(|s| s.subject_id == entry.subject_id), "pseudonymous subject reference");

@@ -125,9 +125,9 @@ fn tamperings() -> Vec<(&'static str, Vec<&'static str>, Option<u64>, &'static s
             vec![
                 "UPDATE disclosure_log SET seq = seq + 1000 WHERE seq > 6",
                 "UPDATE disclosure_log SET seq = seq - 999 WHERE seq > 1000",
-                "INSERT INTO disclosure_log SELECT 7, recorded_at, requester, role, enquiry_id, level, purpose, \
-                 lawful_basis, consent, subject_id, agency, record_ref, category, outcome, tier, reason, policy_version, \
-                 content_digest, prev_hash, entry_hash, person_ref FROM disclosure_log WHERE seq = 2",
+                "CREATE TEMPORARY TABLE forged AS SELECT * FROM disclosure_log WHERE seq = 2",
+                "UPDATE forged SET seq = 7",
+                "INSERT INTO disclosure_log SELECT * FROM forged",
             ],
             Some(7),
             "entry 7 was modified, moved or inserted",
