@@ -177,16 +177,19 @@ impl pb::feed_server::Feed for FeedService {
         mash_telemetry::adopt_remote_parent(&span, request.metadata());
         let queries = parse_queries(request.get_ref()).map_err(FeedError::from)?;
         async {
-            let mut results = Vec::new();
-            for (subject_ref, person) in queries {
-                if let Some((matched_on, items)) = self.store.search(&person).await? {
-                    results.push(pb::SubjectResult {
+            let (refs, people): (Vec<String>, Vec<Person>) = queries.into_iter().unzip();
+            let matches = self.store.search(&people).await?;
+            let results: Vec<pb::SubjectResult> = refs
+                .into_iter()
+                .zip(matches)
+                .filter_map(|(subject_ref, found)| {
+                    found.map(|(matched_on, items)| pb::SubjectResult {
                         subject_ref,
                         matched_on: matched_on.into(),
                         items: items.into_iter().map(to_wire).collect(),
-                    });
-                }
-            }
+                    })
+                })
+                .collect();
             tracing::debug!(matched = results.len(), "search complete");
             Ok(Response::new(pb::SearchResponse { results }))
         }

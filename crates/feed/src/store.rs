@@ -13,6 +13,9 @@ use crate::{
     item::{FoundItem, ItemField, NewRecord},
 };
 
+/// How a person was matched ("nhs-number", …) and the items found.
+pub type Match = (&'static str, Vec<FoundItem>);
+
 /// What happened to one pushed record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Upserted {
@@ -181,26 +184,38 @@ impl FeedStore {
         Ok(deleted.rows_affected() > 0)
     }
 
-    /// The items held about a person, and how the match was made.
+    /// The items held about each person, and how each match was made, in one
+    /// query for all of them (a check asks about a whole household).
     ///
     /// A name-and-date-of-birth match is refused when the person and the
     /// record both carry an NHS number or a UPN and they differ: that is a
     /// different person who shares a name and birthday.
-    pub async fn search(&self, person: &Person) -> Result<Option<(&'static str, Vec<FoundItem>)>, FeedError> {
-        let keys = person.match_keys();
-        let blind: Vec<(Vec<u8>, &MatchKey)> =
-            keys.iter().map(|k| (self.keys.blind_index(&k.canonical()), k)).collect();
+    pub async fn search(&self, people: &[Person]) -> Result<Vec<Option<Match>>, FeedError> {
+        let keys: Vec<Vec<(Vec<u8>, MatchKey)>> = people
+            .iter()
+            .map(|p| p.match_keys().into_iter().map(|k| (self.keys.blind_index(&k.canonical()), k)).collect())
+            .collect();
+        let unique: HashSet<&Vec<u8>> = keys.iter().flatten().map(|(blind, _)| blind).collect();
         let sql = format!(
             "SELECT r.record_id, r.version, r.kind, r.category, r.sensitivity, r.item_date, r.nhs_index, r.upn_index, \
              r.key_id, r.content, k.blind_key FROM record_keys k JOIN records r ON r.record_id = k.record_id \
              WHERE k.blind_key IN ({}) ORDER BY r.item_date DESC, r.record_id",
-            self.db.placeholders(1, blind.len())
+            self.db.placeholders(1, unique.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (key, _) in &blind {
+        for key in unique {
             query = query.bind(key.clone());
         }
         let rows = query.fetch_all(&self.db.pool).await?;
+        people.iter().zip(&keys).map(|(person, blind)| self.matches_for(person, blind, &rows)).collect()
+    }
+
+    fn matches_for(
+        &self,
+        person: &Person,
+        blind: &[(Vec<u8>, MatchKey)],
+        rows: &[AnyRow],
+    ) -> Result<Option<Match>, FeedError> {
         let person_nhs = person.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str()));
         let person_upn = person.upn.as_ref().map(|u| self.keys.blind_index(u.as_str()));
         let mut seen = HashSet::new();
@@ -219,7 +234,7 @@ impl FeedStore {
             }
             let record_id: String = row.try_get("record_id")?;
             if seen.insert(record_id) {
-                items.push(self.decode(&row)?);
+                items.push(self.decode(row)?);
             }
             strongest = Some(strongest.map_or(position, |s| s.min(position)));
         }

@@ -296,6 +296,9 @@ pub struct LogFilter {
 }
 
 async fn writer(db: Db, keys: Arc<KeyRing>, mut queue: mpsc::Receiver<Append>, written: watch::Sender<u64>) {
+    // The head this writer last wrote, to skip reading it back when no other
+    // replica has written since.
+    let mut head: Option<(u64, String)> = None;
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -304,9 +307,10 @@ async fn writer(db: Db, keys: Arc<KeyRing>, mut queue: mpsc::Receiver<Append>, w
                 Err(_) => break,
             }
         }
-        let result = write_group(&db, &keys, &group).await;
+        let result = write_group(&db, &keys, &group, head.take()).await;
         match &result {
-            Ok(size) => {
+            Ok((size, hash)) => {
+                head = Some((*size, hash.clone()));
                 written.send_replace(*size);
             }
             Err(error) => tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group"),
@@ -322,7 +326,12 @@ async fn writer(db: Db, keys: Arc<KeyRing>, mut queue: mpsc::Receiver<Append>, w
 /// The transaction first advances `log_head`, which locks it: a concurrent
 /// writer, in this process or another replica, waits until this one commits,
 /// then continues the chain from the entries this one wrote.
-async fn write_group(db: &Db, keys: &KeyRing, group: &[Append]) -> Result<u64, sqlx::Error> {
+async fn write_group(
+    db: &Db,
+    keys: &KeyRing,
+    group: &[Append],
+    last_written: Option<(u64, String)>,
+) -> Result<(u64, String), sqlx::Error> {
     let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
     let mut tx = db.pool.begin().await?;
     let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
@@ -330,9 +339,10 @@ async fn write_group(db: &Db, keys: &KeyRing, group: &[Append]) -> Result<u64, s
         .fetch_one(&mut *tx)
         .await?;
     let mut seq = u64::try_from(head.try_get::<i64, _>("size")? - count).unwrap_or(0);
-    let mut hash = match seq {
-        0 => GENESIS.to_owned(),
-        last => {
+    let mut hash = match (seq, last_written) {
+        (0, _) => GENESIS.to_owned(),
+        (last, Some((size, hash))) if size == last => hash,
+        (last, _) => {
             let row = sqlx::query("SELECT entry_hash FROM disclosure_log WHERE seq = $1")
                 .bind(i64::try_from(last).unwrap_or(i64::MAX))
                 .fetch_one(&mut *tx)
@@ -366,17 +376,17 @@ async fn write_group(db: &Db, keys: &KeyRing, group: &[Append]) -> Result<u64, s
         insert_content(db, &mut tx, &recorded_at, chunk).await?;
     }
     tx.commit().await?;
-    Ok(seq)
+    Ok((seq, hash))
 }
 
-/// Splits rows into chunks of 256, 64, 16, 4 and 1 rows. Each chunk size is
+/// Splits rows into chunks of 256 rows and then powers of two. Each chunk size is
 /// one SQL text, so a handful of prepared statements serve every group size
 /// (a statement per exact size would be prepared anew for almost every
 /// group), and 256 rows × 24 columns stay under every backend's parameter limit.
 fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
     let mut chunks = Vec::new();
     let mut rest = rows;
-    for size in [256, 64, 16, 4, 1] {
+    for size in [256, 128, 64, 32, 16, 8, 4, 2, 1] {
         while rest.len() >= size {
             let (chunk, tail) = rest.split_at(size);
             chunks.push(chunk);
