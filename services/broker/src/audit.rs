@@ -3,7 +3,7 @@
 //! database or offline on an export, so that an external auditor needs
 //! nothing from the broker but the export and its public key.
 
-use mash_ledger::{MerkleTree, SignedCheckpoint};
+use mash_ledger::{Hash, MerkleTree, SignedCheckpoint};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -34,10 +34,7 @@ pub struct Verified {
 /// Checks every entry's hash, the chain, and every checkpoint's signature and
 /// root. Entries must be in the order the log holds them.
 pub fn verify(entries: &[Entry], checkpoints: &[SignedCheckpoint], key: &[u8; 32]) -> Result<Verified, Finding> {
-    verify_entries(entries)?;
-    let leaves = entries.iter().map(|e| leaf_of(&e.entry_hash)).collect::<Result<Vec<_>, _>>();
-    let leaves = leaves.map_err(|e| finding(None, e.to_string()))?;
-    let tree = MerkleTree::from_leaves(leaves);
+    let tree = MerkleTree::from_leaves(verify_entries(entries)?);
     let mut previous = 0;
     for signed in checkpoints {
         let size = signed.checkpoint.size;
@@ -63,11 +60,34 @@ pub fn verify(entries: &[Entry], checkpoints: &[SignedCheckpoint], key: &[u8; 32
     Ok(Verified { entries: tree.len(), checkpoints: checkpoints.len() as u64 })
 }
 
-/// The chain alone: sequence, links and each entry's own hash.
-fn verify_entries(entries: &[Entry]) -> Result<(), Finding> {
-    let mut prev = GENESIS;
-    for (expected, entry) in (1u64..).zip(entries) {
-        let seq = entry.seq;
+/// The chain alone: sequence, links and each entry's own hash; the Merkle
+/// leaves if all is well. Entries are checked in parallel slices (each link
+/// needs only the stored hash before it), and the earliest finding wins.
+fn verify_entries(entries: &[Entry]) -> Result<Vec<Hash>, Finding> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let slice = entries.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<Hash>, Finding>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..entries.len())
+            .step_by(slice)
+            .map(|start| scope.spawn(move || verify_range(entries, start..(start + slice).min(entries.len()))))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_else(|_| Err(finding(None, "a verification thread failed".into()))))
+            .collect()
+    });
+    let mut leaves = Vec::with_capacity(entries.len());
+    for result in results {
+        leaves.extend(result?);
+    }
+    Ok(leaves)
+}
+
+fn verify_range(entries: &[Entry], range: std::ops::Range<usize>) -> Result<Vec<Hash>, Finding> {
+    let mut leaves = Vec::with_capacity(range.len());
+    for index in range {
+        let entry = &entries[index];
+        let (seq, expected) = (entry.seq, index as u64 + 1);
         if seq > expected {
             return Err(finding(Some(expected), format!("entry {expected} is missing: deleted")));
         }
@@ -83,15 +103,16 @@ fn verify_entries(entries: &[Entry]) -> Result<(), Finding> {
                 format!("entry {seq} was modified, moved or inserted: its contents do not match its hash"),
             ));
         }
+        let prev = if index == 0 { GENESIS } else { entries[index - 1].entry_hash.as_str() };
         if entry.prev_hash != prev {
             return Err(finding(
                 Some(seq),
                 format!("entry {seq} does not follow entry {}: inserted, reordered or rewritten", seq - 1),
             ));
         }
-        prev = &entry.entry_hash;
+        leaves.push(leaf_of(&entry.entry_hash).map_err(|e| finding(Some(seq), e.to_string()))?);
     }
-    Ok(())
+    Ok(leaves)
 }
 
 /// One exported entry: every stored column, as stored.
