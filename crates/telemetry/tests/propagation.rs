@@ -40,7 +40,9 @@ fn capture_records_events_and_span_fields() {
     });
 
     let text = capture_for_tests().contents();
-    assert_eq!(text, output.contents(), "later calls return the same handle");
+    // The other test writes to the same global buffer concurrently, so compare
+    // what both handles see, not the whole text at two moments.
+    assert!(output.contents().contains("capture-event-7f3a"), "later calls return the same handle");
     assert!(text.contains("capture-event-7f3a"), "event missing from: {text}");
     assert!(text.contains("span-field-3c1e"), "span field missing from: {text}");
     assert!(text.contains("close"), "span close event missing from: {text}");

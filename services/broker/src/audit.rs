@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ledger::leaf_of,
-    log::{Entry, GENESIS, NewEntry},
+    log::{Entry, GENESIS},
 };
 
 /// What verification found wrong, naming the first entry it could.
@@ -115,101 +115,6 @@ fn verify_range(entries: &[Entry], range: std::ops::Range<usize>) -> Result<Vec<
     Ok(leaves)
 }
 
-/// One exported entry: every stored column, as stored.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ExportedEntry {
-    pub seq: u64,
-    pub recorded_at: String,
-    pub requester: String,
-    pub role: String,
-    pub enquiry_id: String,
-    pub level: String,
-    pub purpose: String,
-    pub lawful_basis: String,
-    pub consent: String,
-    pub subject_id: String,
-    pub agency: String,
-    pub record_ref: String,
-    pub category: String,
-    pub outcome: String,
-    pub tier: String,
-    pub reason: String,
-    pub policy_version: String,
-    pub content_digest: String,
-    pub person_ref: String,
-    pub requester_agency: String,
-    pub on_behalf_of: String,
-    pub recipient: String,
-    pub prev_hash: String,
-    pub entry_hash: String,
-}
-
-impl From<&Entry> for ExportedEntry {
-    fn from(e: &Entry) -> Self {
-        let f = e.fields.clone();
-        Self {
-            seq: e.seq,
-            recorded_at: e.recorded_at.clone(),
-            requester: f.requester,
-            role: f.role,
-            enquiry_id: f.enquiry_id,
-            level: f.level,
-            purpose: f.purpose,
-            lawful_basis: f.lawful_basis,
-            consent: f.consent,
-            subject_id: f.subject_id,
-            agency: f.agency,
-            record_ref: f.record_ref,
-            category: f.category,
-            outcome: f.outcome,
-            tier: f.tier,
-            reason: f.reason,
-            policy_version: f.policy_version,
-            content_digest: f.content_digest,
-            person_ref: f.person_ref,
-            requester_agency: f.requester_agency,
-            on_behalf_of: f.on_behalf_of,
-            recipient: f.recipient,
-            prev_hash: e.prev_hash.clone(),
-            entry_hash: e.entry_hash.clone(),
-        }
-    }
-}
-
-impl From<ExportedEntry> for Entry {
-    fn from(e: ExportedEntry) -> Self {
-        Entry {
-            seq: e.seq,
-            recorded_at: e.recorded_at,
-            fields: NewEntry {
-                requester: e.requester,
-                role: e.role,
-                enquiry_id: e.enquiry_id,
-                level: e.level,
-                purpose: e.purpose,
-                lawful_basis: e.lawful_basis,
-                consent: e.consent,
-                subject_id: e.subject_id,
-                agency: e.agency,
-                record_ref: e.record_ref,
-                category: e.category,
-                outcome: e.outcome,
-                tier: e.tier,
-                reason: e.reason,
-                policy_version: e.policy_version,
-                content_digest: e.content_digest,
-                person_ref: e.person_ref,
-                requester_agency: e.requester_agency,
-                on_behalf_of: e.on_behalf_of,
-                recipient: e.recipient,
-                shown: None,
-            },
-            prev_hash: e.prev_hash,
-            entry_hash: e.entry_hash,
-        }
-    }
-}
-
 /// One exported checkpoint.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExportedCheckpoint {
@@ -259,7 +164,7 @@ impl TryFrom<ExportedCheckpoint> for SignedCheckpoint {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportLine {
-    Entry(ExportedEntry),
+    Entry(Box<Entry>),
     Checkpoint(ExportedCheckpoint),
 }
 
@@ -269,7 +174,7 @@ pub fn verify_export(lines: &str, key: &[u8; 32]) -> Result<Verified, Finding> {
     let mut checkpoints = Vec::new();
     for (number, line) in (1..).zip(lines.lines().filter(|l| !l.trim().is_empty())) {
         match serde_json::from_str::<ExportLine>(line) {
-            Ok(ExportLine::Entry(e)) => entries.push(Entry::from(e)),
+            Ok(ExportLine::Entry(e)) => entries.push(*e),
             Ok(ExportLine::Checkpoint(c)) => checkpoints.push(SignedCheckpoint::try_from(c)?),
             Err(e) => return Err(finding(None, format!("export line {number} is not an entry or a checkpoint: {e}"))),
         }

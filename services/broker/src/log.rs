@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use mash_db::Db;
 use mash_seal::{KeyRing, Sealed};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row, any::AnyRow};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -22,8 +23,9 @@ use crate::{
     ledger::{CheckpointPolicy, Ledger},
 };
 
-/// An entry before it is placed in the chain.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// An entry before it is placed in the chain. Its serialised form is the
+/// export format: every stored column, as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewEntry {
     pub requester: String,
     pub role: String,
@@ -55,14 +57,16 @@ pub struct NewEntry {
     pub recipient: String,
     /// Exactly what was shown (an encoded `DisclosedContent`), stored sealed
     /// beside the log; not part of the entry, whose digest covers it.
+    #[serde(skip)]
     pub shown: Option<Vec<u8>>,
 }
 
 /// An entry in the chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub seq: u64,
     pub recorded_at: String,
+    #[serde(flatten)]
     pub fields: NewEntry,
     pub prev_hash: String,
     pub entry_hash: String,
@@ -272,7 +276,7 @@ impl DisclosureLog {
         let line = |l: audit::ExportLine| serde_json::to_string(&l).map_err(|e| BrokerError::Internal(e.to_string()));
         let mut lines = Vec::new();
         for entry in self.entries().await? {
-            lines.push(line(audit::ExportLine::Entry((&entry).into()))?);
+            lines.push(line(audit::ExportLine::Entry(Box::new(entry)))?);
         }
         for checkpoint in self.ledger.checkpoints().await? {
             lines.push(line(audit::ExportLine::Checkpoint((&checkpoint).into()))?);

@@ -90,7 +90,9 @@ fn out_of_hours(decisions: &[&Entry]) -> Vec<Signal> {
 }
 
 fn same_person_new_enquiry(decisions: &[&Entry]) -> Vec<Signal> {
-    let mut seen: BTreeMap<(&str, &str), (BTreeSet<&str>, Vec<u64>)> = BTreeMap::new();
+    // (requester, person) -> (the enquiries they were checked in, the entries)
+    type Seen<'a> = BTreeMap<(&'a str, &'a str), (BTreeSet<&'a str>, Vec<u64>)>;
+    let mut seen: Seen<'_> = BTreeMap::new();
     for e in decisions.iter().filter(|e| !e.fields.person_ref.is_empty()) {
         let (enquiries, seqs) = seen.entry((e.fields.requester.as_str(), e.fields.person_ref.as_str())).or_default();
         enquiries.insert(e.fields.enquiry_id.as_str());
