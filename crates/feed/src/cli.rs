@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::Parser;
-use mash_policy::{Policy, PolicyFiles};
+use mash_policy::LivePolicy;
 use mash_transport::TlsMaterial;
 
 use crate::{FeedSettings, RecordAdapter};
@@ -33,12 +33,15 @@ pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
     let args = Args::parse();
     tokio::runtime::Runtime::new()?.block_on(async move {
         let _telemetry = mash_telemetry::init(&format!("feed-{}", adapter.agency()))?;
+        // The policy files are watched: a valid change is in force within seconds.
+        let policy = LivePolicy::load(&args.policy_dir).await?;
+        policy.clone().watch(std::time::Duration::from_secs(2));
         let settings = FeedSettings {
             listen: args.listen,
             database_url: args.database_url,
             key_file: args.key_file,
             tls: TlsMaterial::load(&args.tls_ca, &args.tls_cert, &args.tls_key)?,
-            policy: Arc::new(Policy::load(&PolicyFiles::in_dir(&args.policy_dir)).await?),
+            policy,
         };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -21,7 +21,7 @@ use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 pub use error::FeedError;
 pub use item::{ItemContent, ItemField, RecordAdapter, item_date, required, wrong_body};
 use mash_db::Migrations;
-use mash_policy::Policy;
+use mash_policy::LivePolicy;
 use mash_proto::v1::feed_server::FeedServer;
 use mash_seal::KeyRing;
 use mash_transport::TlsMaterial;
@@ -35,7 +35,8 @@ pub struct FeedSettings {
     pub database_url: String,
     pub key_file: PathBuf,
     pub tls: TlsMaterial,
-    pub policy: Arc<Policy>,
+    /// The policy in force; reloaded by its owner while the feed runs.
+    pub policy: Arc<LivePolicy>,
 }
 
 /// A feed bound to its port and ready to serve.

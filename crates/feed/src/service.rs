@@ -4,7 +4,7 @@ use std::{pin::Pin, sync::Arc};
 
 use futures::StreamExt;
 use mash_domain::{Agency, DomainError, Person, PersonInput, today};
-use mash_policy::{Action, Policy, access::Scope};
+use mash_policy::{Action, LivePolicy, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
@@ -26,7 +26,7 @@ const PUSH_BATCH: usize = 500;
 pub struct FeedService {
     pub(crate) adapter: Arc<dyn RecordAdapter>,
     pub(crate) store: FeedStore,
-    pub(crate) policy: Arc<Policy>,
+    pub(crate) policy: Arc<LivePolicy>,
 }
 
 impl FeedService {
@@ -40,7 +40,7 @@ impl FeedService {
             Action::FeedSearch => Scope::Any,
             _ => Scope::Feed(self.agency()),
         };
-        if self.policy.access.allows(&caller, action, scope) {
+        if self.policy.current().access.allows(&caller, action, scope) {
             Ok(())
         } else {
             tracing::warn!(action = action.as_str(), "refused: caller not permitted");

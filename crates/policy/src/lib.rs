@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod disclosure;
+mod live;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 pub use access::{Action, Role};
 pub use disclosure::Decision;
+pub use live::LivePolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -28,6 +30,8 @@ pub enum PolicyError {
     Read { path: String, source: std::io::Error },
     #[error("policy {path} does not load: {message}")]
     Casbin { path: String, message: String },
+    #[error("policy fails validation: {0}")]
+    Invalid(String),
 }
 
 /// The four policy files, by convention side by side in one directory.
@@ -54,7 +58,7 @@ impl PolicyFiles {
     }
 
     /// `sha256:` and the hash of the four files' contents, in a fixed order.
-    fn version(&self) -> Result<String, PolicyError> {
+    pub fn version(&self) -> Result<String, PolicyError> {
         let mut hasher = Sha256::new();
         for path in self.all() {
             let bytes =
@@ -80,8 +84,32 @@ impl Policy {
         let access = access::AccessPolicy::load(&files.access_model, &files.access_policy).await?;
         let disclosure =
             disclosure::DisclosureTable::compile(&files.disclosure_model, &files.disclosure_policy).await?;
-        tracing::info!(%version, "policy loaded");
-        Ok(Self { access, disclosure, version })
+        let policy = Self { access, disclosure, version };
+        policy.validate()?;
+        tracing::info!(version = %policy.version, "policy loaded");
+        Ok(policy)
+    }
+
+    /// The rules no policy may break, whatever its files say: restricted
+    /// categories are never disclosed automatically, for any role, at any level.
+    fn validate(&self) -> Result<(), PolicyError> {
+        use mash_domain::{Category, Level, Sensitivity, Tier};
+        for category in Category::all().filter(|c| c.sensitivity() == Sensitivity::Restricted) {
+            for role in Role::ALL {
+                for level in Level::ALL.iter().copied() {
+                    let decision = self.disclosure.decide(role, level, category);
+                    if decision.tier != Tier::None {
+                        return Err(PolicyError::Invalid(format!(
+                            "restricted category {category} would be disclosed at {} to a {} at level {}",
+                            decision.tier,
+                            role.as_str(),
+                            level.as_str()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn version(&self) -> &str {

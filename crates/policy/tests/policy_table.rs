@@ -110,3 +110,60 @@ async fn a_missing_or_broken_policy_file_does_not_load() {
     assert!(Policy::load(&PolicyFiles::in_dir(&dir.join("absent"))).await.is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn copy_shipped(dir: &std::path::Path) {
+    let shipped = shipped();
+    for (from, name) in [
+        (&shipped.access_model, "access_model.conf"),
+        (&shipped.access_policy, "access_policy.csv"),
+        (&shipped.disclosure_model, "disclosure_model.conf"),
+        (&shipped.disclosure_policy, "disclosure_policy.csv"),
+    ] {
+        std::fs::copy(from, dir.join(name)).expect("copy");
+    }
+}
+
+#[tokio::test]
+async fn a_reload_swaps_a_valid_policy_and_keeps_the_old_one_when_the_new_is_broken() {
+    let dir = std::env::temp_dir().join(format!("mash-policy-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    copy_shipped(&dir);
+    let live = mash_policy::LivePolicy::load(&dir).await.expect("loads");
+    let first = live.current().version().to_owned();
+    let police = Category::parse("c", "police/domestic-abuse").expect("known");
+    let tier = |live: &mash_policy::LivePolicy| {
+        live.current().disclosure.decide(Role::Researcher, Level::EarlyHelp, police).tier
+    };
+    assert_eq!(live.reload().await.expect("unchanged"), None);
+    assert_eq!(tier(&live), Tier::Existence);
+
+    // A syntactically broken file is rejected and the old policy stays.
+    let policy_file = dir.join("disclosure_policy.csv");
+    let good = std::fs::read_to_string(&policy_file).expect("read");
+    std::fs::write(&policy_file, good.replace("p, *, 1, police/*, existence, allow", "p, *, 1, police/*"))
+        .expect("write");
+    assert!(live.reload().await.is_err());
+    assert_eq!(live.current().version(), first);
+
+    // A policy that would auto-disclose a restricted category fails validation.
+    std::fs::write(
+        &policy_file,
+        format!("{good}\np, *, 3, health/sexual-health, detail, allow\n")
+            .replace("p, *, *, health/sexual-health, existence, deny", ""),
+    )
+    .expect("write");
+    let rejected = live.reload().await.expect_err("restricted categories stay restricted");
+    assert!(rejected.to_string().contains("health/sexual-health"), "{rejected}");
+    assert_eq!(live.current().version(), first);
+
+    // A valid change is taken up without a restart.
+    std::fs::write(
+        &policy_file,
+        good.replace("p, *, 1, police/*, existence, allow", "p, *, 1, police/*, summary, allow"),
+    )
+    .expect("write");
+    let version = live.reload().await.expect("valid").expect("changed");
+    assert_ne!(version, first);
+    assert_eq!(tier(&live), Tier::Summary);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,7 +18,7 @@ use anyhow::Context;
 use mash_domain::Agency;
 use mash_feed::{FeedSettings, RecordAdapter};
 use mash_pki::{CertPaths, DevPki};
-use mash_policy::{Policy, PolicyFiles};
+use mash_policy::LivePolicy;
 use mash_proto::v1::{broker_client::BrokerClient, feed_client::FeedClient};
 use mash_transport::TlsMaterial;
 use serde::Serialize;
@@ -91,9 +91,13 @@ pub struct System {
     pub pki: DevPki,
     pub broker_log: mash_broker::log::DisclosureLog,
     pub database_urls: Vec<(String, String)>,
+    /// The policy every service decides with; watched for changes.
+    pub policy: Arc<LivePolicy>,
     pub endpoints: Endpoints,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Reloads the policy when its files change, until the system stops.
+    policy_watch: JoinHandle<()>,
 }
 
 fn adapters() -> Vec<Arc<dyn RecordAdapter>> {
@@ -109,7 +113,9 @@ impl System {
     pub async fn start(config: SystemConfig) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.dir).with_context(|| format!("creating {}", config.dir.display()))?;
         let pki = DevPki::generate(&config.dir.join("pki"), "MASH development CA", &mash_pki::demo_principals())?;
-        let policy = Arc::new(Policy::load(&PolicyFiles::in_dir(&config.policy_dir)).await?);
+        let policy = LivePolicy::load(&config.policy_dir).await?;
+        let policy_watch = policy.clone().watch(Duration::from_secs(2));
+        let policy_in_force = policy.clone();
         let (shutdown, watcher) = watch::channel(false);
         let port = |offset: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, config.base_port.map_or(0, |p| p + offset)));
         let mut tasks = Vec::new();
@@ -168,11 +174,14 @@ impl System {
             endpoints,
             shutdown,
             tasks,
+            policy_watch,
+            policy: policy_in_force,
         })
     }
 
     /// Signals every server to stop and waits for them.
     pub async fn stop(self) {
+        self.policy_watch.abort();
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;

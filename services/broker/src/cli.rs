@@ -1,11 +1,10 @@
 //! The broker's command line: its `main` is one call here.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
 use mash_domain::Agency;
-use mash_policy::{Policy, PolicyFiles};
 use mash_transport::TlsMaterial;
 
 use crate::BrokerSettings;
@@ -56,12 +55,15 @@ pub fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tokio::runtime::Runtime::new()?.block_on(async move {
         let _telemetry = mash_telemetry::init("broker")?;
+        // The policy files are watched: a valid change is in force within seconds.
+        let policy = mash_policy::LivePolicy::load(&args.policy_dir).await?;
+        policy.clone().watch(Duration::from_secs(2));
         let settings = BrokerSettings {
             listen: args.listen,
             database_url: args.database_url,
             key_file: args.key_file,
             tls: TlsMaterial::load(&args.tls_ca, &args.tls_cert, &args.tls_key)?,
-            policy: Arc::new(Policy::load(&PolicyFiles::in_dir(&args.policy_dir)).await?),
+            policy,
             feeds: args.feeds.iter().map(|f| parse_feed(f)).collect::<anyhow::Result<_>>()?,
             check_deadline: Duration::from_millis(args.check_deadline_ms),
             signing_key_file: args.signing_key_file,

@@ -24,7 +24,7 @@ use std::{collections::HashMap, future::Future, net::SocketAddr, path::PathBuf, 
 pub use error::BrokerError;
 use mash_db::Migrations;
 use mash_domain::Agency;
-use mash_policy::Policy;
+use mash_policy::LivePolicy;
 use mash_proto::v1::{broker_server::BrokerServer, feed_client::FeedClient};
 use mash_seal::KeyRing;
 use mash_telemetry::TracePropagation;
@@ -38,7 +38,8 @@ pub struct BrokerSettings {
     pub database_url: String,
     pub key_file: PathBuf,
     pub tls: TlsMaterial,
-    pub policy: Arc<Policy>,
+    /// The policy in force; reloaded by its owner while the broker runs.
+    pub policy: Arc<LivePolicy>,
     /// Each agency's feed, e.g. `https://127.0.0.1:7401`.
     pub feeds: Vec<(Agency, String)>,
     /// How long a check waits for each feed.

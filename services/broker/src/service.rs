@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use mash_domain::{Agency, DomainError, EnquiryId, Identity, SubjectId};
-use mash_policy::{Action, Policy, access::Scope};
+use mash_policy::{Action, LivePolicy, Policy, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -24,7 +24,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub struct BrokerService {
     pub(crate) enquiries: EnquiryStore,
     pub(crate) log: DisclosureLog,
-    pub(crate) policy: Arc<Policy>,
+    pub(crate) policy: Arc<LivePolicy>,
     pub(crate) feeds: HashMap<Agency, Feed>,
     pub(crate) check_deadline: Duration,
     pub(crate) content_retention: Duration,
@@ -41,6 +41,11 @@ fn within_limit<T: Message>(request: &T) -> Result<(), BrokerError> {
 }
 
 impl BrokerService {
+    /// The policy in force for this decision.
+    fn policy(&self) -> Arc<Policy> {
+        self.policy.current()
+    }
+
     /// Allows the call, or logs the refusal and refuses it.
     async fn require(
         &self,
@@ -49,7 +54,7 @@ impl BrokerService {
         scope: Scope,
         enquiry: Option<&Enquiry>,
     ) -> Result<(), BrokerError> {
-        if self.policy.access.allows(caller, action, scope) {
+        if self.policy().access.allows(caller, action, scope) {
             return Ok(());
         }
         Err(self.refuse(caller, action, enquiry).await)
@@ -62,12 +67,12 @@ impl BrokerService {
         tracing::warn!(action = action.as_str(), "refused: caller not permitted");
         let mut entry = NewEntry {
             requester: caller.to_string(),
-            role: self.policy.access.roles_of(caller).join(" "),
+            role: self.policy().access.roles_of(caller).join(" "),
             requester_agency: caller.organisation().into(),
             outcome: "refused".into(),
             tier: "none".into(),
             reason: format!("permission denied: {}", action.as_str()),
-            policy_version: self.policy.version().into(),
+            policy_version: self.policy().version().into(),
             ..NewEntry::default()
         };
         if let Some(enquiry) = enquiry {
@@ -130,9 +135,9 @@ impl BrokerService {
         within_limit(&request)?;
         let enquiry = self.load_enquiry(&request.enquiry_id).await?;
         let assigned = enquiry.assigned_researcher == caller;
-        let role = self.policy.access.mash_role(&caller);
+        let role = self.policy().access.mash_role(&caller);
         let permitted =
-            self.policy.access.allows(&caller, Action::EnquiryCheck, Scope::Enquiry { assigned_to_caller: assigned });
+            self.policy().access.allows(&caller, Action::EnquiryCheck, Scope::Enquiry { assigned_to_caller: assigned });
         let Some(role) = role.filter(|_| permitted) else {
             return Err(self.refuse(&caller, Action::EnquiryCheck, Some(&enquiry)).await);
         };
@@ -159,7 +164,7 @@ impl BrokerService {
                 (s.subject_id.to_string(), self.enquiries.person_refs(&s.person).into_iter().next().unwrap_or_default())
             })
             .collect();
-        let (results, entries) = check::disclose(&enquiry, &requester, &self.policy, &person_refs, answers);
+        let (results, entries) = check::disclose(&enquiry, &requester, &self.policy(), &person_refs, answers);
         // The invariant: nothing leaves the broker before its log entry is durable.
         self.log.append(entries).await?;
         Ok(results)
@@ -174,11 +179,11 @@ impl BrokerService {
         let mut filter = self.log_filter(&request)?;
         // Information governance reads everything; an agency system only the
         // entries about its own agency's records; anyone else nothing.
-        if !self.policy.access.allows(&caller, Action::LogSearch, Scope::Any) {
+        if !self.policy().access.allows(&caller, Action::LogSearch, Scope::Any) {
             let own = Agency::ALL
                 .iter()
                 .copied()
-                .find(|a| self.policy.access.allows(&caller, Action::LogSearch, Scope::Feed(*a)));
+                .find(|a| self.policy().access.allows(&caller, Action::LogSearch, Scope::Feed(*a)));
             let Some(own) = own else {
                 return Err(self.refuse(&caller, Action::LogSearch, None).await);
             };
@@ -246,7 +251,7 @@ impl BrokerService {
         .join(" ");
         let entry = NewEntry {
             requester: caller.to_string(),
-            role: self.policy.access.roles_of(caller).join(" "),
+            role: self.policy().access.roles_of(caller).join(" "),
             requester_agency: caller.organisation().into(),
             agency: filter.agency.clone().unwrap_or_default(),
             enquiry_id: filter.enquiry_id.clone().unwrap_or_default(),
@@ -254,7 +259,7 @@ impl BrokerService {
             outcome: "log-searched".into(),
             tier: "none".into(),
             reason: format!("disclosure log searched: {described}"),
-            policy_version: self.policy.version().into(),
+            policy_version: self.policy().version().into(),
             ..NewEntry::default()
         };
         self.log.append(vec![entry]).await
@@ -474,12 +479,12 @@ impl BrokerService {
     async fn log_ig_action(&self, caller: &Identity, reason: String) -> Result<(), BrokerError> {
         let entry = NewEntry {
             requester: caller.to_string(),
-            role: self.policy.access.roles_of(caller).join(" "),
+            role: self.policy().access.roles_of(caller).join(" "),
             requester_agency: caller.organisation().into(),
             outcome: "log-searched".into(),
             tier: "none".into(),
             reason,
-            policy_version: self.policy.version().into(),
+            policy_version: self.policy().version().into(),
             ..NewEntry::default()
         };
         self.log.append(vec![entry]).await

@@ -19,6 +19,7 @@ on_both_backends!(
     agency_statuses_report_found_not_known_unavailable_and_timed_out,
     a_check_fails_closed_when_the_log_cannot_be_written,
     concurrent_checks_and_a_second_writer_extend_one_chain,
+    a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused,
 );
 
 /// Loads the demo data and runs checks on Amy's household at `level`.
@@ -213,5 +214,54 @@ async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend
         (9 * 10 + 8 * 3, 1),
         "one unbroken chain, no gaps, no duplicates"
     );
+    h.stop().await
+}
+
+async fn a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let policy_dir = tempfile::tempdir()?;
+    for entry in std::fs::read_dir(mash_system::shipped_policy_dir())? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), policy_dir.path().join(entry.file_name()))?;
+    }
+    let dir = policy_dir.path().to_path_buf();
+    let h = Harness::start_with(backend, |c| c.policy_dir = dir).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let opened =
+        rita.open_enquiry(enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])).await?.into_inner();
+    let police_tiers = |results: &pb::CheckResults| -> Vec<Tier> {
+        agency(results, "police").subjects.iter().flat_map(|s| &s.items).map(|i| i.tier()).collect()
+    };
+    let before = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    assert!(police_tiers(&before).is_empty(), "level 1 sees only that police know Amy");
+
+    let file = policy_dir.path().join("disclosure_policy.csv");
+    let shipped = std::fs::read_to_string(&file)?;
+    std::fs::write(&file, shipped.replace("p, *, 1, police/*, existence, allow", "p, *, 1, police/*, nonsense"))?;
+    assert!(h.system.policy.reload().await.is_err(), "a broken policy is rejected");
+    let still = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    assert!(police_tiers(&still).is_empty(), "and the old one stays in force");
+
+    std::fs::write(&file, shipped.replace("p, *, 1, police/*, existence, allow", "p, *, 1, police/*, summary, allow"))?;
+    let version = h.system.policy.reload().await?.expect("a new policy");
+    let after = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    assert_eq!(police_tiers(&after), [Tier::Summary]);
+    // The log records which policy decided.
+    let mut ian = h.system.broker_as("ian-ig").await?;
+    let entries = ian
+        .search_log(pb::SearchLogRequest {
+            enquiry_id: opened.enquiry_id.clone(),
+            agency: "police".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .entries;
+    let versions: Vec<&str> =
+        entries.iter().filter(|e| e.outcome() == pb::Outcome::Disclosed).map(|e| e.policy_version.as_str()).collect();
+    assert_eq!(versions.last(), Some(&version.as_str()));
+    assert_ne!(versions.first(), Some(&version.as_str()));
     h.stop().await
 }
