@@ -31,6 +31,9 @@ pub enum Command {
     /// Information governance: the disclosure log.
     #[command(subcommand)]
     Log(crate::log::LogCommand),
+    /// The disclosure policy: explain a decision, or diff two versions.
+    #[command(subcommand)]
+    Policy(crate::policy::PolicyCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -42,5 +45,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Enquiry(command) => crate::enquiry::run(&cli.endpoints, who, command).await,
         Command::Check(args) => crate::enquiry::check(&cli.endpoints, who, args).await,
         Command::Log(command) => crate::log::run(&cli.endpoints, who, command).await,
+        Command::Policy(command) => crate::policy::run(command).await,
     }
 }

@@ -7,6 +7,7 @@ mod enquiry;
 mod export;
 mod extract;
 mod log;
+mod policy;
 mod push;
 mod up;
 
