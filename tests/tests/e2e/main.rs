@@ -2,6 +2,7 @@
 //! All of it compiles into one test binary.
 
 mod checks;
+mod golden;
 mod input;
 mod ledger;
 mod log_search;
