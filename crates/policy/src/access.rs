@@ -1,6 +1,10 @@
 //! Who may call what: casbin RBAC over identities from certificates.
 
-use std::{path::Path, sync::Mutex};
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{Mutex, RwLock},
+};
 
 use casbin::{CoreApi, RbacApi};
 use mash_domain::{Agency, Identity};
@@ -77,6 +81,10 @@ impl Role {
 /// held only for one synchronous enforce, never across an await.
 pub struct AccessPolicy {
     enforcer: Mutex<casbin::Enforcer>,
+    /// Decisions already made. A loaded policy never changes (a reload builds
+    /// a new one), so they never go stale; identities come only from
+    /// verified certificates, so the map stays small.
+    decided: RwLock<HashMap<(String, &'static str, &'static str), bool>>,
 }
 
 impl std::fmt::Debug for AccessPolicy {
@@ -87,19 +95,26 @@ impl std::fmt::Debug for AccessPolicy {
 
 impl AccessPolicy {
     pub(crate) async fn load(model: &Path, policy: &Path) -> Result<Self, PolicyError> {
-        Ok(Self { enforcer: Mutex::new(crate::enforcer(model, policy).await?) })
+        Ok(Self { enforcer: Mutex::new(crate::enforcer(model, policy).await?), decided: RwLock::default() })
     }
 
     /// Whether `who` may perform `action` in `scope`. Errors count as refusals.
     pub fn allows(&self, who: &Identity, action: Action, scope: Scope) -> bool {
+        let key = (who.as_str().to_owned(), action.as_str(), scope.as_str());
+        if let Some(allowed) = self.decided.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key) {
+            return *allowed;
+        }
         let enforcer = self.enforcer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match enforcer.enforce((who.as_str(), action.as_str(), scope.as_str())) {
+        let allowed = match enforcer.enforce((who.as_str(), action.as_str(), scope.as_str())) {
             Ok(allowed) => allowed,
             Err(error) => {
+                // Not remembered: an evaluation error is refused every time it happens.
                 tracing::error!(%error, action = action.as_str(), "access policy failed to evaluate; refusing");
-                false
+                return false;
             }
-        }
+        };
+        self.decided.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key, allowed);
+        allowed
     }
 
     /// The MASH role `who` acts in for disclosure: manager over researcher.

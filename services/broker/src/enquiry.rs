@@ -1,5 +1,7 @@
 //! Enquiries: what the MASH is asking about, at what level, on what basis.
 
+use std::{collections::HashMap, sync::Arc};
+
 use mash_db::Db;
 use mash_domain::{ConsentState, DomainError, EnquiryId, Identity, Level, Person, PersonInput, Relation, SubjectId};
 use mash_seal::{KeyRing, Sealed};
@@ -108,11 +110,37 @@ struct SealedPerson {
 pub struct EnquiryStore {
     db: Db,
     keys: std::sync::Arc<KeyRing>,
+    /// Enquiries read or written before. An enquiry never changes once
+    /// opened, so a cached copy is never stale, in this broker or any
+    /// replica. (When enquiries gain state, update this with them.)
+    cache: std::sync::RwLock<HashMap<EnquiryId, Arc<Enquiry>>>,
 }
+
+/// Cached enquiries beyond this are dropped wholesale; the database has them.
+const CACHE_LIMIT: usize = 10_000;
 
 impl EnquiryStore {
     pub fn new(db: Db, keys: std::sync::Arc<KeyRing>) -> Self {
-        Self { db, keys }
+        Self { db, keys, cache: std::sync::RwLock::default() }
+    }
+
+    fn remember(&self, enquiry: Arc<Enquiry>) {
+        let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(enquiry.enquiry_id, enquiry);
+    }
+
+    pub async fn get(&self, id: EnquiryId) -> Result<Option<Arc<Enquiry>>, BrokerError> {
+        if let Some(cached) = self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&id) {
+            return Ok(Some(cached.clone()));
+        }
+        let loaded = self.load(id).await?.map(Arc::new);
+        if let Some(enquiry) = &loaded {
+            self.remember(enquiry.clone());
+        }
+        Ok(loaded)
     }
 
     /// Stores an enquiry and its subjects in one transaction.
@@ -147,10 +175,11 @@ impl EnquiryStore {
             .await?;
         }
         tx.commit().await?;
+        self.remember(Arc::new(e.clone()));
         Ok(())
     }
 
-    pub async fn get(&self, id: EnquiryId) -> Result<Option<Enquiry>, BrokerError> {
+    async fn load(&self, id: EnquiryId) -> Result<Option<Enquiry>, BrokerError> {
         let row = sqlx::query("SELECT * FROM enquiries WHERE enquiry_id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.db.pool)

@@ -89,7 +89,7 @@ impl BrokerService {
         BrokerError::PermissionDenied(format!("{caller} may not {} here", action.as_str()))
     }
 
-    async fn load_enquiry(&self, raw_id: &str) -> Result<Enquiry, BrokerError> {
+    async fn load_enquiry(&self, raw_id: &str) -> Result<Arc<Enquiry>, BrokerError> {
         let id = EnquiryId::parse("enquiry_id", raw_id)?;
         self.enquiries.get(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))
     }
@@ -139,7 +139,7 @@ impl BrokerService {
         let permitted =
             self.policy().access.allows(&caller, Action::EnquiryCheck, Scope::Enquiry { assigned_to_caller: assigned });
         let Some(role) = role.filter(|_| permitted) else {
-            return Err(self.refuse(&caller, Action::EnquiryCheck, Some(&enquiry)).await);
+            return Err(self.refuse(&caller, Action::EnquiryCheck, Some(enquiry.as_ref())).await);
         };
         let agencies = parse_agencies(&request.agencies)?;
         let subject_ids = request
@@ -523,7 +523,7 @@ impl pb::broker_server::Broker for BrokerService {
         handle("GetEnquiry", &metadata, async {
             let enquiry = self.load_enquiry(&request.get_ref().enquiry_id).await?;
             let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-            self.require(&caller, Action::EnquiryRead, scope, Some(&enquiry)).await?;
+            self.require(&caller, Action::EnquiryRead, scope, Some(enquiry.as_ref())).await?;
             Ok(enquiry_to_wire(&enquiry))
         })
         .await
