@@ -383,19 +383,24 @@ async fn write_group(
     Ok((seq, hash))
 }
 
-/// Splits rows into chunks of 256 rows and then powers of two. Each chunk size is
-/// one SQL text, so a handful of prepared statements serve every group size
-/// (a statement per exact size would be prepared anew for almost every
-/// group), and 256 rows × 24 columns stay under every backend's parameter limit.
+/// Splits rows into chunks of 256, 128, 64 and 32 rows, then one chunk of
+/// the last 0 to 31. Each chunk size is one SQL text, so at most 35 prepared
+/// statements a table serve every group size (a statement per exact size
+/// would be prepared anew for almost every large group), a small group —
+/// one check's entries — is one statement, and 256 rows × 24 columns stay
+/// under every backend's parameter limit.
 fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
     let mut chunks = Vec::new();
     let mut rest = rows;
-    for size in [256, 128, 64, 32, 16, 8, 4, 2, 1] {
+    for size in [256, 128, 64, 32] {
         while rest.len() >= size {
             let (chunk, tail) = rest.split_at(size);
             chunks.push(chunk);
             rest = tail;
         }
+    }
+    if !rest.is_empty() {
+        chunks.push(rest);
     }
     chunks
 }
