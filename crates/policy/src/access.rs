@@ -24,6 +24,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// What the action does, for messages to a refused caller.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::EnquiryOpen => "open an enquiry for this researcher",
+            Action::EnquiryRead => "read this enquiry",
+            Action::EnquiryCheck => "request checks on this enquiry",
+            Action::LogSearch => "read the disclosure log",
+            Action::FeedPush => "push records into this feed",
+            Action::FeedDelete => "delete records from this feed",
+            Action::FeedSearch => "search this feed",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::EnquiryOpen => "enquiry.open",

@@ -86,7 +86,7 @@ impl BrokerService {
         if let Err(error) = self.log.append(vec![entry]).await {
             tracing::error!(%error, "a refusal could not be logged");
         }
-        BrokerError::PermissionDenied(format!("{caller} may not {} here", action.as_str()))
+        BrokerError::PermissionDenied(format!("{caller} may not {} ({})", action.describe(), action.as_str()))
     }
 
     async fn load_enquiry(&self, raw_id: &str) -> Result<Arc<Enquiry>, BrokerError> {
