@@ -90,20 +90,28 @@ impl Policy {
         Ok(policy)
     }
 
-    /// The rules no policy may break, whatever its files say: restricted
-    /// categories are never disclosed automatically, for any role, at any level.
+    /// The rules no policy may break, whatever its files say:
+    /// - restricted categories are never disclosed automatically, for any
+    ///   role, at any level;
+    /// - every other category is at least known to exist, so that a refusal
+    ///   never reaches a researcher as "not known to the agency", which could
+    ///   falsely reassure them about a child.
     fn validate(&self) -> Result<(), PolicyError> {
         use mash_domain::{Category, Level, Sensitivity, Tier};
-        for category in Category::all().filter(|c| c.sensitivity() == Sensitivity::Restricted) {
+        for category in Category::all() {
+            let restricted = category.sensitivity() == Sensitivity::Restricted;
             for role in Role::ALL {
                 for level in Level::ALL.iter().copied() {
-                    let decision = self.disclosure.decide(role, level, category);
-                    if decision.tier != Tier::None {
+                    let tier = self.disclosure.decide(role, level, category).tier;
+                    let context = format!("to a {} at level {}", role.as_str(), level.as_str());
+                    if restricted && tier != Tier::None {
                         return Err(PolicyError::Invalid(format!(
-                            "restricted category {category} would be disclosed at {} to a {} at level {}",
-                            decision.tier,
-                            role.as_str(),
-                            level.as_str()
+                            "restricted category {category} would be disclosed at {tier} {context}"
+                        )));
+                    }
+                    if !restricted && tier == Tier::None {
+                        return Err(PolicyError::Invalid(format!(
+                            "{category} would be refused outright {context}, which the researcher would read as not known"
                         )));
                     }
                 }

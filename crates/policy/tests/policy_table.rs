@@ -156,6 +156,13 @@ async fn a_reload_swaps_a_valid_policy_and_keeps_the_old_one_when_the_new_is_bro
     assert!(rejected.to_string().contains("health/sexual-health"), "{rejected}");
     assert_eq!(live.current().version(), first);
 
+    // So does one that would refuse a category outright, since the researcher
+    // would read that as "not known".
+    std::fs::write(&policy_file, good.replace("p, *, 1, police/*, existence, allow", "")).expect("write");
+    let rejected = live.reload().await.expect_err("a refusal must not look like not known");
+    assert!(rejected.to_string().contains("not known"), "{rejected}");
+    assert_eq!(live.current().version(), first);
+
     // A valid change is taken up without a restart.
     std::fs::write(
         &policy_file,
