@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 use anyhow::Context;
 use clap::Parser;
 use mash_policy::LivePolicy;
-use mash_transport::TlsMaterial;
+use mash_transport::TlsArgs;
 
 use crate::{FeedSettings, RecordAdapter};
 
@@ -18,12 +18,8 @@ struct Args {
     database_url: String,
     #[arg(long, env = "MASH_FEED_KEY_FILE")]
     key_file: PathBuf,
-    #[arg(long, env = "MASH_TLS_CA")]
-    tls_ca: PathBuf,
-    #[arg(long, env = "MASH_TLS_CERT")]
-    tls_cert: PathBuf,
-    #[arg(long, env = "MASH_TLS_KEY")]
-    tls_key: PathBuf,
+    #[command(flatten)]
+    tls: TlsArgs,
     #[arg(long, env = "MASH_POLICY_DIR", default_value = "policy")]
     policy_dir: PathBuf,
 }
@@ -40,7 +36,7 @@ pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
             listen: args.listen,
             database_url: args.database_url,
             key_file: args.key_file,
-            tls: TlsMaterial::load(&args.tls_ca, &args.tls_cert, &args.tls_key)?,
+            tls: args.tls.load()?,
             policy,
         };
         let shutdown = async {

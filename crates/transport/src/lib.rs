@@ -16,4 +16,4 @@ pub use client::{connect, connect_lazy};
 pub use error::TransportError;
 pub use identity::{identity_from_cert_der, peer_identity};
 pub use server::{bind, serve};
-pub use tls::TlsMaterial;
+pub use tls::{TlsArgs, TlsMaterial};

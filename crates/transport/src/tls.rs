@@ -1,6 +1,6 @@
 //! PEM material for mutual TLS, read and checked once at start-up.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -24,6 +24,26 @@ impl std::fmt::Debug for TlsMaterial {
     // Hand-written so that a debug print can never show the key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsMaterial").finish_non_exhaustive()
+    }
+}
+
+/// The certificate flags every service binary takes, from flags or `MASH_TLS_*`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct TlsArgs {
+    /// The CA that signs every MASH certificate, PEM.
+    #[arg(long, env = "MASH_TLS_CA")]
+    pub tls_ca: PathBuf,
+    /// This service's certificate, PEM.
+    #[arg(long, env = "MASH_TLS_CERT")]
+    pub tls_cert: PathBuf,
+    /// This service's private key, PEM.
+    #[arg(long, env = "MASH_TLS_KEY")]
+    pub tls_key: PathBuf,
+}
+
+impl TlsArgs {
+    pub fn load(&self) -> Result<TlsMaterial, TransportError> {
+        TlsMaterial::load(&self.tls_ca, &self.tls_cert, &self.tls_key)
     }
 }
 

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context;
 use clap::Parser;
 use mash_domain::Agency;
-use mash_transport::TlsMaterial;
+use mash_transport::TlsArgs;
 
 use crate::BrokerSettings;
 
@@ -18,12 +18,8 @@ struct Args {
     database_url: String,
     #[arg(long, env = "MASH_BROKER_KEY_FILE")]
     key_file: PathBuf,
-    #[arg(long, env = "MASH_TLS_CA")]
-    tls_ca: PathBuf,
-    #[arg(long, env = "MASH_TLS_CERT")]
-    tls_cert: PathBuf,
-    #[arg(long, env = "MASH_TLS_KEY")]
-    tls_key: PathBuf,
+    #[command(flatten)]
+    tls: TlsArgs,
     #[arg(long, env = "MASH_POLICY_DIR", default_value = "policy")]
     policy_dir: PathBuf,
     /// A feed as AGENCY=URI, e.g. police=https://127.0.0.1:7401; repeat per agency.
@@ -62,7 +58,7 @@ pub fn main() -> anyhow::Result<()> {
             listen: args.listen,
             database_url: args.database_url,
             key_file: args.key_file,
-            tls: TlsMaterial::load(&args.tls_ca, &args.tls_cert, &args.tls_key)?,
+            tls: args.tls.load()?,
             policy,
             feeds: args.feeds.iter().map(|f| parse_feed(f)).collect::<anyhow::Result<_>>()?,
             check_deadline: Duration::from_millis(args.check_deadline_ms),
