@@ -1,0 +1,273 @@
+//! Normalisation at ingestion: raw agency text in, a compact [`MatchRecord`] out.
+//!
+//! Everything that can be decided once per record is decided here (folding,
+//! nickname lookup, postcode parsing), so that comparing two records does no
+//! allocation and no parsing.
+
+mod names;
+mod postcode;
+
+use std::fmt;
+
+use mash_domain::{DomainError, NhsNumber, Person, Upn, parse_date};
+use time::Date;
+
+pub(crate) use names::{NicknameCodes, formal_names, nickname_equivalent};
+pub use postcode::Postcode;
+
+/// A person's identifying details as an agency sent them, before normalisation.
+/// Empty strings mean "not known".
+#[derive(Clone, Copy, Default)]
+pub struct MatchInput<'a> {
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    /// Surnames the person was known by before (after a separation, adoption or
+    /// marriage), so that a changed surname still agrees.
+    pub previous_family_names: &'a [&'a str],
+    /// ISO 8601, as `mash_domain::parse_date` accepts.
+    pub date_of_birth: &'a str,
+    /// "F"/"M", "female"/"male", or the NHS codes "2"/"1"; unknown values
+    /// ("U", "X", "0", "9") are treated as missing.
+    pub sex: &'a str,
+    pub postcode: &'a str,
+    pub nhs_number: &'a str,
+    pub upn: &'a str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sex {
+    Female,
+    Male,
+}
+
+impl Sex {
+    /// `Ok(None)` for the codes that mean "not known" or "not specified".
+    pub fn parse(field: &str, raw: &str) -> Result<Option<Self>, DomainError> {
+        match raw.trim().to_ascii_uppercase().as_str() {
+            "F" | "FEMALE" | "2" => Ok(Some(Sex::Female)),
+            "M" | "MALE" | "1" => Ok(Some(Sex::Male)),
+            "" | "U" | "UNKNOWN" | "X" | "I" | "INDETERMINATE" | "0" | "9" => Ok(None),
+            _ => Err(DomainError::invalid(field, "must be F, M, female, male, or an NHS sex code")),
+        }
+    }
+}
+
+/// One person, normalised for matching. About 120 bytes inline plus up to
+/// four small allocations (given name, surname set, NHS number, UPN).
+/// Debug output shows only which fields are present.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MatchRecord {
+    /// The first given name, folded: "OLIVER".
+    pub(crate) given_name: Option<Box<str>>,
+    /// The given name's nickname groups, looked up once here rather than per comparison.
+    pub(crate) nicknames: NicknameCodes,
+    /// The surname first, then its alternates, '|'-separated: "SMITHJONES|SMITH|JONES".
+    pub(crate) surnames: Option<Box<str>>,
+    pub(crate) date_of_birth: Option<Date>,
+    pub(crate) sex: Option<Sex>,
+    pub(crate) postcode: Option<Postcode>,
+    pub(crate) nhs_number: Option<NhsNumber>,
+    pub(crate) upn: Option<Upn>,
+}
+
+impl MatchRecord {
+    /// Normalises an agency's record. Names are folded, never rejected; a date,
+    /// sex, postcode or identifier that does not parse is rejected naming its
+    /// field, because a wrong value silently kept would match the wrong person.
+    pub fn normalise(input: MatchInput<'_>) -> Result<Self, DomainError> {
+        let date_of_birth = optional(input.date_of_birth, |raw| parse_date("date_of_birth", raw))?;
+        let sex = Sex::parse("sex", input.sex)?;
+        let mut record = Self::from_parts(input.given_name, input.family_name, input.previous_family_names, sex);
+        record.date_of_birth = date_of_birth;
+        record.postcode = optional(input.postcode, |raw| Postcode::parse("postcode", raw))?;
+        record.nhs_number = optional(input.nhs_number, |raw| NhsNumber::parse("nhs_number", raw))?;
+        record.upn = optional(input.upn, |raw| Upn::parse("upn", raw))?;
+        Ok(record)
+    }
+
+    /// Normalises a person as the broker asks for them (a search subject).
+    /// The domain's person carries no sex, so it is passed separately. The
+    /// domain checks a postcode's shape less strictly than [`Postcode::parse`];
+    /// one that fails here is left out of the comparison rather than failing
+    /// the search.
+    pub fn from_person(person: &Person, sex: Option<Sex>) -> Self {
+        let name = |n: &Option<String>| n.as_deref().unwrap_or_default().to_owned();
+        let mut record = Self::from_parts(&name(&person.given_name), &name(&person.family_name), &[], sex);
+        record.date_of_birth = person.date_of_birth;
+        record.postcode = person.postcode.as_deref().and_then(|raw| Postcode::parse("postcode", raw).ok());
+        record.nhs_number = person.nhs_number.clone();
+        record.upn = person.upn.clone();
+        record
+    }
+
+    fn from_parts(given: &str, family: &str, previous: &[&str], sex: Option<Sex>) -> Self {
+        let given_name = names::first_given_name(given);
+        let nicknames = given_name.as_deref().map(names::nickname_codes).unwrap_or_default();
+        Self {
+            given_name,
+            nicknames,
+            surnames: names::surname_set(family, previous),
+            date_of_birth: None,
+            sex,
+            postcode: None,
+            nhs_number: None,
+            upn: None,
+        }
+    }
+
+    pub fn given_name(&self) -> Option<&str> {
+        self.given_name.as_deref()
+    }
+
+    /// The current surname, folded, without its alternates.
+    pub fn surname(&self) -> Option<&str> {
+        self.surnames().next()
+    }
+
+    /// The current surname, then the parts of a double-barrelled one and previous surnames.
+    pub fn surnames(&self) -> impl Iterator<Item = &str> {
+        self.surnames.as_deref().into_iter().flat_map(|s| s.split('|'))
+    }
+
+    pub fn date_of_birth(&self) -> Option<Date> {
+        self.date_of_birth
+    }
+
+    pub fn sex(&self) -> Option<Sex> {
+        self.sex
+    }
+
+    pub fn postcode(&self) -> Option<&Postcode> {
+        self.postcode.as_ref()
+    }
+
+    pub fn nhs_number(&self) -> Option<&NhsNumber> {
+        self.nhs_number.as_ref()
+    }
+
+    pub fn upn(&self) -> Option<&Upn> {
+        self.upn.as_ref()
+    }
+
+    /// Bytes this record has asked for on the heap (before allocator rounding),
+    /// for sizing an in-memory index.
+    pub fn heap_bytes(&self) -> usize {
+        let len = |s: Option<&str>| s.map_or(0, str::len);
+        len(self.given_name.as_deref())
+            + len(self.surnames.as_deref())
+            + len(self.nhs_number.as_ref().map(NhsNumber::as_str))
+            + len(self.upn.as_ref().map(Upn::as_str))
+    }
+}
+
+impl fmt::Debug for MatchRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let present = |yes: bool| if yes { "<redacted>" } else { "-" };
+        f.debug_struct("MatchRecord")
+            .field("given_name", &present(self.given_name.is_some()))
+            .field("surnames", &present(self.surnames.is_some()))
+            .field("date_of_birth", &present(self.date_of_birth.is_some()))
+            .field("sex", &present(self.sex.is_some()))
+            .field("postcode", &present(self.postcode.is_some()))
+            .field("nhs_number", &present(self.nhs_number.is_some()))
+            .field("upn", &present(self.upn.is_some()))
+            .finish()
+    }
+}
+
+fn optional<T>(raw: &str, parse: impl FnOnce(&str) -> Result<T, DomainError>) -> Result<Option<T>, DomainError> {
+    let raw = raw.trim();
+    if raw.is_empty() { Ok(None) } else { parse(raw).map(Some) }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    fn full() -> MatchInput<'static> {
+        MatchInput {
+            given_name: "Zoë Anne",
+            family_name: "O'Brien-Smith",
+            previous_family_names: &["Kowalska"],
+            date_of_birth: "2015-03-04",
+            sex: "f",
+            postcode: "ls62ab",
+            nhs_number: "943 476 5919",
+            upn: "H801200001001",
+        }
+    }
+
+    #[test]
+    fn a_full_record_is_normalised() {
+        let record = MatchRecord::normalise(full()).expect("valid");
+        assert_eq!(record.given_name(), Some("ZOE"));
+        assert_eq!(record.surnames().collect::<Vec<_>>(), ["OBRIENSMITH", "OBRIEN", "SMITH", "KOWALSKA"]);
+        assert_eq!(record.surname(), Some("OBRIENSMITH"));
+        assert_eq!(record.date_of_birth(), Some(date!(2015 - 03 - 04)));
+        assert_eq!(record.sex(), Some(Sex::Female));
+        assert_eq!(record.postcode().map(ToString::to_string).as_deref(), Some("LS6 2AB"));
+        assert_eq!(record.nhs_number().map(NhsNumber::as_str), Some("9434765919"));
+        assert_eq!(record.upn().map(Upn::as_str), Some("H801200001001"));
+    }
+
+    #[test]
+    fn empty_fields_are_missing_not_errors() {
+        let record = MatchRecord::normalise(MatchInput { sex: "9", ..Default::default() }).expect("valid");
+        assert_eq!(record, MatchRecord::from_parts("", "", &[], None));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_naming_the_field() {
+        let cases = [
+            (MatchInput { date_of_birth: "04/03/2015", ..full() }, "date_of_birth"),
+            (MatchInput { date_of_birth: "2015-02-30", ..full() }, "date_of_birth"),
+            (MatchInput { sex: "Q", ..full() }, "sex"),
+            (MatchInput { postcode: "LS6", ..full() }, "postcode"),
+            (MatchInput { nhs_number: "9434765918", ..full() }, "nhs_number"),
+            (MatchInput { upn: "A801200001001", ..full() }, "upn"),
+        ];
+        for (input, field) in cases {
+            let err = MatchRecord::normalise(input).expect_err(field);
+            assert_eq!(err.field, field, "{err}");
+        }
+    }
+
+    #[test]
+    fn sexes_are_read_in_the_usual_codes() {
+        let cases = [("F", Some(Sex::Female)), ("female", Some(Sex::Female)), ("2", Some(Sex::Female))]
+            .into_iter()
+            .chain([("M", Some(Sex::Male)), (" Male ", Some(Sex::Male)), ("1", Some(Sex::Male))])
+            .chain([("", None), ("U", None), ("X", None), ("0", None), ("9", None)]);
+        for (raw, sex) in cases {
+            assert_eq!(Sex::parse("sex", raw), Ok(sex), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_domain_person_normalises_the_same_way() {
+        let person = Person {
+            given_name: Some("Zoë".into()),
+            family_name: Some("O'Brien-Smith".into()),
+            date_of_birth: Some(date!(2015 - 03 - 04)),
+            nhs_number: Some(NhsNumber::parse("nhs", "9434765919").expect("valid")),
+            upn: None,
+            postcode: Some("LS6 2AB".into()),
+        };
+        let from_person = MatchRecord::from_person(&person, Some(Sex::Female));
+        let input = MatchInput { previous_family_names: &[], upn: "", ..full() };
+        assert_eq!(from_person, MatchRecord::normalise(input).expect("valid"));
+    }
+
+    #[test]
+    fn records_are_compact_and_debug_hides_them() {
+        let record = MatchRecord::normalise(full()).expect("valid");
+        assert!(size_of::<MatchRecord>() <= 128, "{} bytes inline", size_of::<MatchRecord>());
+        assert!(record.heap_bytes() <= 64, "{} bytes on the heap", record.heap_bytes());
+        let debug = format!("{record:?}");
+        for secret in ["ZOE", "OBRIEN", "2015", "LS6", "943", "H80"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+}

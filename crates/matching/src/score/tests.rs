@@ -1,0 +1,182 @@
+use super::*;
+use mash_domain::Upn;
+
+use crate::normalise::MatchInput;
+
+fn child(given_name: &'static str) -> MatchInput<'static> {
+    MatchInput {
+        given_name,
+        family_name: "Smith",
+        date_of_birth: "2016-05-09",
+        sex: "F",
+        postcode: "LS6 2AB",
+        ..Default::default()
+    }
+}
+
+fn score(model: &Model, a: MatchInput<'_>, b: MatchInput<'_>) -> Scored {
+    let a = MatchRecord::normalise(a).expect("valid");
+    let b = MatchRecord::normalise(b).expect("valid");
+    let scored = model.score(&a, &b);
+    let reversed = model.score(&b, &a);
+    assert_eq!(scored.verdict, reversed.verdict, "scoring is symmetric");
+    assert!((scored.weight - reversed.weight).abs() < 1e-9);
+    scored
+}
+
+/// The default model with the first-name guard switched off, to test the weights alone.
+fn weights_only() -> Model {
+    let mut config = Model::default().config().clone();
+    config.thresholds.first_name_must_agree = false;
+    Model::from_config(config).expect("valid")
+}
+
+#[test]
+fn the_embedded_weights_are_valid_and_round_trip() {
+    let model = Model::default();
+    let again = Model::from_json(&model.config().to_json()).expect("round trip");
+    assert_eq!(model.config(), again.config());
+}
+
+#[test]
+fn twins_are_not_merged() {
+    let twins = [
+        (child("Amelia"), child("Olivia")),
+        (MatchInput { sex: "M", ..child("Oliver") }, child("Olivia")),
+        (child("Molly"), child("Polly")),
+        (child("Mila"), child("Mira")),
+    ];
+    for model in [Model::default(), weights_only()] {
+        let guard = model.config().thresholds.first_name_must_agree;
+        for (a, b) in twins {
+            let scored = score(&model, a, b);
+            let names = format!("{}/{} (guard {guard})", a.given_name, b.given_name);
+            if guard {
+                assert_ne!(scored.verdict, Verdict::Match, "{names}");
+            }
+            // Without the guard, the weights alone keep twins with wholly
+            // different names from matching; similar names rely on the guard.
+            if !guard && a.given_name == "Amelia" {
+                assert_ne!(scored.verdict, Verdict::Match, "{names}: p = {}", scored.probability);
+            }
+        }
+    }
+}
+
+#[test]
+fn twins_with_nhs_numbers_are_kept_apart_whatever_else_agrees() {
+    let a = MatchInput { nhs_number: "9434765919", ..child("Amelia") };
+    let b = MatchInput { nhs_number: "4010232137", ..child("Amelia") };
+    let scored = score(&Model::default(), a, b);
+    assert_eq!((scored.verdict, scored.probability), (Verdict::NoMatch, 0.0));
+    assert_eq!(scored.breakdown[0].field, Field::NhsNumber);
+}
+
+#[test]
+fn the_same_child_under_a_nickname_is_a_match() {
+    let scored = score(&Model::default(), child("Ollie"), child("Oliver"));
+    assert_eq!(scored.verdict, Verdict::Match, "p = {}", scored.probability);
+    let first_name = scored.breakdown.iter().find(|row| row.field == Field::FirstName).expect("row");
+    assert_eq!(first_name.level, "nickname of the same name");
+    assert!(first_name.weight > 4.0);
+}
+
+#[test]
+fn verdicts_follow_the_evidence() {
+    let model = Model::default();
+    let moved = MatchInput { postcode: "M1 1AE", ..child("Amelia") };
+    let typo_moved = MatchInput { family_name: "Smyth", ..moved };
+    let cases = [
+        (child("Amelia"), child("Amelia"), Verdict::Match),
+        (child("Amelia"), MatchInput { date_of_birth: "2016-09-05", ..child("Amelia") }, Verdict::Match),
+        (child("Amelia"), moved, Verdict::Match),
+        (child("Amelia"), typo_moved, Verdict::PossibleMatch),
+        (child("Amelia"), MatchInput { given_name: "Amelie", ..child("Amelia") }, Verdict::PossibleMatch),
+        (child("Amelia"), MatchInput { date_of_birth: "2014-01-30", ..child("Amelia") }, Verdict::PossibleMatch),
+        (child("Amelia"), MatchInput { date_of_birth: "2014-01-30", ..moved }, Verdict::NoMatch),
+        (child("Amelia"), MatchInput { family_name: "Jones", ..moved }, Verdict::NoMatch),
+        (child("Amelia"), MatchInput { given_name: "Jack", family_name: "Khan", ..moved }, Verdict::NoMatch),
+    ];
+    for (a, b, expected) in cases {
+        let scored = score(&model, a, b);
+        assert_eq!(scored.verdict, expected, "{scored:?}");
+    }
+}
+
+#[test]
+fn the_breakdown_explains_the_weight() {
+    let scored = score(&Model::default(), child("Amelia"), MatchInput { sex: "", ..child("Amelia") });
+    let sum: f64 = scored.breakdown.iter().map(|row| row.weight).sum();
+    assert!((sum - scored.weight).abs() < 1e-9);
+    assert!((probability(scored.weight) - scored.probability).abs() < 1e-12);
+    let fields: Vec<Field> = scored.breakdown.iter().map(|row| row.field).collect();
+    assert_eq!(
+        fields,
+        [Field::Prior, Field::FirstName, Field::Surname, Field::DateOfBirth, Field::Sex, Field::Postcode]
+    );
+    let sex = scored.breakdown[4];
+    assert_eq!((sex.level, sex.weight), (MISSING.label, 0.0));
+}
+
+#[test]
+fn identifiers_decide_before_weights() {
+    let model = Model::default();
+    let stranger = MatchInput { given_name: "Jack", family_name: "Khan", date_of_birth: "1990-01-01", ..child("") };
+    let nhs = MatchInput { nhs_number: "9434765919", ..child("Amelia") };
+    let upn = MatchInput { upn: "H801200001001", ..child("Amelia") };
+    let other_upn = format!("{}801200001002", Upn::check_letter(b"801200001002") as char);
+    let cases = [
+        (nhs, MatchInput { nhs_number: "943 476 5919", ..stranger }, Verdict::Match, Field::NhsNumber),
+        (upn, MatchInput { upn: "h801200001001", ..stranger }, Verdict::Match, Field::Upn),
+    ];
+    for (a, b, verdict, field) in cases {
+        let scored = score(&model, a, b);
+        assert_eq!((scored.verdict, scored.breakdown[0].field), (verdict, field), "{scored:?}");
+    }
+    // A different UPN is reported but does not overrule the weights.
+    let different = score(&model, upn, MatchInput { upn: &other_upn, ..child("Amelia") });
+    assert!(different.probability > 0.99 && different.probability < 1.0);
+}
+
+#[test]
+fn thresholds_set_the_verdict() {
+    let mut config = Model::default().config().clone();
+    let (a, b) = (child("Amelia"), MatchInput { postcode: "M1 1AE", ..child("Amelia") });
+    let p = score(&Model::default(), a, b).probability;
+    let verdict_at = |config: &ModelConfig| score(&Model::from_config(config.clone()).expect("valid"), a, b).verdict;
+    config.thresholds.r#match = p;
+    assert_eq!(verdict_at(&config), Verdict::Match);
+    config.thresholds.r#match = (p + 1.0) / 2.0;
+    config.thresholds.possible = p;
+    assert_eq!(verdict_at(&config), Verdict::PossibleMatch);
+    config.thresholds.possible = (p + 1.0) / 2.0;
+    assert_eq!(verdict_at(&config), Verdict::NoMatch);
+}
+
+#[test]
+fn invalid_weights_files_are_rejected_with_a_reason() {
+    let good = Model::default().config().clone();
+    let mut bad_prior = good.clone();
+    bad_prior.prior = 0.0;
+    let mut bad_thresholds = good.clone();
+    bad_thresholds.thresholds.possible = 0.999;
+    let mut bad_level = good.clone();
+    bad_level.surname[1].level = "previous".into();
+    let mut bad_sum = good.clone();
+    bad_sum.sex[0].m = 0.5;
+    let mut zero_u = good.clone();
+    zero_u.postcode[0].u = 0.0;
+    for (config, problem) in [
+        (bad_prior, "prior"),
+        (bad_thresholds, "thresholds"),
+        (bad_level, "surname must have the levels"),
+        (bad_sum, "sex: the m probabilities"),
+        (zero_u, "postcode.full"),
+    ] {
+        let err = Model::from_config(config).expect_err(problem).to_string();
+        assert!(err.contains(problem), "{err}");
+    }
+    assert!(matches!(Model::from_json("{\"prior\": 0.5}"), Err(ConfigError::Parse(_))));
+    let missing = Model::load(Path::new("/nonexistent/weights.json"));
+    assert!(matches!(missing, Err(ConfigError::Read { .. })));
+}
