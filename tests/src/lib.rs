@@ -31,6 +31,9 @@ pub struct Harness {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The day every test system judges items' ages on.
+pub const TODAY: time::Date = time::macros::date!(2026 - 11 - 23);
+
 impl Harness {
     pub async fn start(backend: Backend) -> anyhow::Result<Self> {
         Self::start_with(backend, |_| {}).await
@@ -40,6 +43,9 @@ impl Harness {
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut SystemConfig)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut config = SystemConfig::new(dir.path());
+        // Items' ages are judged on a fixed day, so that expectations and
+        // golden files do not change as the calendar moves on.
+        config.clock = mash_broker::Clock::Fixed(TODAY);
         let schema_prefix = (backend == Backend::Postgres)
             .then(|| format!("t{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos()));
         if let Some(prefix) = &schema_prefix {
@@ -110,19 +116,30 @@ pub mod fixtures {
     use mash_proto::v1::{self as pb, Level, Relation};
     use mash_system::demo::DemoPerson;
 
-    pub const LAWFUL_BASIS: &str = "UK GDPR Art 6(1)(e); DPA 2018 Sch 1 para 18";
+    /// The lawful basis that goes with a level: s.47, s.17, or consent for early help.
+    pub fn lawful_basis(level: Level) -> &'static str {
+        match level {
+            Level::Level3ChildProtection => "children-act-1989-s47",
+            Level::Level2ChildInNeed => "children-act-1989-s17",
+            _ => "consent",
+        }
+    }
 
     pub fn subject(person: DemoPerson, relation: Relation) -> pb::EnquirySubject {
         pb::EnquirySubject { subject_id: String::new(), relation: relation.into(), person: Some(person.to_wire()) }
     }
 
-    /// An enquiry about `child` and `household` at `level`, assigned to the caller.
+    /// An enquiry about `child` and `household` at `level`, assigned to the
+    /// caller: a front-door decision on the level's usual basis; early help
+    /// with the family's consent, the others without asking.
     pub fn enquiry(level: Level, subjects: Vec<pb::EnquirySubject>) -> pb::OpenEnquiryRequest {
+        let consent =
+            if level == Level::Level1EarlyHelp { pb::ConsentState::Given } else { pb::ConsentState::NotSought };
         pb::OpenEnquiryRequest {
             level: level.into(),
-            purpose: "Contact from school: worried about a child".into(),
-            lawful_basis: LAWFUL_BASIS.into(),
-            consent: pb::ConsentState::NotSought.into(),
+            purpose: "front-door-decision".into(),
+            lawful_basis: lawful_basis(level).into(),
+            consent: consent.into(),
             assigned_researcher: String::new(),
             subjects,
         }

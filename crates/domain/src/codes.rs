@@ -86,6 +86,53 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// What the enquiry's information is for. Part of the disclosure context:
+    /// the same level may justify less for one purpose than for another.
+    Purpose {
+        /// Deciding, at the front door, what response a contact needs.
+        FrontDoorDecision => "front-door-decision",
+        /// Informing a s.47 strategy discussion.
+        StrategyDiscussion => "strategy-discussion",
+        /// Planning an early help offer with the family.
+        EarlyHelpAssessment => "early-help-assessment",
+    }
+);
+
+code_enum!(
+    /// The legal gateway the enquiry relies on to share.
+    LawfulBasis {
+        /// Children Act 1989 s.47 (with UK GDPR 6(1)(e), DPA 2018 Sch 1 para 18).
+        Section47 => "children-act-1989-s47",
+        /// Children Act 1989 s.17 (with UK GDPR 6(1)(e), DPA 2018 Sch 1 para 18).
+        Section17 => "children-act-1989-s17",
+        /// The family's consent, as early help works.
+        Consent => "consent",
+    }
+);
+
+code_enum!(
+    /// How old an item is, relative to the day of the check.
+    AgeBand {
+        /// Dated within the last 12 calendar months (or in the future).
+        Recent => "recent",
+        /// Older than 12 calendar months.
+        Historic => "historic",
+    }
+);
+
+impl AgeBand {
+    /// The band of an item dated `date`, on `today`.
+    pub fn of(date: time::Date, today: time::Date) -> Self {
+        // The same day a year earlier; 29 February falls back to the 28th.
+        let year_ago = today
+            .replace_year(today.year() - 1)
+            .or_else(|_| today.replace_day(28).and_then(|d| d.replace_year(today.year() - 1)))
+            .unwrap_or(today);
+        if date >= year_ago { AgeBand::Recent } else { AgeBand::Historic }
+    }
+}
+
 /// An item category such as `police/domestic-abuse`. Each belongs to one agency
 /// and fixes the item's kind and its least sensitivity.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -197,6 +244,21 @@ mod tests {
             let prefix = format!("{}/", category.agency());
             assert!(category.as_str().starts_with(&prefix), "{category}");
             assert_eq!(Category::parse("c", category.as_str()), Ok(category));
+        }
+    }
+
+    #[test]
+    fn twelve_calendar_months_make_an_item_historic() {
+        use time::macros::date;
+        let cases = [
+            (date!(2026 - 11 - 23), date!(2025 - 11 - 23), AgeBand::Recent),
+            (date!(2026 - 11 - 23), date!(2025 - 11 - 22), AgeBand::Historic),
+            (date!(2026 - 11 - 23), date!(2026 - 12 - 01), AgeBand::Recent),
+            (date!(2028 - 02 - 29), date!(2027 - 02 - 28), AgeBand::Recent),
+            (date!(2028 - 02 - 29), date!(2027 - 02 - 27), AgeBand::Historic),
+        ];
+        for (today, item, band) in cases {
+            assert_eq!(AgeBand::of(item, today), band, "{item} on {today}");
         }
     }
 

@@ -35,11 +35,12 @@ impl Identity {
     }
 
     /// The organisation the identity acts for: the agency of an agency
-    /// system (`…/agency/police` → `police`), otherwise the MASH itself.
+    /// system or of an agency's gatekeeper (`…/agency/police`,
+    /// `…/agency/police/gatekeeper` → `police`), otherwise the MASH itself.
     pub fn organisation(&self) -> &str {
         let path = self.0.strip_prefix(Self::SCHEME).and_then(|rest| rest.split_once('/')).map_or("", |(_, path)| path);
         match path.split_once('/') {
-            Some(("agency", agency)) => agency,
+            Some(("agency", rest)) => rest.split('/').next().unwrap_or(rest),
             _ => "mash",
         }
     }
@@ -80,6 +81,7 @@ mod tests {
     fn organisations() {
         let of = |uri: &str| Identity::parse(uri).expect("valid").organisation().to_owned();
         assert_eq!(of("spiffe://mash.local/agency/police"), "police");
+        assert_eq!(of("spiffe://mash.local/agency/police/gatekeeper"), "police");
         assert_eq!(of("spiffe://mash.local/user/rita-researcher"), "mash");
     }
 }

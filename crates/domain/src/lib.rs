@@ -9,7 +9,9 @@ mod identity;
 mod ids;
 mod person;
 
-pub use codes::{Agency, Category, ConsentState, ItemKind, Level, Relation, Sensitivity, Tier};
+pub use codes::{
+    AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Tier,
+};
 pub use error::DomainError;
 pub use identifiers::{NhsNumber, Upn};
 pub use identity::Identity;

@@ -33,12 +33,22 @@ const AGENCIES: [(&str, &str); 4] = [
     ("agency-social-care", "social-care"),
 ];
 
-/// The demo principals: services, then users, then agency systems.
+/// Each agency's gatekeeper, who decides on its restricted items.
+const GATEKEEPERS: [(&str, &str); 4] = [
+    ("police-gatekeeper", "police/gatekeeper"),
+    ("health-gatekeeper", "health/gatekeeper"),
+    ("education-gatekeeper", "education/gatekeeper"),
+    ("social-care-gatekeeper", "social-care/gatekeeper"),
+];
+
+/// The demo principals: services, then users, then agency systems, then
+/// agency gatekeepers.
 pub fn demo_principals() -> Vec<Principal> {
     let services = SERVICES.iter().map(|name| principal(name, "service", name, PrincipalKind::Service));
     let users = USERS.iter().map(|name| principal(name, "user", name, PrincipalKind::Client));
     let agencies = AGENCIES.iter().map(|(name, agency)| principal(name, "agency", agency, PrincipalKind::Client));
-    services.chain(users).chain(agencies).collect()
+    let gatekeepers = GATEKEEPERS.iter().map(|(name, path)| principal(name, "agency", path, PrincipalKind::Client));
+    services.chain(users).chain(agencies).chain(gatekeepers).collect()
 }
 
 fn principal(name: &'static str, category: &str, path: &str, kind: PrincipalKind) -> Principal {

@@ -41,13 +41,15 @@ fn eku(pem_path: &Path) -> Result<(bool, bool), Box<dyn std::error::Error>> {
 fn demo_principals_have_the_expected_ids_in_order() {
     let principals = demo_principals();
     let pairs: Vec<(&str, &str)> = principals.iter().map(|p| (p.name, p.spiffe_id.as_str())).collect();
-    assert_eq!(pairs.len(), 13);
+    assert_eq!(pairs.len(), 17);
     assert_eq!(pairs[0], ("broker", "spiffe://mash.local/service/broker"));
     assert_eq!(pairs[4], ("feed-social-care", "spiffe://mash.local/service/feed-social-care"));
     assert_eq!(pairs[5], ("rita-researcher", "spiffe://mash.local/user/rita-researcher"));
     assert_eq!(pairs[8], ("ian-ig", "spiffe://mash.local/user/ian-ig"));
     assert_eq!(pairs[9], ("agency-police", "spiffe://mash.local/agency/police"));
     assert_eq!(pairs[12], ("agency-social-care", "spiffe://mash.local/agency/social-care"));
+    assert_eq!(pairs[13], ("police-gatekeeper", "spiffe://mash.local/agency/police/gatekeeper"));
+    assert_eq!(pairs[16], ("social-care-gatekeeper", "spiffe://mash.local/agency/social-care/gatekeeper"));
     let services = principals.iter().filter(|p| p.kind == PrincipalKind::Service).count();
     assert_eq!(services, 5);
 }

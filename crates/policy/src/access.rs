@@ -21,6 +21,9 @@ pub enum Action {
     FeedPush,
     FeedDelete,
     FeedSearch,
+    HoldReview,
+    HoldBreakGlass,
+    AlertRead,
 }
 
 impl Action {
@@ -34,6 +37,9 @@ impl Action {
             Action::FeedPush => "push records into this feed",
             Action::FeedDelete => "delete records from this feed",
             Action::FeedSearch => "search this feed",
+            Action::HoldReview => "release or withhold this agency's held items",
+            Action::HoldBreakGlass => "break the glass on a held item of this enquiry",
+            Action::AlertRead => "read this agency's alerts",
         }
     }
 
@@ -46,6 +52,9 @@ impl Action {
             Action::FeedPush => "feed.push",
             Action::FeedDelete => "feed.delete",
             Action::FeedSearch => "feed.search",
+            Action::HoldReview => "hold.review",
+            Action::HoldBreakGlass => "hold.break-glass",
+            Action::AlertRead => "alert.read",
         }
     }
 }

@@ -2,11 +2,12 @@
 //!
 //! Two questions, two models:
 //! - [`access`]: may this identity perform this action in this scope? Asked
-//!   once per call, so casbin enforces it live.
-//! - [`disclosure`]: what is the highest tier this role may see of an item of
-//!   this category in an enquiry of this level? Asked for every item of every
-//!   check, so the whole (role, level, category) space, which is small and
-//!   closed, is compiled into a table when the policy loads.
+//!   once per call.
+//! - [`disclosure`]: what is the highest tier this enquiry may see of this
+//!   item? Asked for every item of every check.
+//!
+//! Both are decided by casbin the first time a question is asked and
+//! remembered for the life of the loaded policy.
 //!
 //! A [`Policy`] also carries its version: a content hash of all four files,
 //! written into every disclosure-log entry.
@@ -21,7 +22,7 @@ use casbin::CoreApi;
 use sha2::{Digest, Sha256};
 
 pub use access::{Action, Role};
-pub use disclosure::Decision;
+pub use disclosure::{Context, Decision};
 pub use live::LivePolicy;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,11 +71,11 @@ impl PolicyFiles {
     }
 }
 
-/// A loaded policy: the access enforcer, the compiled disclosure table and the version.
+/// A loaded policy: the access and disclosure enforcers, and the version.
 #[derive(Debug)]
 pub struct Policy {
     pub access: access::AccessPolicy,
-    pub disclosure: disclosure::DisclosureTable,
+    pub disclosure: disclosure::DisclosurePolicy,
     version: String,
 }
 
@@ -82,38 +83,55 @@ impl Policy {
     pub async fn load(files: &PolicyFiles) -> Result<Self, PolicyError> {
         let version = files.version()?;
         let access = access::AccessPolicy::load(&files.access_model, &files.access_policy).await?;
-        let disclosure =
-            disclosure::DisclosureTable::compile(&files.disclosure_model, &files.disclosure_policy).await?;
+        let disclosure = disclosure::DisclosurePolicy::load(&files.disclosure_model, &files.disclosure_policy).await?;
         let policy = Self { access, disclosure, version };
-        policy.validate()?;
+        // Validation walks thousands of contexts through casbin (about half a
+        // second); files with the same content hash validate the same way, so
+        // a process (the tests start many brokers) does it once per version.
+        static VALIDATED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+            std::sync::LazyLock::new(Default::default);
+        let validated = |v: &String| VALIDATED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(v);
+        if !validated(&policy.version) {
+            policy.validate()?;
+            VALIDATED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(policy.version.clone());
+        }
         tracing::info!(version = %policy.version, "policy loaded");
         Ok(policy)
     }
 
-    /// The rules no policy may break, whatever its files say:
-    /// - restricted categories are never disclosed automatically, for any
-    ///   role, at any level;
-    /// - every other category is at least known to exist, so that a refusal
-    ///   never reaches a researcher as "not known to the agency", which could
-    ///   falsely reassure them about a child.
+    /// The rules no policy may break, whatever its files say, each asked of
+    /// casbin for every context it covers, at the lowest tier (a deny there
+    /// denies every tier; an allow there is all "known to exist" needs):
+    /// - restricted categories are never disclosed automatically. (The broker
+    ///   also holds them in code; this keeps the files honest, so that what
+    ///   an IG officer reads is what happens.)
+    /// - at levels 2 and 3, on a statutory basis, every other item about the
+    ///   child is at least known to exist: otherwise the researcher would read
+    ///   the agency as "not known" and could be falsely reassured about a
+    ///   child at risk.
     fn validate(&self) -> Result<(), PolicyError> {
-        use mash_domain::{Category, Level, Sensitivity, Tier};
+        use mash_domain::{Category, LawfulBasis, Level, Relation, Sensitivity, Tier};
+        let allowed = |context: &Context| {
+            self.disclosure
+                .allows(context, Tier::Existence)
+                .map_err(|e| PolicyError::Invalid(format!("cannot evaluate {context}: {e}")))
+        };
         for category in Category::all() {
             let restricted = category.sensitivity() == Sensitivity::Restricted;
-            for role in Role::ALL {
-                for level in Level::ALL.iter().copied() {
-                    let tier = self.disclosure.decide(role, level, category).tier;
-                    let context = format!("to a {} at level {}", role.as_str(), level.as_str());
-                    if restricted && tier != Tier::None {
-                        return Err(PolicyError::Invalid(format!(
-                            "restricted category {category} would be disclosed at {tier} {context}"
-                        )));
-                    }
-                    if !restricted && tier == Tier::None {
-                        return Err(PolicyError::Invalid(format!(
-                            "{category} would be refused outright {context}, which the researcher would read as not known"
-                        )));
-                    }
+            for context in disclosure::contexts_for(category) {
+                if restricted && allowed(&context)? {
+                    return Err(PolicyError::Invalid(format!(
+                        "restricted category {category} would be disclosed to a {context}"
+                    )));
+                }
+                let at_risk = context.level != Level::EarlyHelp
+                    && context.basis != LawfulBasis::Consent
+                    && context.relation == Relation::Child
+                    && context.sensitivity == category.sensitivity();
+                if !restricted && at_risk && !allowed(&context)? {
+                    return Err(PolicyError::Invalid(format!(
+                        "{category} would be refused outright to a {context}, which the researcher would read as not known"
+                    )));
                 }
             }
         }

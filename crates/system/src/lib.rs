@@ -48,6 +48,8 @@ pub struct SystemConfig {
     pub feed_override: Option<(Agency, String)>,
     pub checkpoints: mash_broker::ledger::CheckpointPolicy,
     pub content_retention: Duration,
+    /// The broker's today, for items' ages.
+    pub clock: mash_broker::Clock,
 }
 
 impl SystemConfig {
@@ -63,6 +65,7 @@ impl SystemConfig {
             checkpoints: mash_broker::ledger::CheckpointPolicy { every_entries: 1000, every: Duration::from_secs(10) },
             // Six years, a common retention period for safeguarding records.
             content_retention: Duration::from_secs(6 * 365 * 24 * 3600),
+            clock: mash_broker::Clock::System,
         }
     }
 }
@@ -158,6 +161,7 @@ impl System {
             signing_key_file: signing_key.clone(),
             checkpoints: config.checkpoints,
             content_retention: config.content_retention,
+            clock: config.clock,
         };
         let broker = mash_broker::build(settings, stopped(watcher)).await?;
         tasks.push(spawn_server("broker".into(), broker.serve));

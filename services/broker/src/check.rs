@@ -3,17 +3,19 @@
 use std::{collections::HashMap, time::Duration};
 
 use futures::future::join_all;
-use mash_domain::{Agency, Category, Tier};
-use mash_policy::{Policy, Role};
+use mash_domain::{AgeBand, Agency, Category, Relation, Sensitivity, Tier};
+use mash_policy::{Context, Decision, Policy, Role};
 use mash_proto::v1::{self as pb, feed_client::FeedClient};
 use mash_telemetry::TracePropagation;
 use prost::Message;
 use sha2::{Digest, Sha256};
+use time::Date;
 use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 use tracing::Instrument;
 
 use crate::{
     enquiry::{Enquiry, Subject},
+    hold::NewHold,
     log::NewEntry,
 };
 
@@ -88,60 +90,64 @@ pub fn person_to_wire(p: &mash_domain::Person) -> pb::Person {
     }
 }
 
-/// Decides and redacts every item; returns the answer and the log entries
-/// that must be durable before it is sent.
-pub fn disclose(
-    enquiry: &Enquiry,
-    requester: &Requester,
-    policy: &Policy,
-    person_refs: &HashMap<String, String>,
-    answers: Vec<(Agency, FeedAnswer)>,
-) -> (pb::CheckResults, Vec<NewEntry>) {
-    let mut entries = Vec::new();
+/// Everything a check decides with, besides the feeds' answers.
+pub struct CheckContext<'a> {
+    pub enquiry: &'a Enquiry,
+    pub requester: &'a Requester,
+    pub policy: &'a Policy,
+    /// Each subject's cross-enquiry pseudonym, for the log.
+    pub person_refs: &'a HashMap<String, String>,
+    /// The day items' ages are judged on.
+    pub today: Date,
+}
+
+/// What a check produced: the answer, the log entries that must be durable
+/// before it is sent, and the restricted items to hold for gatekeepers.
+pub struct Disclosed {
+    pub results: pb::CheckResults,
+    pub entries: Vec<NewEntry>,
+    pub holds: Vec<NewHold>,
+}
+
+/// Decides and redacts every item.
+pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Disclosed {
+    let (mut entries, mut holds) = (Vec::new(), Vec::new());
     let agencies = answers
         .into_iter()
         .map(|(agency, answer)| {
-            let status_and_subjects = match answer {
+            let (status, subjects) = match answer {
                 FeedAnswer::TimedOut => (pb::AgencyStatus::TimedOut, Vec::new()),
                 FeedAnswer::Unavailable => (pb::AgencyStatus::Unavailable, Vec::new()),
                 FeedAnswer::Results(results) => {
                     let subjects: Vec<pb::SubjectDisclosure> = results
                         .into_iter()
-                        .filter_map(|result| {
-                            let mut base = entry_base(enquiry, requester, policy, agency, &result.subject_ref);
-                            base.person_ref = person_refs.get(&result.subject_ref).cloned().unwrap_or_default();
-                            disclose_subject(enquiry, requester, policy, agency, result, &base, &mut entries)
-                        })
+                        .filter_map(|result| disclose_subject(cx, agency, result, &mut entries, &mut holds))
                         .collect();
                     let status = if subjects.is_empty() { pb::AgencyStatus::NotKnown } else { pb::AgencyStatus::Found };
                     (status, subjects)
                 }
             };
-            let (status, subjects) = status_and_subjects;
             pb::AgencyResult { agency: agency.as_str().into(), status: status.into(), subjects }
         })
         .collect();
-    (pb::CheckResults { enquiry_id: enquiry.enquiry_id.to_string(), agencies }, entries)
+    let results = pb::CheckResults { enquiry_id: cx.enquiry.enquiry_id.to_string(), agencies };
+    Disclosed { results, entries, holds }
 }
 
-fn entry_base(
-    enquiry: &Enquiry,
-    requester: &Requester,
-    policy: &Policy,
-    agency: Agency,
-    subject_ref: &str,
-) -> NewEntry {
+fn entry_base(cx: &CheckContext<'_>, agency: Agency, subject_ref: &str) -> NewEntry {
+    let (enquiry, requester) = (cx.enquiry, cx.requester);
     NewEntry {
         requester: requester.identity.clone(),
         role: requester.role.as_str().into(),
         enquiry_id: enquiry.enquiry_id.to_string(),
         level: enquiry.level.as_str().into(),
-        purpose: enquiry.purpose.clone(),
-        lawful_basis: enquiry.lawful_basis.clone(),
+        purpose: enquiry.purpose.as_str().into(),
+        lawful_basis: enquiry.lawful_basis.as_str().into(),
         consent: enquiry.consent.as_str().into(),
         subject_id: subject_ref.into(),
+        person_ref: cx.person_refs.get(subject_ref).cloned().unwrap_or_default(),
         agency: agency.as_str().into(),
-        policy_version: policy.version().into(),
+        policy_version: cx.policy.version().into(),
         requester_agency: requester.organisation.clone(),
         on_behalf_of: enquiry.assigned_researcher.to_string(),
         recipient: requester.identity.clone(),
@@ -149,32 +155,58 @@ fn entry_base(
     }
 }
 
+/// One item as the policy sees it, decided. Restricted items (by category
+/// or by the agency's marking) are refused here whatever the policy files
+/// say: validation keeps the files in step, and this keeps a mistake in them
+/// from disclosing.
+fn decide(cx: &CheckContext<'_>, relation: Relation, agency: Agency, item: &pb::Item) -> (Option<Category>, Decision) {
+    let Ok(category) = Category::parse_for("category", &item.category, agency) else {
+        return (None, Decision { tier: Tier::None, reason: "category unknown for this agency".into() });
+    };
+    let marked = crate::wire::sensitivity(item.sensitivity).unwrap_or(category.sensitivity());
+    let sensitivity = marked.max(category.sensitivity());
+    // An item whose date cannot be read is judged historic: the narrower view.
+    let age = mash_domain::parse_date("date", &item.date).map_or(AgeBand::Historic, |date| AgeBand::of(date, cx.today));
+    let context = Context {
+        role: cx.requester.role,
+        level: cx.enquiry.level,
+        purpose: cx.enquiry.purpose,
+        basis: cx.enquiry.lawful_basis,
+        consent: cx.enquiry.consent,
+        relation,
+        category,
+        sensitivity,
+        age,
+    };
+    let decision = cx.policy.disclosure.decide(&context);
+    if sensitivity == Sensitivity::Restricted && decision.tier != Tier::None {
+        let reason =
+            format!("restricted items are never disclosed automatically (the policy said: {})", decision.reason);
+        return (Some(category), Decision { tier: Tier::None, reason });
+    }
+    (Some(category), decision)
+}
+
 /// One subject's items from one agency: decided, redacted and logged.
 fn disclose_subject(
-    enquiry: &Enquiry,
-    requester: &Requester,
-    policy: &Policy,
+    cx: &CheckContext<'_>,
     agency: Agency,
     result: pb::SubjectResult,
-    base: &NewEntry,
     entries: &mut Vec<NewEntry>,
+    holds: &mut Vec<NewHold>,
 ) -> Option<pb::SubjectDisclosure> {
     // Results are attributed only to subjects the broker asked about.
-    if !enquiry.subjects.iter().any(|s| s.subject_id.to_string() == result.subject_ref) {
+    let Some(subject) = cx.enquiry.subjects.iter().find(|s| s.subject_id.to_string() == result.subject_ref) else {
         tracing::warn!(%agency, "feed answered about a subject that was not asked about; ignored");
         return None;
-    }
+    };
+    let base = entry_base(cx, agency, &result.subject_ref);
     let existence_notice = format!("Known to {agency}: contact the MASH {agency} desk.");
     let held_notice = format!("Information is held for {agency} review: their gatekeeper decides on restricted items.");
-    let (mut known, mut held) = (false, false);
-    let mut items = Vec::new();
+    let mut known = false;
+    let (mut items, mut hold_ids) = (Vec::new(), Vec::new());
     for item in result.items {
-        let (category, decision) = match Category::parse_for("category", &item.category, agency) {
-            Ok(category) => (Some(category), policy.disclosure.decide(requester.role, enquiry.level, category)),
-            Err(_) => {
-                (None, mash_policy::Decision { tier: Tier::None, reason: "category unknown for this agency".into() })
-            }
-        };
+        let (category, decision) = decide(cx, subject.relation, agency, &item);
         let mut entry = NewEntry {
             record_ref: item.record_id.clone(),
             category: item.category.clone(),
@@ -184,8 +216,17 @@ fn disclose_subject(
         };
         match decision.tier {
             Tier::None => {
-                held |= category.is_some_and(|c| c.sensitivity() == mash_domain::Sensitivity::Restricted);
                 entry.outcome = "refused".into();
+                let restricted = category.is_some_and(|c| {
+                    c.sensitivity() == Sensitivity::Restricted || decision.reason.starts_with("restricted")
+                });
+                if restricted {
+                    let hold = NewHold::new(cx.enquiry, &subject.subject_id, agency, item);
+                    entry.reason =
+                        format!("held for the {agency} gatekeeper as hold {}: {}", hold.hold_id, entry.reason);
+                    hold_ids.push(hold.hold_id.clone());
+                    holds.push(hold);
+                }
             }
             Tier::Existence => {
                 known = true;
@@ -203,19 +244,19 @@ fn disclose_subject(
         }
         entries.push(entry);
     }
-    let notices: Vec<&str> = [(known, existence_notice.as_str()), (held, held_notice.as_str())]
+    let notices: Vec<&str> = [(known, existence_notice.as_str()), (!hold_ids.is_empty(), held_notice.as_str())]
         .into_iter()
         .filter_map(|(on, text)| on.then_some(text))
         .collect();
     if items.is_empty() && notices.is_empty() {
         return None;
     }
-    Some(pb::SubjectDisclosure { subject_id: result.subject_ref, existence_notice: notices.join(" "), items })
+    Some(pb::SubjectDisclosure { subject_id: result.subject_ref, existence_notice: notices.join(" "), items, hold_ids })
 }
 
 /// The item as this tier may see it: summary keeps kind, category and date;
 /// detail adds every field that is not restricted.
-fn redact(item: pb::Item, tier: Tier) -> pb::DisclosedItem {
+pub(crate) fn redact(item: pb::Item, tier: Tier) -> pb::DisclosedItem {
     let fields =
         if tier == Tier::Detail { item.fields.into_iter().filter(|f| !f.restricted).collect() } else { Vec::new() };
     pb::DisclosedItem {
@@ -228,10 +269,10 @@ fn redact(item: pb::Item, tier: Tier) -> pb::DisclosedItem {
 }
 
 /// What the log's content store keeps of a disclosure.
-fn shown_content(shown: pb::disclosed_content::Shown) -> Vec<u8> {
+pub(crate) fn shown_content(shown: pb::disclosed_content::Shown) -> Vec<u8> {
     pb::DisclosedContent { seq: 0, shown: Some(shown) }.encode_to_vec()
 }
 
-fn digest(bytes: &[u8]) -> String {
+pub(crate) fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

@@ -68,6 +68,7 @@ pub fn main() -> anyhow::Result<()> {
                 every: Duration::from_secs(args.checkpoint_every_seconds),
             },
             content_retention: Duration::from_secs(args.content_retention_days * 24 * 3600),
+            clock: mash_broker::Clock::System,
         };
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

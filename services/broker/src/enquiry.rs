@@ -3,7 +3,10 @@
 use std::{collections::HashMap, sync::Arc};
 
 use mash_db::Db;
-use mash_domain::{ConsentState, DomainError, EnquiryId, Identity, Level, Person, PersonInput, Relation, SubjectId};
+use mash_domain::{
+    ConsentState, DomainError, EnquiryId, Identity, LawfulBasis, Level, Person, PersonInput, Purpose, Relation,
+    SubjectId,
+};
 use mash_seal::{KeyRing, Sealed};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, any::AnyRow};
@@ -23,8 +26,8 @@ pub struct Subject {
 pub struct Enquiry {
     pub enquiry_id: EnquiryId,
     pub level: Level,
-    pub purpose: String,
-    pub lawful_basis: String,
+    pub purpose: Purpose,
+    pub lawful_basis: LawfulBasis,
     pub consent: ConsentState,
     pub assigned_researcher: Identity,
     pub opened_by: Identity,
@@ -72,8 +75,8 @@ impl Enquiry {
         Ok(Self {
             enquiry_id: EnquiryId::new(),
             level,
-            purpose: bounded("purpose", input.purpose, 500)?,
-            lawful_basis: bounded("lawful_basis", input.lawful_basis, 200)?,
+            purpose: Purpose::parse("purpose", input.purpose.trim())?,
+            lawful_basis: LawfulBasis::parse("lawful_basis", input.lawful_basis.trim())?,
             consent,
             assigned_researcher,
             opened_by: caller.clone(),
@@ -81,17 +84,6 @@ impl Enquiry {
             subjects,
         })
     }
-}
-
-fn bounded(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Err(DomainError::invalid(field, "is required"));
-    }
-    if text.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("is longer than {max} characters")));
-    }
-    Ok(text.to_owned())
 }
 
 /// The sealed form of a subject's person.
@@ -197,8 +189,9 @@ impl EnquiryStore {
         Ok(Some(Enquiry {
             enquiry_id: id,
             level: Level::parse("level", &text("level")?).map_err(|_| corrupt("level"))?,
-            purpose: text("purpose")?,
-            lawful_basis: text("lawful_basis")?,
+            purpose: Purpose::parse("purpose", &text("purpose")?).map_err(|_| corrupt("purpose"))?,
+            lawful_basis: LawfulBasis::parse("lawful_basis", &text("lawful_basis")?)
+                .map_err(|_| corrupt("lawful_basis"))?,
             consent: ConsentState::parse("consent", &text("consent")?).map_err(|_| corrupt("consent"))?,
             assigned_researcher: Identity::parse(&text("assigned_researcher")?).map_err(|_| corrupt("researcher"))?,
             opened_by: Identity::parse(&text("opened_by")?).map_err(|_| corrupt("opened_by"))?,

@@ -11,6 +11,10 @@ pub enum BrokerError {
     PermissionDenied(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request is well formed but the thing it acts on is not in a state
+    /// that allows it, e.g. a hold already decided.
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// Fail closed: nothing is disclosed that is not durably logged.
     #[error("the disclosure log cannot be written, so nothing was disclosed; try again later")]
     LogUnavailable,
@@ -28,6 +32,7 @@ impl From<BrokerError> for Status {
             BrokerError::Invalid(e) => Status::invalid_argument(e.to_string()),
             BrokerError::PermissionDenied(message) => Status::permission_denied(message),
             BrokerError::NotFound(message) => Status::not_found(message),
+            BrokerError::FailedPrecondition(message) => Status::failed_precondition(message),
             BrokerError::LogUnavailable => Status::unavailable(error.to_string()),
             // Details stay in the broker's own log, never in the caller's status.
             BrokerError::Storage(_) | BrokerError::Seal(_) | BrokerError::Internal(_) => {

@@ -13,6 +13,8 @@ mod check;
 pub mod cli;
 mod enquiry;
 mod error;
+mod gatekeeper;
+mod hold;
 pub mod ledger;
 pub mod log;
 mod review;
@@ -49,6 +51,26 @@ pub struct BrokerSettings {
     pub checkpoints: ledger::CheckpointPolicy,
     /// How long exactly-what-was-shown is kept; the log itself is kept for ever.
     pub content_retention: Duration,
+    /// The day items' ages are judged on.
+    pub clock: Clock,
+}
+
+/// Today, for judging how old an item is: the system's date, or a fixed one
+/// (for golden tests and demos, whose items must not age).
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Fixed(time::Date),
+}
+
+impl Clock {
+    pub fn today(self) -> time::Date {
+        match self {
+            Clock::System => mash_domain::today(),
+            Clock::Fixed(date) => date,
+        }
+    }
 }
 
 pub type ServeFuture = Pin<Box<dyn Future<Output = Result<(), mash_transport::TransportError>> + Send>>;
@@ -95,7 +117,9 @@ pub async fn build(
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);
     let log = log::DisclosureLog::start(db.clone(), ledger, settings.checkpoints, keys.clone());
     let service = service::BrokerService {
-        enquiries: enquiry::EnquiryStore::new(db, keys),
+        enquiries: enquiry::EnquiryStore::new(db.clone(), keys.clone()),
+        holds: hold::HoldStore::new(db, keys),
+        clock: settings.clock,
         log: log.clone(),
         policy: settings.policy,
         feeds,

@@ -14,6 +14,7 @@ use crate::{
     BrokerError,
     check::{self, Feed, Requester},
     enquiry::{Enquiry, EnquiryInput, EnquiryStore},
+    hold::HoldStore,
     log::{DisclosureLog, Entry, LogFilter, NewEntry},
     wire,
 };
@@ -23,6 +24,8 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 pub struct BrokerService {
     pub(crate) enquiries: EnquiryStore,
+    pub(crate) holds: HoldStore,
+    pub(crate) clock: crate::Clock,
     pub(crate) log: DisclosureLog,
     pub(crate) policy: Arc<LivePolicy>,
     pub(crate) feeds: HashMap<Agency, Feed>,
@@ -42,12 +45,12 @@ fn within_limit<T: Message>(request: &T) -> Result<(), BrokerError> {
 
 impl BrokerService {
     /// The policy in force for this decision.
-    fn policy(&self) -> Arc<Policy> {
+    pub(crate) fn policy(&self) -> Arc<Policy> {
         self.policy.current()
     }
 
     /// Allows the call, or logs the refusal and refuses it.
-    async fn require(
+    pub(crate) async fn require(
         &self,
         caller: &Identity,
         action: Action,
@@ -63,7 +66,7 @@ impl BrokerService {
     /// A refused call is a log entry too, so IG can see attempts; the error
     /// to return is PERMISSION_DENIED. If even the refusal cannot be logged,
     /// the call is still refused.
-    async fn refuse(&self, caller: &Identity, action: Action, enquiry: Option<&Enquiry>) -> BrokerError {
+    pub(crate) async fn refuse(&self, caller: &Identity, action: Action, enquiry: Option<&Enquiry>) -> BrokerError {
         tracing::warn!(action = action.as_str(), "refused: caller not permitted");
         let mut entry = NewEntry {
             requester: caller.to_string(),
@@ -78,8 +81,8 @@ impl BrokerService {
         if let Some(enquiry) = enquiry {
             entry.enquiry_id = enquiry.enquiry_id.to_string();
             entry.level = enquiry.level.as_str().into();
-            entry.purpose = enquiry.purpose.clone();
-            entry.lawful_basis = enquiry.lawful_basis.clone();
+            entry.purpose = enquiry.purpose.as_str().into();
+            entry.lawful_basis = enquiry.lawful_basis.as_str().into();
             entry.consent = enquiry.consent.as_str().into();
             entry.on_behalf_of = enquiry.assigned_researcher.to_string();
         }
@@ -89,7 +92,7 @@ impl BrokerService {
         BrokerError::PermissionDenied(format!("{caller} may not {} ({})", action.describe(), action.as_str()))
     }
 
-    async fn load_enquiry(&self, raw_id: &str) -> Result<Arc<Enquiry>, BrokerError> {
+    pub(crate) async fn load_enquiry(&self, raw_id: &str) -> Result<Arc<Enquiry>, BrokerError> {
         let id = EnquiryId::parse("enquiry_id", raw_id)?;
         self.enquiries.get(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))
     }
@@ -164,10 +167,21 @@ impl BrokerService {
                 (s.subject_id.to_string(), self.enquiries.person_refs(&s.person).into_iter().next().unwrap_or_default())
             })
             .collect();
-        let (results, entries) = check::disclose(&enquiry, &requester, &self.policy(), &person_refs, answers);
+        let policy = self.policy();
+        let cx = check::CheckContext {
+            enquiry: &enquiry,
+            requester: &requester,
+            policy: &policy,
+            person_refs: &person_refs,
+            today: self.clock.today(),
+        };
+        let disclosed = check::disclose(&cx, answers);
         // The invariant: nothing leaves the broker before its log entry is durable.
-        self.log.append(entries).await?;
-        Ok(results)
+        self.log.append(disclosed.entries).await?;
+        // Held items are stored after their refusals are logged; a failure
+        // here fails the check, and checking again holds them then.
+        self.holds.insert(&disclosed.holds).await?;
+        Ok(disclosed.results)
     }
 
     async fn search_log(
@@ -295,8 +309,8 @@ fn enquiry_to_wire(e: &Enquiry) -> pb::Enquiry {
     pb::Enquiry {
         enquiry_id: e.enquiry_id.to_string(),
         level: wire::level_to_wire(e.level).into(),
-        purpose: e.purpose.clone(),
-        lawful_basis: e.lawful_basis.clone(),
+        purpose: e.purpose.as_str().into(),
+        lawful_basis: e.lawful_basis.as_str().into(),
         consent: wire::consent_to_wire(e.consent).into(),
         assigned_researcher: e.assigned_researcher.to_string(),
         opened_by: e.opened_by.to_string(),
@@ -620,5 +634,35 @@ impl pb::broker_server::Broker for BrokerService {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("ReviewSignals", &metadata, self.review(caller, request.into_inner())).await
+    }
+
+    async fn list_holds(
+        &self,
+        request: Request<pb::ListHoldsRequest>,
+    ) -> Result<Response<pb::ListHoldsResponse>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("ListHolds", &metadata, self.list_holds(caller, request.into_inner())).await
+    }
+
+    async fn decide_hold(&self, request: Request<pb::DecideHoldRequest>) -> Result<Response<pb::Hold>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("DecideHold", &metadata, self.decide_hold(caller, request.into_inner())).await
+    }
+
+    async fn break_glass(&self, request: Request<pb::BreakGlassRequest>) -> Result<Response<pb::Hold>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("BreakGlass", &metadata, self.break_glass(caller, request.into_inner())).await
+    }
+
+    async fn list_alerts(
+        &self,
+        request: Request<pb::ListAlertsRequest>,
+    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("ListAlerts", &metadata, self.list_alerts(caller)).await
     }
 }

@@ -1,6 +1,6 @@
 //! Conversions between wire enums and domain codes, in one place.
 
-use mash_domain::{ConsentState, DomainError, Level, Relation, Tier};
+use mash_domain::{ConsentState, DomainError, Level, Relation, Sensitivity, Tier};
 use mash_proto::v1 as pb;
 
 pub fn level(field: &str, raw: i32) -> Result<Option<Level>, DomainError> {
@@ -76,4 +76,33 @@ pub fn consent_from_log(raw: &str) -> pb::ConsentState {
 
 pub fn tier_from_log(raw: &str) -> pb::Tier {
     Tier::parse("tier", raw).map(tier_to_wire).unwrap_or(pb::Tier::Unspecified)
+}
+
+/// An item's sensitivity as its feed marked it; `None` if unmarked.
+pub fn sensitivity(raw: i32) -> Option<Sensitivity> {
+    match pb::Sensitivity::try_from(raw).ok()? {
+        pb::Sensitivity::Unspecified => None,
+        pb::Sensitivity::Standard => Some(Sensitivity::Standard),
+        pb::Sensitivity::Sensitive => Some(Sensitivity::Sensitive),
+        pb::Sensitivity::Restricted => Some(Sensitivity::Restricted),
+    }
+}
+
+pub fn hold_state(field: &str, raw: i32) -> Result<Option<crate::hold::HoldState>, DomainError> {
+    use crate::hold::HoldState;
+    Ok(match pb::HoldState::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown hold state"))? {
+        pb::HoldState::Unspecified => None,
+        pb::HoldState::Held => Some(HoldState::Held),
+        pb::HoldState::Released => Some(HoldState::Released),
+        pb::HoldState::Withheld => Some(HoldState::Withheld),
+    })
+}
+
+pub fn hold_state_to_wire(state: crate::hold::HoldState) -> pb::HoldState {
+    use crate::hold::HoldState;
+    match state {
+        HoldState::Held => pb::HoldState::Held,
+        HoldState::Released => pb::HoldState::Released,
+        HoldState::Withheld => pb::HoldState::Withheld,
+    }
 }

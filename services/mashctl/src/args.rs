@@ -31,6 +31,11 @@ pub enum Command {
     /// Information governance: the disclosure log.
     #[command(subcommand)]
     Log(crate::log::LogCommand),
+    /// Restricted items held for agency gatekeepers: list, release, withhold, break glass.
+    #[command(subcommand)]
+    Hold(crate::hold::HoldCommand),
+    /// An agency's alerts (gatekeepers and agency systems).
+    Alerts,
     /// The disclosure policy: explain a decision, or diff two versions.
     #[command(subcommand)]
     Policy(crate::policy::PolicyCommand),
@@ -45,6 +50,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Enquiry(command) => crate::enquiry::run(&cli.endpoints, who, command).await,
         Command::Check(args) => crate::enquiry::check(&cli.endpoints, who, args).await,
         Command::Log(command) => crate::log::run(&cli.endpoints, who, command).await,
+        Command::Hold(command) => crate::hold::run(&cli.endpoints, who, command).await,
+        Command::Alerts => crate::hold::alerts(&cli.endpoints, who).await,
         Command::Policy(command) => crate::policy::run(command).await,
     }
 }

@@ -21,10 +21,13 @@ pub struct OpenArgs {
     /// 1 early help, 2 child in need, 3 child protection.
     #[arg(long)]
     level: u8,
-    #[arg(long)]
+    /// front-door-decision, strategy-discussion or early-help-assessment.
+    #[arg(long, default_value = "front-door-decision")]
     purpose: String,
-    #[arg(long, default_value = "UK GDPR Art 6(1)(e); DPA 2018 Sch 1 para 18")]
-    lawful_basis: String,
+    /// children-act-1989-s47, children-act-1989-s17 or consent; by default
+    /// the one that goes with the level (3: s47, 2: s17, 1: consent).
+    #[arg(long)]
+    lawful_basis: Option<String>,
     /// given, refused or not-sought.
     #[arg(long, default_value = "not-sought")]
     consent: String,
@@ -89,7 +92,14 @@ fn open_request(args: OpenArgs) -> anyhow::Result<pb::OpenEnquiryRequest> {
     Ok(pb::OpenEnquiryRequest {
         level: level.into(),
         purpose: args.purpose,
-        lawful_basis: args.lawful_basis,
+        lawful_basis: args.lawful_basis.unwrap_or_else(|| {
+            match args.level {
+                3 => "children-act-1989-s47",
+                2 => "children-act-1989-s17",
+                _ => "consent",
+            }
+            .to_owned()
+        }),
         consent: consent.into(),
         assigned_researcher: args.assign,
         subjects: args.subjects.iter().map(|s| subject(s)).collect::<anyhow::Result<_>>()?,
@@ -139,6 +149,9 @@ pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -
             println!("  subject {}", subject.subject_id);
             if !subject.existence_notice.is_empty() {
                 println!("    {}", subject.existence_notice);
+            }
+            for hold in &subject.hold_ids {
+                println!("    held for agency review: {hold} (mashctl hold list --enquiry …)");
             }
             for item in &subject.items {
                 let tier = if item.tier() == Tier::Detail { "detail" } else { "summary" };

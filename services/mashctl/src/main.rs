@@ -6,6 +6,7 @@ mod connect;
 mod enquiry;
 mod export;
 mod extract;
+mod hold;
 mod log;
 mod policy;
 mod push;

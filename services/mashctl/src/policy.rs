@@ -3,40 +3,61 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Subcommand;
-use mash_domain::{Category, Level};
-use mash_policy::{Policy, PolicyFiles, Role};
+use clap::{Args, Subcommand};
+use mash_domain::{AgeBand, Category, ConsentState, LawfulBasis, Level, Purpose, Relation, Sensitivity};
+use mash_policy::{Context, Policy, PolicyFiles, Role};
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// The tier the policy gives, and the rules that produced it.
-    Explain {
-        /// researcher or manager.
-        #[arg(long, default_value = "researcher")]
-        role: String,
-        /// 1, 2 or 3.
-        #[arg(long)]
-        level: String,
-        /// e.g. police/domestic-abuse.
-        #[arg(long)]
-        category: String,
-        #[arg(long, default_value = "policy")]
-        dir: PathBuf,
-    },
-    /// Every decision that would change from the OLD policy directory to the NEW.
+    /// The tier the policy gives an item in a context, and the rules that produced it.
+    Explain(ExplainArgs),
+    /// Every decision that would change from the OLD policy directory to the
+    /// NEW, over a fixed set of contexts: every role, level, purpose, consent
+    /// state, relation, category and age, on each level's usual lawful basis.
     Diff { old: PathBuf, new: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// researcher or manager.
+    #[arg(long, default_value = "researcher")]
+    role: String,
+    /// 1, 2 or 3.
+    #[arg(long)]
+    level: String,
+    /// front-door-decision, strategy-discussion or early-help-assessment.
+    #[arg(long, default_value = "front-door-decision")]
+    purpose: String,
+    /// children-act-1989-s47, children-act-1989-s17 or consent; by default the level's usual one.
+    #[arg(long)]
+    basis: Option<String>,
+    /// given, refused or not-sought.
+    #[arg(long, default_value = "not-sought")]
+    consent: String,
+    /// The subject's relation to the child: child, sibling, parent-or-carer or other-adult.
+    #[arg(long, default_value = "child")]
+    relation: String,
+    /// e.g. police/domestic-abuse.
+    #[arg(long)]
+    category: String,
+    /// standard, sensitive or restricted; by default the category's own.
+    #[arg(long)]
+    sensitivity: Option<String>,
+    /// recent (within 12 months) or historic.
+    #[arg(long, default_value = "recent")]
+    age: String,
+    #[arg(long, default_value = "policy")]
+    dir: PathBuf,
 }
 
 pub async fn run(command: PolicyCommand) -> anyhow::Result<()> {
     match command {
-        PolicyCommand::Explain { role, level, category, dir } => {
-            let policy = load(&dir).await?;
-            let role = parse_role(&role)?;
-            let level = Level::parse("--level", &level)?;
-            let category = Category::parse("--category", &category)?;
-            let decision = policy.disclosure.decide(role, level, category);
+        PolicyCommand::Explain(args) => {
+            let policy = load(&args.dir).await?;
+            let context = explain_context(&args)?;
+            let decision = policy.disclosure.decide(&context);
             println!("policy   {}", policy.version());
-            println!("context  {} at level {} asking about {category}", role.as_str(), level.as_str());
+            println!("context  {context}");
             println!("tier     {}", decision.tier);
             println!("because  {}", decision.reason);
             Ok(())
@@ -50,12 +71,42 @@ pub async fn run(command: PolicyCommand) -> anyhow::Result<()> {
             println!(
                 "{} of {} decisions change ({} -> {})",
                 changes.len(),
-                contexts().count(),
+                contexts().len(),
                 old.version(),
                 new.version()
             );
             Ok(())
         }
+    }
+}
+
+fn explain_context(args: &ExplainArgs) -> anyhow::Result<Context> {
+    let level = Level::parse("--level", &args.level)?;
+    let category = Category::parse("--category", &args.category)?;
+    Ok(Context {
+        role: parse_role(&args.role)?,
+        level,
+        purpose: Purpose::parse("--purpose", &args.purpose)?,
+        basis: match &args.basis {
+            Some(raw) => LawfulBasis::parse("--basis", raw)?,
+            None => usual_basis(level),
+        },
+        consent: ConsentState::parse("--consent", &args.consent)?,
+        relation: Relation::parse("--relation", &args.relation)?,
+        category,
+        sensitivity: match &args.sensitivity {
+            Some(raw) => Sensitivity::parse("--sensitivity", raw)?,
+            None => category.sensitivity(),
+        },
+        age: AgeBand::parse("--age", &args.age)?,
+    })
+}
+
+fn usual_basis(level: Level) -> LawfulBasis {
+    match level {
+        Level::ChildProtection => LawfulBasis::Section47,
+        Level::ChildInNeed => LawfulBasis::Section17,
+        Level::EarlyHelp => LawfulBasis::Consent,
     }
 }
 
@@ -70,31 +121,48 @@ fn parse_role(raw: &str) -> anyhow::Result<Role> {
         .ok_or_else(|| anyhow::anyhow!("--role must be researcher or manager"))
 }
 
-/// Every context the disclosure policy decides: the whole closed space.
-fn contexts() -> impl Iterator<Item = (Role, Level, Category)> {
-    Role::ALL
-        .into_iter()
-        .flat_map(|role| Level::ALL.iter().map(move |level| (role, *level)))
-        .flat_map(|(role, level)| Category::all().map(move |category| (role, level, category)))
+/// The fixed set `diff` compares over. Items are at their category's own
+/// sensitivity: restricted ones are held whatever the policy says.
+fn contexts() -> Vec<Context> {
+    let mut out = Vec::new();
+    for category in Category::all() {
+        for role in Role::ALL {
+            for &level in Level::ALL {
+                for &purpose in Purpose::ALL {
+                    for &consent in ConsentState::ALL {
+                        for &relation in Relation::ALL {
+                            for &age in AgeBand::ALL {
+                                let basis = usual_basis(level);
+                                let sensitivity = category.sensitivity();
+                                out.push(Context {
+                                    role,
+                                    level,
+                                    purpose,
+                                    basis,
+                                    consent,
+                                    relation,
+                                    category,
+                                    sensitivity,
+                                    age,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One line per decision that differs between the two policies.
 fn changes(old: &Policy, new: &Policy) -> Vec<String> {
     contexts()
-        .filter_map(|(role, level, category)| {
-            let (before, after) =
-                (old.disclosure.decide(role, level, category), new.disclosure.decide(role, level, category));
-            (before.tier != after.tier).then(|| {
-                format!(
-                    "{:<10} level {}  {:<36} {} -> {}  (now: {})",
-                    role.as_str(),
-                    level.as_str(),
-                    category.as_str(),
-                    before.tier,
-                    after.tier,
-                    after.reason
-                )
-            })
+        .into_iter()
+        .filter_map(|context| {
+            let (before, after) = (old.disclosure.decide(&context), new.disclosure.decide(&context));
+            (before.tier != after.tier)
+                .then(|| format!("{context}: {} -> {}  (now: {})", before.tier, after.tier, after.reason))
         })
         .collect()
 }
@@ -116,12 +184,18 @@ mod tests {
         }
         let file = dir.join("disclosure_policy.csv");
         let text = std::fs::read_to_string(&file).expect("read");
-        std::fs::write(&file, text.replace("p, *, 2, health/*, summary, allow", "p, *, 2, health/*, detail, allow"))
-            .expect("write");
+        const LINE: &str = "p, *, 2, *, *, *, *, health/*,      *, *, summary, allow";
+        assert!(text.contains(LINE), "the test edits this line");
+        std::fs::write(&file, text.replace(LINE, "p, *, 2, *, *, *, *, health/*, *, *, detail, allow")).expect("write");
         let (old, new) = (load(&shipped()).await.expect("old"), load(&dir).await.expect("new"));
         let changed = changes(&old, &new);
-        // Six non-restricted health categories, for each of two roles, at level 2.
-        assert_eq!(changed.len(), 12, "{changed:#?}");
+        // Six non-restricted health categories at level 2, for 2 roles × 3
+        // purposes × 3 consents × 4 relations × 2 ages; minus what denies keep
+        // at summary (other adults; an early help purpose does not touch
+        // health) and what was already detail (the child's, with consent).
+        // Per category: 2 roles × 3 purposes × 2 ages × (3 consents × 2
+        // relations (sibling, parent) + 2 consents × 1 (child without consent)) = 96.
+        assert_eq!(changed.len(), 6 * 96, "{changed:#?}");
         assert!(
             changed.iter().all(|c| c.contains("level 2") && c.contains("health/") && c.contains("summary -> detail"))
         );

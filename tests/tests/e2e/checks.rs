@@ -126,7 +126,7 @@ async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend:
         assert_eq!(entry.requester_agency, "mash");
         assert_eq!(entry.on_behalf_of, "spiffe://mash.local/user/rita-researcher", "the assigned researcher");
         assert_eq!(entry.recipient, "spiffe://mash.local/user/rita-researcher");
-        assert_eq!(entry.lawful_basis, mash_e2e::fixtures::LAWFUL_BASIS);
+        assert_eq!(entry.lawful_basis, "children-act-1989-s47");
         assert_eq!(entry.level(), Level::Level3ChildProtection);
         assert!(entry.policy_version.starts_with("sha256:"));
         assert!(enquiry.subjects.iter().any(|s| s.subject_id == entry.subject_id), "pseudonymous subject reference");
@@ -237,14 +237,21 @@ async fn a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused
     let before = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert!(police_tiers(&before).is_empty(), "level 1 sees only that police know Amy");
 
+    const LEVEL_1_POLICE: &str = "p, *, 1, *, *, *, *, police/*,      *, *, existence, allow";
+    const LEVEL_1_SENSITIVE: &str = "p, *, 1, *, *, *, *, *, sensitive, *, summary, deny";
     let file = policy_dir.path().join("disclosure_policy.csv");
     let shipped = std::fs::read_to_string(&file)?;
-    std::fs::write(&file, shipped.replace("p, *, 1, police/*, existence, allow", "p, *, 1, police/*, nonsense"))?;
+    assert!(shipped.contains(LEVEL_1_POLICE) && shipped.contains(LEVEL_1_SENSITIVE), "the test edits these lines");
+    std::fs::write(&file, shipped.replace(LEVEL_1_POLICE, "p, *, 1, police/*, nonsense"))?;
     assert!(h.system.policy.reload().await.is_err(), "a broken policy is rejected");
     let still = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert!(police_tiers(&still).is_empty(), "and the old one stays in force");
 
-    std::fs::write(&file, shipped.replace("p, *, 1, police/*, existence, allow", "p, *, 1, police/*, summary, allow"))?;
+    // Level 1 may now see police items in summary, sensitive ones included.
+    let widened = shipped
+        .replace(LEVEL_1_POLICE, "p, *, 1, *, *, *, *, police/*, *, *, summary, allow")
+        .replace(LEVEL_1_SENSITIVE, "");
+    std::fs::write(&file, widened)?;
     let version = h.system.policy.reload().await?.expect("a new policy");
     let after = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert_eq!(police_tiers(&after), [Tier::Summary]);

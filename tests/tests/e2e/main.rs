@@ -3,6 +3,7 @@
 
 mod checks;
 mod golden;
+mod holds;
 mod input;
 mod ledger;
 mod log_search;

@@ -1,0 +1,240 @@
+//! Restricted items held for the owning agency's gatekeeper.
+//!
+//! A check never discloses a restricted item; it seals the item here and
+//! tells the enquiry only that something is held. The agency's gatekeeper
+//! releases or withholds it with a reason; a manager may break the glass on
+//! a level 3 enquiry. Each decision is in the disclosure log before it takes
+//! effect.
+
+use std::sync::Arc;
+
+use mash_db::Db;
+use mash_domain::{Agency, EnquiryId, Identity, SubjectId};
+use mash_proto::v1 as pb;
+use mash_seal::{KeyRing, Sealed};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use sqlx::{Row, any::AnyRow};
+
+use crate::{BrokerError, enquiry::Enquiry};
+
+/// Where a hold stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldState {
+    Held,
+    Released,
+    Withheld,
+}
+
+impl HoldState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldState::Held => "held",
+            HoldState::Released => "released",
+            HoldState::Withheld => "withheld",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [HoldState::Held, HoldState::Released, HoldState::Withheld].into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// A restricted item a check has just met.
+pub struct NewHold {
+    pub hold_id: String,
+    enquiry_id: String,
+    subject_id: String,
+    agency: Agency,
+    item: pb::Item,
+}
+
+impl NewHold {
+    pub fn new(enquiry: &Enquiry, subject: &SubjectId, agency: Agency, item: pb::Item) -> Self {
+        let hold_id = hold_id(enquiry.enquiry_id, subject, agency, &item.record_id);
+        Self { hold_id, enquiry_id: enquiry.enquiry_id.to_string(), subject_id: subject.to_string(), agency, item }
+    }
+}
+
+/// Derived from what is held, so that checking the enquiry again finds the
+/// same hold instead of asking the gatekeeper twice.
+fn hold_id(enquiry: EnquiryId, subject: &SubjectId, agency: Agency, record_ref: &str) -> String {
+    let digest = Sha256::digest(format!("{enquiry}\n{subject}\n{agency}\n{record_ref}"));
+    format!("hold-{}", hex::encode(&digest[..12]))
+}
+
+/// A hold as stored, with its item opened.
+#[derive(Clone)]
+pub struct Hold {
+    pub hold_id: String,
+    pub enquiry_id: EnquiryId,
+    pub subject_id: String,
+    pub agency: Agency,
+    pub record_ref: String,
+    pub category: String,
+    pub held_at: String,
+    pub state: HoldState,
+    pub decided_by: String,
+    pub decided_at: String,
+    pub reason: String,
+    pub break_glass: bool,
+    pub item: pb::Item,
+}
+
+/// A gatekeeper's or a manager's decision on a hold.
+pub struct HoldDecision<'a> {
+    pub state: HoldState,
+    pub by: &'a Identity,
+    pub reason: &'a str,
+    pub break_glass: bool,
+}
+
+#[derive(Debug)]
+pub struct HoldStore {
+    db: Db,
+    keys: Arc<KeyRing>,
+}
+
+impl HoldStore {
+    pub fn new(db: Db, keys: Arc<KeyRing>) -> Self {
+        Self { db, keys }
+    }
+
+    /// Stores the holds of one check; a hold already stored is kept as it is.
+    pub async fn insert(&self, holds: &[NewHold]) -> Result<(), BrokerError> {
+        if holds.is_empty() {
+            return Ok(());
+        }
+        let held_at = crate::now_rfc3339();
+        let mut tx = self.db.pool.begin().await?;
+        for hold in holds {
+            let sealed = self.keys.seal(hold.hold_id.as_bytes(), &hold.item.encode_to_vec());
+            sqlx::query(
+                "INSERT INTO held_items (hold_id, enquiry_id, subject_id, agency, record_ref, category, held_at, state, key_id, item) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'held', $8, $9) ON CONFLICT (hold_id) DO NOTHING",
+            )
+            .bind(hold.hold_id.as_str())
+            .bind(hold.enquiry_id.as_str())
+            .bind(hold.subject_id.as_str())
+            .bind(hold.agency.as_str())
+            .bind(hold.item.record_id.as_str())
+            .bind(hold.item.category.as_str())
+            .bind(held_at.as_str())
+            .bind(sealed.key_id)
+            .bind(sealed.blob)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, hold_id: &str) -> Result<Option<Hold>, BrokerError> {
+        let row = sqlx::query("SELECT * FROM held_items WHERE hold_id = $1")
+            .bind(hold_id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.map(|row| self.hold(&row)).transpose()
+    }
+
+    pub async fn for_enquiry(&self, enquiry: EnquiryId) -> Result<Vec<Hold>, BrokerError> {
+        let rows = sqlx::query("SELECT * FROM held_items WHERE enquiry_id = $1 ORDER BY held_at, hold_id")
+            .bind(enquiry.to_string())
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter().map(|row| self.hold(row)).collect()
+    }
+
+    pub async fn for_agency(&self, agency: Agency) -> Result<Vec<Hold>, BrokerError> {
+        let rows = sqlx::query("SELECT * FROM held_items WHERE agency = $1 ORDER BY held_at, hold_id")
+            .bind(agency.as_str())
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter().map(|row| self.hold(row)).collect()
+    }
+
+    /// Records a decision on a hold that is still held. `false` if it was
+    /// decided meanwhile (by another gatekeeper, or a break-glass).
+    pub async fn decide(&self, hold_id: &str, decision: &HoldDecision<'_>) -> Result<bool, BrokerError> {
+        let done = sqlx::query(
+            "UPDATE held_items SET state = $1, decided_by = $2, decided_at = $3, reason = $4, break_glass = $5 \
+             WHERE hold_id = $6 AND state = 'held'",
+        )
+        .bind(decision.state.as_str())
+        .bind(decision.by.as_str())
+        .bind(crate::now_rfc3339())
+        .bind(decision.reason)
+        .bind(i64::from(decision.break_glass))
+        .bind(hold_id)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Tells the owning agency that a manager broke the glass on its item.
+    pub async fn raise_break_glass_alert(&self, hold: &Hold, by: &Identity, reason: &str) -> Result<(), BrokerError> {
+        sqlx::query(
+            "INSERT INTO agency_alerts (alert_id, agency, kind, hold_id, enquiry_id, raised_by, raised_at, reason) \
+             VALUES ($1, $2, 'break-glass', $3, $4, $5, $6, $7)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(hold.agency.as_str())
+        .bind(hold.hold_id.as_str())
+        .bind(hold.enquiry_id.to_string())
+        .bind(by.as_str())
+        .bind(crate::now_rfc3339())
+        .bind(reason)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn alerts(&self, agency: Agency) -> Result<Vec<pb::AgencyAlert>, BrokerError> {
+        let rows = sqlx::query(
+            "SELECT a.*, h.record_ref, h.category FROM agency_alerts a JOIN held_items h ON h.hold_id = a.hold_id \
+             WHERE a.agency = $1 ORDER BY a.raised_at, a.alert_id",
+        )
+        .bind(agency.as_str())
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(pb::AgencyAlert {
+                    alert_id: row.try_get("alert_id")?,
+                    kind: row.try_get("kind")?,
+                    hold_id: row.try_get("hold_id")?,
+                    enquiry_id: row.try_get("enquiry_id")?,
+                    raised_by: row.try_get("raised_by")?,
+                    raised_at: row.try_get("raised_at")?,
+                    reason: row.try_get("reason")?,
+                    record_ref: row.try_get("record_ref")?,
+                    category: row.try_get("category")?,
+                })
+            })
+            .collect()
+    }
+
+    fn hold(&self, row: &AnyRow) -> Result<Hold, BrokerError> {
+        let corrupt = |what: &str| BrokerError::Internal(format!("stored hold has an invalid {what}"));
+        let hold_id: String = row.try_get("hold_id")?;
+        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("item")? };
+        let item =
+            pb::Item::decode(self.keys.open(&sealed, hold_id.as_bytes())?.as_slice()).map_err(|_| corrupt("item"))?;
+        let text = |column: &str| -> Result<String, BrokerError> { Ok(row.try_get::<String, _>(column)?) };
+        Ok(Hold {
+            enquiry_id: EnquiryId::parse("enquiry_id", &text("enquiry_id")?).map_err(|_| corrupt("enquiry"))?,
+            subject_id: text("subject_id")?,
+            agency: Agency::parse("agency", &text("agency")?).map_err(|_| corrupt("agency"))?,
+            record_ref: text("record_ref")?,
+            category: text("category")?,
+            held_at: text("held_at")?,
+            state: HoldState::parse(&text("state")?).ok_or_else(|| corrupt("state"))?,
+            decided_by: text("decided_by")?,
+            decided_at: text("decided_at")?,
+            reason: text("reason")?,
+            break_glass: row.try_get::<i64, _>("break_glass")? != 0,
+            item,
+            hold_id,
+        })
+    }
+}
