@@ -40,6 +40,7 @@ fn planted_record() -> pb::PushRecord {
             summary: NARRATIVE.into(),
             location: "Planted Refuge Address".into(),
             officer_in_case: "PC 1".into(),
+            risk: pb::DashRisk::High.into(),
         })),
     }
 }

@@ -162,6 +162,7 @@ static CATEGORIES: &[CategoryDef] = &[
     def("police/intelligence", Police, State, Sensitive),
     def("police/covert-intelligence", Police, State, Restricted),
     def("police/witness-protection", Police, Involvement, Restricted),
+    def("police/refuge-address", Police, State, Restricted),
     def("health/gp-registration", Health, State, Standard),
     def("health/health-visitor", Health, Involvement, Standard),
     def("health/school-nurse", Health, Involvement, Standard),

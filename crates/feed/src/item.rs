@@ -23,12 +23,27 @@ impl ItemField {
     }
 }
 
-/// An agency record classified by its adapter: category, date and fields.
+/// An agency record classified by its adapter: category, date, fields, and
+/// its sensitivity: the category's least, or higher where the agency marks
+/// the record so (e.g. intelligence that may be shared only on conditions).
 #[derive(Clone, Debug)]
 pub struct ItemContent {
     pub category: Category,
+    pub sensitivity: Sensitivity,
     pub date: Date,
     pub fields: Vec<ItemField>,
+}
+
+impl ItemContent {
+    /// An item at its category's own sensitivity.
+    pub fn new(category: Category, date: Date, fields: Vec<ItemField>) -> Self {
+        Self { category, sensitivity: category.sensitivity(), date, fields }
+    }
+
+    /// The same item, marked at least `sensitivity`.
+    pub fn marked(self, sensitivity: Sensitivity) -> Self {
+        Self { sensitivity: self.sensitivity.max(sensitivity), ..self }
+    }
 }
 
 /// Turns one agency's typed records into items. This is all an agency adds
@@ -69,6 +84,8 @@ pub fn body_name(body: &Body) -> &'static str {
         Body::HealthContact(_) => "health_contact",
         Body::Education(_) => "education",
         Body::SocialCare(_) => "social_care",
+        Body::PoliceIntelligence(_) => "police_intelligence",
+        Body::PoliceMarker(_) => "police_marker",
     }
 }
 

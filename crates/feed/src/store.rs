@@ -146,7 +146,7 @@ impl FeedStore {
                 .bind(to_i64(record.version)?)
                 .bind(category.kind().as_str())
                 .bind(category.as_str())
-                .bind(category.sensitivity().as_str())
+                .bind(record.content.sensitivity.as_str())
                 .bind(record.content.date.to_string())
                 .bind(subject.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str())))
                 .bind(subject.upn.as_ref().map(|u| self.keys.blind_index(u.as_str())))

@@ -164,6 +164,8 @@ const CASES: &[(&str, Tier)] = {
         ("researcher 1 eha consent given child police/covert-intelligence restricted recent", None),
         ("researcher 1 eha consent given child police/witness-protection restricted recent", None),
         ("researcher 1 eha consent given child social-care/adoption restricted recent", None),
+        ("manager 3 sd s47 not-sought parent police/refuge-address restricted recent", None),
+        ("researcher 3 fdd s47 not-sought child police/intelligence restricted recent", None),
         ("researcher 1 eha consent given child social-care/referral restricted recent", None),
     ]
 };
@@ -225,6 +227,7 @@ never_auto_disclosed! {
     sexual_health_is_never_auto_disclosed => "health/sexual-health",
     covert_intelligence_is_never_auto_disclosed => "police/covert-intelligence",
     witness_protection_is_never_auto_disclosed => "police/witness-protection",
+    a_refuge_address_is_never_auto_disclosed => "police/refuge-address",
     adoption_is_never_auto_disclosed => "social-care/adoption",
 }
 

@@ -114,6 +114,9 @@ pub struct PoliceIncident {
     /// Where the person lived on the day.
     pub location: String,
     pub officer_in_case: String,
+    /// The DASH risk of a domestic-abuse incident; empty for other incidents.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub risk: &'static str,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -162,4 +165,7 @@ pub struct SocialCareInvolvement {
     pub team: String,
     pub summary: &'static str,
     pub social_worker: String,
+    /// What a referral led to; empty for other involvements.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub outcome: &'static str,
 }

@@ -202,6 +202,7 @@ impl View<'_> {
             summary: self.text(summaries),
             location: format!("{}, {}", address.line, address.town),
             officer_in_case: format!("PC {}", self.rng.between(1000, 9999)),
+            risk: dash_risk(category, *self.incidents),
         }
     }
 
@@ -432,6 +433,8 @@ impl View<'_> {
             team: team.to_owned(),
             summary: self.text(summaries),
             social_worker: worker.to_owned(),
+            // Every generated referral goes on to an assessment: plans follow it.
+            outcome: if category == "social-care/referral" { "assessment" } else { "" },
         };
         self.record(child, Body::SocialCare(involvement));
     }
@@ -444,4 +447,18 @@ fn school(address: &Address, age: i32) -> String {
     let hash = district.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let (phase, offset) = if age <= 10 { ("Primary School", 0) } else { ("Academy", 7) };
     format!("{} {phase}", SCHOOL_STEMS[((hash + offset) % SCHOOL_STEMS.len() as u64) as usize])
+}
+
+/// The DASH risk of a domestic-abuse incident, from its number rather than
+/// the random stream, so that adding it did not move any other draw: one in
+/// ten high, three medium, six standard.
+fn dash_risk(category: &str, incident: u64) -> &'static str {
+    if category != "police/domestic-abuse" {
+        return "";
+    }
+    match incident % 10 {
+        0 => "high",
+        1..=3 => "medium",
+        _ => "standard",
+    }
 }

@@ -3,8 +3,9 @@
 
 use mash_domain::{Agency, Upn};
 use mash_proto::v1::{
-    self as pb, EducationRecord, HealthContact, PoliceIncident, SchoolAttendance, SchoolExclusion,
-    SocialCareInvolvement, SubjectRole, education_record::Record, push_record::Body,
+    self as pb, ChildMissingEducation, DashRisk, EducationRecord, FreeSchoolMeals, HealthContact, PoliceIncident,
+    PoliceIntelligence, PoliceSafeguardingMarker, SchoolAttendance, SchoolExclusion, SchoolRegistration,
+    SocialCareInvolvement, SpecialEducationalNeeds, SubjectRole, education_record::Record, push_record::Body,
 };
 
 use crate::System;
@@ -24,7 +25,7 @@ pub const AMY: DemoPerson = person("Amy", "Lee", "2016-04-12", 401_023_213, Some
 pub const JADE: DemoPerson = person("Jade", "Lee", "1990-02-01", 401_023_214, None, "LS1 4AB");
 pub const CONNOR: DemoPerson = person("Connor", "Walsh", "1988-07-30", 401_023_216, None, "LS1 4AB");
 pub const NOAH: DemoPerson = person("Noah", "Khan", "2012-09-03", 401_023_217, Some(2), "LS6 2QT");
-pub const ELLA: DemoPerson = person("Ella", "Brown", "2014-11-20", 401_023_218, Some(3), "LS9 7HY");
+pub const ELLA: DemoPerson = person("Ella", "Brown", "2014-11-20", 401_023_222, Some(3), "LS9 7HY");
 pub const EVIE: DemoPerson = person("Evie", "Brown", "2014-11-20", 401_023_219, Some(4), "LS9 7HY");
 
 const fn person(
@@ -85,8 +86,32 @@ fn police(id: &str, who: DemoPerson, category: &str, role: SubjectRole, date: &s
         summary: summary.into(),
         location: "Flat 3, 12 Example Street".into(),
         officer_in_case: "PC 1234".into(),
+        risk: if category == "police/domestic-abuse" { DashRisk::Medium } else { DashRisk::Unspecified }.into(),
     };
     record(id, who, Body::PoliceIncident(incident))
+}
+
+fn intelligence(id: &str, who: DemoPerson, date: &str, handling_code: &str, summary: &str) -> pb::PushRecord {
+    let intelligence = PoliceIntelligence {
+        intel_ref: format!("INT-{id}"),
+        category: "police/intelligence".into(),
+        recorded_on: date.into(),
+        source_evaluation: "2".into(),
+        assessment: "B".into(),
+        handling_code: handling_code.into(),
+        summary: summary.into(),
+    };
+    record(id, who, Body::PoliceIntelligence(intelligence))
+}
+
+fn refuge(id: &str, who: DemoPerson, date: &str) -> pb::PushRecord {
+    let marker = PoliceSafeguardingMarker {
+        marker_ref: format!("MKR-{id}"),
+        category: "police/refuge-address".into(),
+        recorded_on: date.into(),
+        details: "Refuge, 1 Safe Place, Example Town".into(),
+    };
+    record(id, who, Body::PoliceMarker(marker))
 }
 
 fn health(id: &str, who: DemoPerson, category: &str, date: &str, setting: &str, reason: &str) -> pb::PushRecord {
@@ -108,6 +133,7 @@ fn social(id: &str, who: DemoPerson, category: &str, start: &str, end: &str, sum
         team: "North locality team".into(),
         summary: summary.into(),
         social_worker: "A. Social Worker".into(),
+        outcome: if category == "social-care/referral" { "assessment" } else { "" }.into(),
     };
     record(id, who, Body::SocialCare(involvement))
 }
@@ -127,6 +153,10 @@ fn exclusion(id: &str, who: DemoPerson, date: &str, days: u32) -> pb::PushRecord
         reason: "Persistent disruptive behaviour".into(),
     };
     record(id, who, Body::Education(EducationRecord { record: Some(Record::Exclusion(body)) }))
+}
+
+fn education(id: &str, who: DemoPerson, record_body: Record) -> pb::PushRecord {
+    record(id, who, Body::Education(EducationRecord { record: Some(record_body) }))
 }
 
 /// The demo records each agency holds.
@@ -153,6 +183,9 @@ pub fn records(agency: Agency) -> Vec<pb::PushRecord> {
             ),
             police("P-1004", CONNOR, "police/arrest", Suspect, "2026-09-14", "Arrested for common assault."),
             police("P-1005", NOAH, "police/missing-episode", Victim, "2026-06-02", "Missing overnight; found safe."),
+            intelligence("P-1006", NOAH, "2026-06-20", "P", "Seen with older youths linked to county lines."),
+            intelligence("P-1007", NOAH, "2026-07-01", "C", "Information from a partner agency; conditions apply."),
+            refuge("P-1008", ELLA, "2026-05-01"),
         ],
         Agency::Health => vec![
             health(
@@ -167,12 +200,48 @@ pub fn records(agency: Agency) -> Vec<pb::PushRecord> {
             health("H-2003", JADE, "health/sexual-health", "2026-03-03", "Sexual health clinic", "Appointment"),
             health("H-2004", NOAH, "health/gp-registration", "2019-01-10", "Elm Street Surgery", "Registered"),
             health("H-2005", ELLA, "health/gp-registration", "2015-01-05", "Elm Street Surgery", "Registered"),
+            health("H-2006", NOAH, "health/mental-health", "2026-07-15", "CAMHS", "Referred for anxiety"),
+            health("H-2007", EVIE, "health/school-nurse", "2026-10-01", "Example Primary", "Growth check"),
         ],
         Agency::Education => vec![
             attendance("E-3001", AMY, 78.5),
             exclusion("E-3002", NOAH, "2026-10-06", 3),
             attendance("E-3003", NOAH, 91.0),
             attendance("E-3004", EVIE, 97.2),
+            education(
+                "E-3005",
+                NOAH,
+                Record::Registration(SchoolRegistration {
+                    school: "Example Academy".into(),
+                    urn: "100000".into(),
+                    registered_on: "2023-09-04".into(),
+                    year_group: "Year 9".into(),
+                }),
+            ),
+            education(
+                "E-3006",
+                NOAH,
+                Record::SpecialNeeds(SpecialEducationalNeeds {
+                    school: "Example Academy".into(),
+                    as_of: "2026-09-01".into(),
+                    provision: "ehcp".into(),
+                    primary_need: "Social, emotional and mental health".into(),
+                }),
+            ),
+            education(
+                "E-3007",
+                NOAH,
+                Record::FreeSchoolMeals(FreeSchoolMeals { as_of: "2026-09-01".into(), eligible: true }),
+            ),
+            education(
+                "E-3008",
+                ELLA,
+                Record::MissingEducation(ChildMissingEducation {
+                    reported_on: "2026-10-12".into(),
+                    reason: "Left school roll; no new school known".into(),
+                    resolved_on: String::new(),
+                }),
+            ),
         ],
         Agency::SocialCare => vec![
             social(
@@ -205,4 +274,18 @@ pub async fn load(system: &System) -> anyhow::Result<u64> {
         stored += summary.stored;
     }
     Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two demo people with one NHS number would be one person to every
+    /// feed: a wrong match in the demo itself.
+    #[test]
+    fn every_demo_person_has_their_own_nhs_number() {
+        let people = [AMY, JADE, CONNOR, NOAH, ELLA, EVIE];
+        let numbers: std::collections::HashSet<String> = people.iter().map(|p| nhs_number(p.nhs_seed)).collect();
+        assert_eq!(numbers.len(), people.len());
+    }
 }

@@ -158,10 +158,11 @@ fn entry_base(cx: &CheckContext<'_>, agency: Agency, subject_ref: &str) -> NewEn
 /// One item as the policy sees it, decided. Restricted items (by category
 /// or by the agency's marking) are refused here whatever the policy files
 /// say: validation keeps the files in step, and this keeps a mistake in them
-/// from disclosing.
-fn decide(cx: &CheckContext<'_>, relation: Relation, agency: Agency, item: &pb::Item) -> (Option<Category>, Decision) {
+/// from disclosing. Returns whether the item is restricted (and so to be
+/// held), and the decision.
+fn decide(cx: &CheckContext<'_>, relation: Relation, agency: Agency, item: &pb::Item) -> (bool, Decision) {
     let Ok(category) = Category::parse_for("category", &item.category, agency) else {
-        return (None, Decision { tier: Tier::None, reason: "category unknown for this agency".into() });
+        return (false, Decision { tier: Tier::None, reason: "category unknown for this agency".into() });
     };
     let marked = crate::wire::sensitivity(item.sensitivity).unwrap_or(category.sensitivity());
     let sensitivity = marked.max(category.sensitivity());
@@ -179,12 +180,13 @@ fn decide(cx: &CheckContext<'_>, relation: Relation, agency: Agency, item: &pb::
         age,
     };
     let decision = cx.policy.disclosure.decide(&context);
-    if sensitivity == Sensitivity::Restricted && decision.tier != Tier::None {
+    let restricted = sensitivity == Sensitivity::Restricted;
+    if restricted && decision.tier != Tier::None {
         let reason =
             format!("restricted items are never disclosed automatically (the policy said: {})", decision.reason);
-        return (Some(category), Decision { tier: Tier::None, reason });
+        return (true, Decision { tier: Tier::None, reason });
     }
-    (Some(category), decision)
+    (restricted, decision)
 }
 
 /// One subject's items from one agency: decided, redacted and logged.
@@ -206,7 +208,7 @@ fn disclose_subject(
     let mut known = false;
     let (mut items, mut hold_ids) = (Vec::new(), Vec::new());
     for item in result.items {
-        let (category, decision) = decide(cx, subject.relation, agency, &item);
+        let (restricted, decision) = decide(cx, subject.relation, agency, &item);
         let mut entry = NewEntry {
             record_ref: item.record_id.clone(),
             category: item.category.clone(),
@@ -217,9 +219,6 @@ fn disclose_subject(
         match decision.tier {
             Tier::None => {
                 entry.outcome = "refused".into();
-                let restricted = category.is_some_and(|c| {
-                    c.sensitivity() == Sensitivity::Restricted || decision.reason.starts_with("restricted")
-                });
                 if restricted {
                     let hold = NewHold::new(cx.enquiry, &subject.subject_id, agency, item);
                     entry.reason =

@@ -20,14 +20,14 @@ impl RecordAdapter for Adapter {
 }
 
 fn contact_item(c: &HealthContact) -> Result<ItemContent, DomainError> {
-    Ok(ItemContent {
-        category: Category::parse_for("health_contact.category", &c.category, Agency::Health)?,
-        date: item_date("health_contact.contact_date", &c.contact_date)?,
-        fields: vec![
+    Ok(ItemContent::new(
+        Category::parse_for("health_contact.category", &c.category, Agency::Health)?,
+        item_date("health_contact.contact_date", &c.contact_date)?,
+        vec![
             ItemField::open("setting", required("health_contact.setting", &c.setting)?),
             ItemField::open("reason", c.reason.trim()),
             // Clinical notes stay with health: the MASH health desk shares them by hand.
             ItemField::restricted("clinical_notes", c.clinical_notes.trim()),
         ],
-    })
+    ))
 }

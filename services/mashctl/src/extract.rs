@@ -64,15 +64,7 @@ pub fn record(agency: &str, row: &Row) -> pb::PushRecord {
 
 fn body(agency: &str, get: &dyn Fn(&str) -> String) -> Option<Body> {
     Some(match agency {
-        "police" => Body::PoliceIncident(pb::PoliceIncident {
-            incident_ref: get("incident_ref"),
-            category: get("category"),
-            role: role(&get("role")).into(),
-            occurred_on: get("occurred_on"),
-            summary: get("summary"),
-            location: get("location"),
-            officer_in_case: get("officer_in_case"),
-        }),
+        "police" => police(get),
         "health" => Body::HealthContact(pb::HealthContact {
             category: get("category"),
             contact_date: get("contact_date"),
@@ -88,9 +80,50 @@ fn body(agency: &str, get: &dyn Fn(&str) -> String) -> Option<Body> {
             team: get("team"),
             summary: get("summary"),
             social_worker: get("social_worker"),
+            outcome: get("outcome"),
         }),
         _ => return None,
     })
+}
+
+/// A police row is an incident unless its `type` says intelligence or marker.
+fn police(get: &dyn Fn(&str) -> String) -> Body {
+    match get("type").as_str() {
+        "intelligence" => Body::PoliceIntelligence(pb::PoliceIntelligence {
+            intel_ref: get("intel_ref"),
+            category: get("category"),
+            recorded_on: get("recorded_on"),
+            source_evaluation: get("source_evaluation"),
+            assessment: get("assessment"),
+            handling_code: get("handling_code"),
+            summary: get("summary"),
+        }),
+        "marker" => Body::PoliceMarker(pb::PoliceSafeguardingMarker {
+            marker_ref: get("marker_ref"),
+            category: get("category"),
+            recorded_on: get("recorded_on"),
+            details: get("details"),
+        }),
+        _ => Body::PoliceIncident(pb::PoliceIncident {
+            incident_ref: get("incident_ref"),
+            category: get("category"),
+            role: role(&get("role")).into(),
+            occurred_on: get("occurred_on"),
+            summary: get("summary"),
+            location: get("location"),
+            officer_in_case: get("officer_in_case"),
+            risk: dash_risk(&get("risk")).into(),
+        }),
+    }
+}
+
+fn dash_risk(raw: &str) -> pb::DashRisk {
+    match raw.trim() {
+        "standard" => pb::DashRisk::Standard,
+        "medium" => pb::DashRisk::Medium,
+        "high" => pb::DashRisk::High,
+        _ => pb::DashRisk::Unspecified,
+    }
 }
 
 fn education(get: &dyn Fn(&str) -> String) -> Option<Record> {
@@ -106,6 +139,27 @@ fn education(get: &dyn Fn(&str) -> String) -> Option<Record> {
             exclusion_type: get("exclusion_type"),
             days: get("days").trim().parse().unwrap_or(0),
             reason: get("reason"),
+        })),
+        "registration" => Some(Record::Registration(pb::SchoolRegistration {
+            school: get("school"),
+            urn: get("urn"),
+            registered_on: get("registered_on"),
+            year_group: get("year_group"),
+        })),
+        "special-needs" => Some(Record::SpecialNeeds(pb::SpecialEducationalNeeds {
+            school: get("school"),
+            as_of: get("as_of"),
+            provision: get("provision"),
+            primary_need: get("primary_need"),
+        })),
+        "missing-education" => Some(Record::MissingEducation(pb::ChildMissingEducation {
+            reported_on: get("reported_on"),
+            reason: get("reason"),
+            resolved_on: get("resolved_on"),
+        })),
+        "free-school-meals" => Some(Record::FreeSchoolMeals(pb::FreeSchoolMeals {
+            as_of: get("as_of"),
+            eligible: matches!(get("eligible").trim(), "yes" | "true" | "1"),
         })),
         _ => None,
     }

@@ -52,7 +52,11 @@ async fn child_protection_sees_detail_without_restricted_fields(backend: Backend
     assert_eq!(amy_police.items.len(), 1);
     let incident = &amy_police.items[0];
     assert_eq!((incident.tier(), incident.category.as_str()), (Tier::Detail, "police/domestic-abuse"));
-    assert_eq!(field_names(incident), ["incident_ref", "role", "summary", "officer_in_case"], "location is restricted");
+    assert_eq!(
+        field_names(incident),
+        ["incident_ref", "role", "dash_risk", "summary", "officer_in_case"],
+        "location is restricted"
+    );
 
     let health = agency(&results, "health");
     let amy_health = about(health, amy).expect("health know Amy");

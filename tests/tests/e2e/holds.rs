@@ -7,7 +7,7 @@ use mash_e2e::{
     on_both_backends,
 };
 use mash_proto::v1::{self as pb, HoldDecision, HoldState, Level, Relation};
-use mash_system::demo::{self, AMY, CONNOR, JADE};
+use mash_system::demo::{self, AMY, CONNOR, ELLA, JADE, NOAH};
 use tonic::Code;
 
 on_both_backends!(
@@ -15,6 +15,7 @@ on_both_backends!(
     a_withheld_item_is_never_shown_and_the_refusal_is_logged,
     break_glass_needs_a_manager_a_reason_and_level_3_and_alerts_the_owning_agency,
     checking_again_finds_the_same_hold,
+    conditional_intelligence_and_a_refuge_address_are_held_for_the_police_gatekeeper,
 );
 
 /// Amy's household at `level`; Jade's sexual-health contact is held.
@@ -188,5 +189,30 @@ async fn checking_again_finds_the_same_hold(backend: Backend) -> anyhow::Result<
     let refused = holds_of(&h, "robin-researcher", &enquiry.enquiry_id).await.expect_err("not assigned");
     let status = refused.downcast_ref::<tonic::Status>().expect("a status");
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    h.stop().await
+}
+
+async fn conditional_intelligence_and_a_refuge_address_are_held_for_the_police_gatekeeper(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    for (child, shown) in [(NOAH, vec!["police/intelligence", "police/missing-episode"]), (ELLA, vec![])] {
+        let opened =
+            rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(child, Relation::Child)])).await?;
+        let opened = opened.into_inner();
+        let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+        let police = about(agency(&results, "police"), &opened.subjects[0].subject_id).expect("police know them");
+        let mut categories: Vec<&str> = police.items.iter().map(|i| i.category.as_str()).collect();
+        categories.sort();
+        assert_eq!(categories, shown, "handling code P intelligence is shared; C is not");
+        assert_eq!(police.hold_ids.len(), 1, "one item held");
+        assert!(police.existence_notice.contains("held for police review"), "{}", police.existence_notice);
+    }
+    let queue = holds_of(&h, "police-gatekeeper", "").await?;
+    let mut held: Vec<&str> = queue.iter().map(|hold| hold.category.as_str()).collect();
+    held.sort();
+    assert_eq!(held, ["police/intelligence", "police/refuge-address"]);
     h.stop().await
 }

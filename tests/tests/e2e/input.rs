@@ -140,7 +140,7 @@ async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Back
             (6, "BAD-5", "police_incident.occurred_on"),
         ]
     );
-    assert!(summary.rejected[2].reason.contains("accepts police_incident records"), "{}", summary.rejected[2].reason);
+    assert!(summary.rejected[2].reason.contains("accepts police_incident, "), "{}", summary.rejected[2].reason);
     assert_eq!(h.count("feed-police", "records").await?, 3);
     h.stop().await
 }
@@ -149,18 +149,20 @@ async fn pushes_are_idempotent_on_record_id_and_version(backend: Backend) -> any
     let h = Harness::start(backend).await?;
     let mut feed = h.system.feed_as(Agency::Education, "agency-education").await?;
     let rows = demo::records(Agency::Education);
+    let n = rows.len() as u64;
+    assert!(n >= 4);
     let first = feed.push(tokio_stream::iter(rows.clone())).await?.into_inner();
-    assert_eq!((first.stored, first.unchanged), (4, 0));
+    assert_eq!((first.stored, first.unchanged), (n, 0));
     let again = feed.push(tokio_stream::iter(rows.clone())).await?.into_inner();
-    assert_eq!((again.stored, again.unchanged), (0, 4));
+    assert_eq!((again.stored, again.unchanged), (0, n));
     let newer: Vec<_> = rows.iter().map(|r| pb::PushRecord { version: 2, ..r.clone() }).collect();
-    assert_eq!(feed.push(tokio_stream::iter(newer)).await?.into_inner().stored, 4);
+    assert_eq!(feed.push(tokio_stream::iter(newer)).await?.into_inner().stored, n);
     let stale = feed.push(tokio_stream::iter(rows)).await?.into_inner();
-    assert_eq!(stale.rejected.len(), 4);
+    assert_eq!(stale.rejected.len() as u64, n);
     assert!(stale.rejected[0].reason.contains("older than the stored version 2"));
-    assert_eq!(h.count("feed-education", "records").await?, 4);
+    assert_eq!(h.count("feed-education", "records").await?, n as i64);
     assert!(feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
     assert!(!feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
-    assert_eq!(h.count("feed-education", "records").await?, 3);
+    assert_eq!(h.count("feed-education", "records").await?, n as i64 - 1);
     h.stop().await
 }
