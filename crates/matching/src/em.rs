@@ -59,6 +59,11 @@ pub fn estimate(start: &Model, pairs: &[ComparisonVector], options: &EmOptions) 
     let distinct = count_distinct(pairs)?;
     let (mut m, mut u) = (table(start.config(), |l| l.m), table(start.config(), |l| l.u));
     let mut lambda = start.config().prior;
+    // A frozen field is left out of the likelihood as well as the update: its
+    // agreement was forced by the blocking rule, so counting its m/u would
+    // take the rule itself as evidence of a match, and EM would then call
+    // nearly every pair a match.
+    let evidence = Field::COMPARED.map(|field| !options.frozen.contains(&field));
     let (mut iterations, mut converged) = (0, false);
     while iterations < options.max_iterations && !converged {
         iterations += 1;
@@ -68,7 +73,7 @@ pub fn estimate(start: &Model, pairs: &[ComparisonVector], options: &EmOptions) 
         let (mut match_counts, mut non_match_counts) = ([[0.0; MAX_LEVELS]; 5], [[0.0; MAX_LEVELS]; 5]);
         let mut expected_matches = 0.0;
         for (vector, count) in &distinct {
-            let (log_m, log_u) = sum_logs(vector, &ln_m, &ln_u);
+            let (log_m, log_u) = sum_logs(vector, &evidence, &ln_m, &ln_u);
             let posterior = 1.0 / (1.0 + (ln_not_lambda + log_u - ln_lambda - log_m).exp());
             expected_matches += posterior * count;
             for (f, level) in vector.0.iter().enumerate() {
@@ -179,12 +184,12 @@ fn ln(table: &Table) -> Table {
     table.map(|row| row.map(f64::ln))
 }
 
-fn sum_logs(vector: &ComparisonVector, ln_m: &Table, ln_u: &Table) -> (f64, f64) {
+fn sum_logs(vector: &ComparisonVector, evidence: &[bool; 5], ln_m: &Table, ln_u: &Table) -> (f64, f64) {
     let mut sums = (0.0, 0.0);
     for (f, level) in vector.0.iter().enumerate() {
-        if let Some(l) = level {
-            sums.0 += ln_m[f][usize::from(*l)];
-            sums.1 += ln_u[f][usize::from(*l)];
+        if let Some(l) = level.filter(|_| evidence[f]) {
+            sums.0 += ln_m[f][usize::from(l)];
+            sums.1 += ln_u[f][usize::from(l)];
         }
     }
     sums

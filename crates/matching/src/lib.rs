@@ -9,7 +9,8 @@
 //!   that a search scores only a few candidates.
 //! - [`compare`]: the comparison levels of each field, Jaro-Winkler and Soundex.
 //! - [`score`]: identifiers first, then Fellegi–Sunter weights from the
-//!   weights file → a [`Verdict`] and a per-field breakdown.
+//!   weights file → a [`Verdict`] and a per-field breakdown; [`settle`] then
+//!   keeps only a search's strongest match a match.
 //! - [`em`]: estimating the weights from the data, Splink-style.
 //!
 //! ```
@@ -38,4 +39,4 @@ pub mod score;
 pub use block::{BlockingKey, blocking_keys};
 pub use compare::{ComparisonVector, Field, compare};
 pub use normalise::{MatchInput, MatchRecord, Postcode, Sex};
-pub use score::{ConfigError, FieldWeight, Model, ModelConfig, Scored, Verdict};
+pub use score::{ConfigError, FieldWeight, Model, ModelConfig, Scored, Verdict, settle};

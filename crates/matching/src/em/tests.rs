@@ -108,6 +108,21 @@ fn frozen_fields_keep_their_probabilities() {
 }
 
 #[test]
+fn a_field_forced_to_agree_by_blocking_is_no_evidence_when_frozen() {
+    // Pairs blocked on date of birth all agree on it, matches or not.
+    let mut blocked = pairs(5, 200_000, 0.2);
+    for vector in &mut blocked {
+        vector.0[2] = Some(0);
+    }
+    let options = EmOptions { frozen: vec![Field::DateOfBirth], ..EmOptions::default() };
+    let report = estimate(&with_true_u(), &blocked, &options).expect("pairs");
+    assert!((report.match_share - 0.2).abs() < 0.005, "{}", report.match_share);
+    let mut expected = TRUE_M;
+    expected[2] = &[0.9, 0.02, 0.06, 0.02];
+    assert_close(&report.config, expected, |l| l.m, 0.01);
+}
+
+#[test]
 fn u_is_the_level_frequency_among_random_pairs() {
     let config = u_from_random_pairs(&Model::default(), &pairs(4, 200_000, 0.0)).expect("pairs");
     assert_close(&config, TRUE_U, |l| l.u, 0.005);

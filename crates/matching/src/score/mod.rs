@@ -179,6 +179,50 @@ fn identifier_rule(query: &MatchRecord, candidate: &MatchRecord, breakdown: &mut
     None
 }
 
+const OUTWEIGHED: &str = "another candidate matches better: a researcher must confirm";
+const AMBIGUOUS: &str = "another candidate with a different NHS number also matches: a researcher must confirm";
+
+/// Settles one search's candidates together; `records[i]` is the stored
+/// record `candidates[i]` scored. Only ever demotes a match to a possible
+/// match, so it never discloses more than scoring alone.
+///
+/// Two candidates that both look like the child are most often the child and
+/// a twin whose name is a nickname of the child's (Leo and Leonard, Charlie
+/// and Charlotte), which the first-name guard lets through. So when several
+/// candidates are a match:
+/// - an identifier match outranks the rest, which become possible matches;
+/// - otherwise, if two of them hold different NHS numbers, they are two
+///   people and neither is certain: all become possible matches (ranking by
+///   weight would pick the twin whenever the child's record lacks a field);
+/// - otherwise only those of the highest weight stay matches (equal weights:
+///   the same subject held on several records); a possible match of higher
+///   weight demotes them too.
+pub fn settle(records: &[&MatchRecord], candidates: &mut [Scored]) {
+    // An identifier decided a match exactly when its probability is 1 (see `Scored`).
+    let rank = |s: &Scored| if s.probability >= 1.0 { f64::INFINITY } else { s.weight };
+    let is_match = |(_, s): &(&&MatchRecord, &Scored)| s.verdict == Verdict::Match;
+    if !candidates.iter().any(|s| s.verdict == Verdict::Match) {
+        return;
+    }
+    // Possible matches count too: one held back by the first-name guard may
+    // still outweigh a stranger who shares the name and date of birth.
+    let best = candidates.iter().filter(|s| s.verdict != Verdict::NoMatch).map(rank).fold(f64::MIN, f64::max);
+    let mut numbers = records.iter().zip(candidates.iter()).filter(is_match).filter_map(|(r, _)| r.nhs_number());
+    let first = numbers.next();
+    let ambiguous = best.is_finite() && numbers.any(|nhs| Some(nhs) != first);
+    for scored in candidates.iter_mut().filter(|s| s.verdict == Verdict::Match) {
+        let level = if ambiguous {
+            AMBIGUOUS
+        } else if rank(scored) < best {
+            OUTWEIGHED
+        } else {
+            continue;
+        };
+        scored.verdict = Verdict::PossibleMatch;
+        scored.breakdown.push(FieldWeight { field: Field::Prior, level, weight: 0.0 });
+    }
+}
+
 /// From a match weight in bits to a probability: 2^w / (1 + 2^w).
 pub fn probability(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())

@@ -63,6 +63,49 @@ fn twins_are_not_merged() {
     }
 }
 
+/// Scores `query` against each stored record and settles the search.
+fn search(model: &Model, query: MatchInput<'_>, stored: &[MatchInput<'_>]) -> Vec<Scored> {
+    let query = MatchRecord::normalise(query).expect("valid");
+    let stored: Vec<MatchRecord> = stored.iter().map(|s| MatchRecord::normalise(*s).expect("valid")).collect();
+    let mut candidates: Vec<Scored> = stored.iter().map(|s| model.score(&query, s)).collect();
+    assert!(candidates.iter().all(|s| s.verdict == Verdict::Match), "each alone is a match");
+    settle(&stored.iter().collect::<Vec<_>>(), &mut candidates);
+    candidates
+}
+
+#[test]
+fn a_twin_with_a_nickname_equivalent_name_is_settled_as_possible() {
+    let model = Model::default();
+    let boy = |given| MatchInput { sex: "M", ..child(given) };
+    let settled = search(&model, boy("Leo"), &[boy("Leonard"), boy("Leo"), boy("Leo")]);
+    let verdicts: Vec<Verdict> = settled.iter().map(|s| s.verdict).collect();
+    assert_eq!(verdicts, [Verdict::PossibleMatch, Verdict::Match, Verdict::Match], "the same record twice stays");
+    assert_eq!(settled[0].breakdown.last().map(|row| row.level), Some(OUTWEIGHED));
+
+    let nhs = |given, nhs_number| MatchInput { nhs_number, ..boy(given) };
+    let settled = search(&model, nhs("Leo", "9434765919"), &[nhs("Leonard", "9434765919"), boy("Leo")]);
+    assert_eq!(settled[0].verdict, Verdict::Match, "an identifier outranks any weight");
+    assert_eq!(settled[1].verdict, Verdict::PossibleMatch);
+
+    // A stranger elsewhere with the same name and date of birth is a match on
+    // weight alone, but the child's record, held to possible by the first-name
+    // guard (a typo), outweighs him.
+    let query = MatchRecord::normalise(boy("Zain")).expect("valid");
+    let child_typo = MatchRecord::normalise(boy("Zian")).expect("valid");
+    let stranger = MatchRecord::normalise(MatchInput { postcode: "M1 1AE", ..boy("Zain") }).expect("valid");
+    let mut candidates = vec![model.score(&query, &child_typo), model.score(&query, &stranger)];
+    assert_eq!(candidates.iter().map(|s| s.verdict).collect::<Vec<_>>(), [Verdict::PossibleMatch, Verdict::Match]);
+    settle(&[&child_typo, &stranger], &mut candidates);
+    assert_eq!(candidates[1].verdict, Verdict::PossibleMatch);
+
+    // Henry's record lacks his postcode, so his twin Harry outweighs him; their
+    // NHS numbers show they are two people, so neither is a match.
+    let no_postcode = MatchInput { postcode: "", ..nhs("Henry", "9434765919") };
+    let settled = search(&model, boy("Henry"), &[no_postcode, nhs("Harry", "4010232137")]);
+    assert!(settled.iter().all(|s| s.verdict == Verdict::PossibleMatch));
+    assert!(settled.iter().all(|s| s.breakdown.last().map(|row| row.level) == Some(AMBIGUOUS)));
+}
+
 #[test]
 fn twins_with_nhs_numbers_are_kept_apart_whatever_else_agrees() {
     let a = MatchInput { nhs_number: "9434765919", ..child("Amelia") };

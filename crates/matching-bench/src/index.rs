@@ -1,0 +1,40 @@
+//! The feed's blocking index, in memory: each entry under each of its keys.
+//! A real feed keys the same map by HMAC blind indexes; the lookups are the same.
+
+use std::collections::HashMap;
+
+use mash_matching::{BlockingKey, MatchRecord, blocking_keys};
+
+use crate::view::Entry;
+
+pub struct FeedIndex {
+    by_key: HashMap<BlockingKey, Vec<u32>>,
+}
+
+impl FeedIndex {
+    pub fn build(entries: &[Entry]) -> Self {
+        let mut by_key: HashMap<BlockingKey, Vec<u32>> = HashMap::new();
+        for (position, entry) in entries.iter().enumerate() {
+            for key in blocking_keys(&entry.record) {
+                by_key.entry(key).or_default().push(position as u32);
+            }
+        }
+        Self { by_key }
+    }
+
+    pub fn keys(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Positions of the entries sharing at least one key with `query`, each once.
+    pub fn candidates(&self, query: &MatchRecord, out: &mut Vec<u32>) {
+        out.clear();
+        for key in blocking_keys(query) {
+            if let Some(positions) = self.by_key.get(&key) {
+                out.extend_from_slice(positions);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
