@@ -66,8 +66,8 @@ pub use population::{
     Families, Family, FamilyId, Kinship, Person, PersonId, Relationship, Residence, Sex, families, people,
 };
 pub use record::{
-    AgencyRecord, Body, EducationRecord, HealthContact, PoliceIncident, PushRow, Role, SchoolAttendance,
-    SchoolExclusion, SocialCareInvolvement, Subject,
+    AgencyRecord, Body, EducationRecord, HealthContact, PoliceIncident, PoliceIntelligence, PushRow, Role,
+    SchoolAttendance, SchoolExclusion, SocialCareInvolvement, Subject,
 };
 pub use settings::{AgencyProfile, Demography, MAX_PEOPLE, Noise, Settings};
 pub use views::{Records, records};

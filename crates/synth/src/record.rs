@@ -66,6 +66,7 @@ impl AgencyRecord {
 #[serde(untagged)]
 pub enum Body {
     Police(PoliceIncident),
+    PoliceIntelligence(PoliceIntelligence),
     Health(HealthContact),
     Education(EducationRecord),
     SocialCare(SocialCareInvolvement),
@@ -74,7 +75,7 @@ pub enum Body {
 impl Body {
     pub fn agency(&self) -> Agency {
         match self {
-            Body::Police(_) => Agency::Police,
+            Body::Police(_) | Body::PoliceIntelligence(_) => Agency::Police,
             Body::Health(_) => Agency::Health,
             Body::Education(_) => Agency::Education,
             Body::SocialCare(_) => Agency::SocialCare,
@@ -85,6 +86,7 @@ impl Body {
     pub fn category(&self) -> &'static str {
         match self {
             Body::Police(incident) => incident.category,
+            Body::PoliceIntelligence(intelligence) => intelligence.category,
             Body::Health(contact) => contact.category,
             Body::Education(EducationRecord::Attendance(_)) => "education/attendance",
             Body::Education(EducationRecord::Exclusion(_)) => "education/exclusion",
@@ -117,6 +119,38 @@ pub struct PoliceIncident {
     /// The DASH risk of a domestic-abuse incident; empty for other incidents.
     #[serde(skip_serializing_if = "str::is_empty")]
     pub risk: &'static str,
+}
+
+/// Intelligence is not an incident: the feed takes it as its own record
+/// type, graded 3x5x2.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoliceIntelligence {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub intel_ref: String,
+    pub category: &'static str,
+    #[serde(serialize_with = "crate::serial::iso_date")]
+    pub recorded_on: Date,
+    pub source_evaluation: &'static str,
+    pub assessment: &'static str,
+    pub handling_code: &'static str,
+    pub summary: &'static str,
+}
+
+impl From<PoliceIncident> for PoliceIntelligence {
+    /// Graded "2B" (untested source, known indirectly) and shareable ("P").
+    fn from(incident: PoliceIncident) -> Self {
+        Self {
+            kind: "intelligence",
+            intel_ref: incident.incident_ref.replacen("INC-", "INT-", 1),
+            category: incident.category,
+            recorded_on: incident.occurred_on,
+            source_evaluation: "2",
+            assessment: "B",
+            handling_code: "P",
+            summary: incident.summary,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -179,7 +179,12 @@ impl View<'_> {
             };
             let date = self.recent(member, 3);
             let incident = self.incident(member, category, role, date, summaries);
-            self.record(member, Body::Police(incident));
+            let body = if category.ends_with("intelligence") {
+                Body::PoliceIntelligence(incident.into())
+            } else {
+                Body::Police(incident)
+            };
+            self.record(member, body);
         }
     }
 

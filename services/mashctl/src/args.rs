@@ -21,6 +21,10 @@ pub struct Cli {
 pub enum Command {
     /// Start the whole system on this machine: dev PKI, SQLite, demo data.
     Up(crate::up::UpArgs),
+    /// Write the development certificates and keys for running the services separately.
+    Pki(crate::pki::PkiArgs),
+    /// Write a seeded synthetic population as one JSONL extract per agency.
+    Synth(crate::synth::SynthArgs),
     /// Push an agency extract (JSONL or CSV) into that agency's feed.
     Push(crate::push::PushArgs),
     /// Open or show an enquiry.
@@ -46,6 +50,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let who = cli.principal.as_deref();
     match cli.command {
         Command::Up(args) => crate::up::run(args).await,
+        Command::Pki(args) => crate::pki::run(args),
+        Command::Synth(args) => crate::synth::run(args),
         Command::Push(args) => crate::push::run(&cli.endpoints, who, args).await,
         Command::Enquiry(command) => crate::enquiry::run(&cli.endpoints, who, command).await,
         Command::Check(args) => crate::enquiry::check(&cli.endpoints, who, args).await,

@@ -8,8 +8,10 @@ mod export;
 mod extract;
 mod hold;
 mod log;
+mod pki;
 mod policy;
 mod push;
+mod synth;
 mod up;
 
 use clap::Parser;
