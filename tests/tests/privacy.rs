@@ -24,6 +24,8 @@ fn planted_person() -> pb::Person {
         nhs_number: nhs_number(987_654_321),
         upn: String::new(),
         postcode: "ZZ9 9ZZ".into(),
+        sex: "F".into(),
+        previous_family_names: vec!["Quillfeatherstone".into()],
     }
 }
 
@@ -47,7 +49,7 @@ fn planted_record() -> pb::PushRecord {
 
 fn secrets() -> Vec<String> {
     let nhs = nhs_number(987_654_321);
-    vec![GIVEN.into(), FAMILY.into(), BIRTHDAY.into(), nhs, NARRATIVE.into(), "Planted Refuge".into(), "ZZ9".into()]
+    vec![GIVEN.into(), FAMILY.into(), BIRTHDAY.into(), nhs, NARRATIVE.into(), "Planted Refuge".into(), "ZZ9".into(), "Quillfeatherstone".into()]
 }
 
 /// Every feed.search span of the check carries the trace id of a broker.call

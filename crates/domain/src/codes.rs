@@ -87,6 +87,24 @@ code_enum!(
 );
 
 code_enum!(
+    /// A person's recorded sex, as agencies' systems hold it.
+    Sex { Female => "female", Male => "male" }
+);
+
+impl Sex {
+    /// Parses the codes agencies use (F/M, female/male, the NHS's 1/2);
+    /// `None` for unknown (empty, U, X, 0, 9), an error for anything else.
+    pub fn parse_code(field: &str, raw: &str) -> Result<Option<Self>, DomainError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "u" | "x" | "0" | "9" | "unknown" => Ok(None),
+            "f" | "female" | "2" => Ok(Some(Sex::Female)),
+            "m" | "male" | "1" => Ok(Some(Sex::Male)),
+            _ => Err(DomainError::invalid(field, "must be F, M, female, male, 1, 2 or empty for unknown")),
+        }
+    }
+}
+
+code_enum!(
     /// What the enquiry's information is for. Part of the disclosure context:
     /// the same level may justify less for one purpose than for another.
     Purpose {

@@ -10,7 +10,7 @@ mod ids;
 mod person;
 
 pub use codes::{
-    AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Tier,
+    AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Sex, Tier,
 };
 pub use error::DomainError;
 pub use identifiers::{NhsNumber, Upn};

@@ -4,7 +4,7 @@ use std::fmt;
 
 use time::{Date, format_description::well_known::Iso8601};
 
-use crate::{DomainError, NhsNumber, Upn};
+use crate::{DomainError, NhsNumber, Sex, Upn};
 
 /// The raw text of a person as it arrives at the edge, before parsing.
 #[derive(Clone, Copy, Default)]
@@ -15,6 +15,10 @@ pub struct PersonInput<'a> {
     pub nhs_number: &'a str,
     pub upn: &'a str,
     pub postcode: &'a str,
+    /// F/M, female/male, or the NHS codes 1/2; empty, U, X, 0 or 9 for unknown.
+    pub sex: &'a str,
+    /// Surnames the person was known by before, e.g. before a marriage.
+    pub previous_family_names: &'a [String],
 }
 
 /// A valid, identifiable person: at least an NHS number, a UPN, or a full name
@@ -27,6 +31,8 @@ pub struct Person {
     pub nhs_number: Option<NhsNumber>,
     pub upn: Option<Upn>,
     pub postcode: Option<String>,
+    pub sex: Option<Sex>,
+    pub previous_family_names: Vec<String>,
 }
 
 /// A key a feed can look a person up by. Deterministic keys only; fuzzy
@@ -73,6 +79,8 @@ impl Person {
             nhs_number: optional(input.nhs_number, |raw| NhsNumber::parse(&at("nhs_number"), raw))?,
             upn: optional(input.upn, |raw| Upn::parse(&at("upn"), raw))?,
             postcode: optional(input.postcode, |raw| parse_postcode(&at("postcode"), raw))?,
+            sex: Sex::parse_code(&at("sex"), input.sex)?,
+            previous_family_names: parse_previous_names(&at("previous_family_names"), input.previous_family_names)?,
         };
         if person.match_keys().is_empty() {
             return Err(DomainError::invalid(
@@ -123,6 +131,19 @@ fn parse_name(field: &str, raw: &str) -> Result<Option<String>, DomainError> {
         }
         Ok(name.to_owned())
     })
+}
+
+const MAX_PREVIOUS_NAMES: usize = 5;
+
+fn parse_previous_names(field: &str, raw: &[String]) -> Result<Vec<String>, DomainError> {
+    if raw.len() > MAX_PREVIOUS_NAMES {
+        return Err(DomainError::invalid(field, format!("holds more than {MAX_PREVIOUS_NAMES} names")));
+    }
+    let mut names = Vec::with_capacity(raw.len());
+    for (i, name) in raw.iter().enumerate() {
+        names.extend(parse_name(&format!("{field}[{i}]"), name)?);
+    }
+    Ok(names)
 }
 
 /// Parses an ISO 8601 calendar date, naming the field on failure.

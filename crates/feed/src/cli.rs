@@ -5,17 +5,25 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 use anyhow::Context;
 use clap::Parser;
 use mash_policy::LivePolicy;
-use mash_transport::TlsArgs;
+use mash_transport::{ConfigFile, DatabaseUrl, TlsArgs};
+use tokio::sync::watch;
 
 use crate::{FeedSettings, RecordAdapter};
 
-/// Settings come from flags or `MASH_FEED_*` environment variables.
+/// Settings come from flags, else `MASH_FEED_*` environment variables, else
+/// the `--config` file.
 #[derive(Debug, Parser)]
 struct Args {
+    #[command(flatten)]
+    config: ConfigFile,
     #[arg(long, env = "MASH_FEED_LISTEN", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    #[arg(long, env = "MASH_FEED_DATABASE_URL")]
-    database_url: String,
+    /// Also serve grpc.health.v1 in plaintext here, for probes without a client certificate.
+    #[arg(long, env = "MASH_HEALTH_LISTEN")]
+    health_listen: Option<SocketAddr>,
+    /// `sqlite://…?mode=rwc` or `postgres://…`; may hold a password, so never shown.
+    #[arg(long, env = "MASH_FEED_DATABASE_URL", hide_env_values = true)]
+    database_url: DatabaseUrl,
     #[arg(long, env = "MASH_FEED_KEY_FILE")]
     key_file: PathBuf,
     #[command(flatten)]
@@ -24,9 +32,9 @@ struct Args {
     policy_dir: PathBuf,
 }
 
-/// Parses arguments, starts the feed and serves until Ctrl-C.
+/// Parses settings, starts the feed and serves until SIGTERM or Ctrl-C.
 pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = mash_transport::parse_layered();
     tokio::runtime::Runtime::new()?.block_on(async move {
         let _telemetry = mash_telemetry::init(&format!("feed-{}", adapter.agency()))?;
         // The policy files are watched: a valid change is in force within seconds.
@@ -34,16 +42,31 @@ pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
         policy.clone().watch(std::time::Duration::from_secs(2));
         let settings = FeedSettings {
             listen: args.listen,
-            database_url: args.database_url,
+            database_url: args.database_url.expose().to_owned(),
             key_file: args.key_file,
             tls: args.tls.load()?,
             policy,
         };
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let feed = crate::build(adapter, settings, shutdown).await?;
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            mash_transport::terminated().await;
+            let _ = stop.send(true);
+        });
+        let feed = crate::build(adapter, settings, until(stopped.clone())).await?;
         println!("listening on {}", feed.local_addr);
+        if let Some(addr) = args.health_listen {
+            let (incoming, local) = mash_transport::bind(addr)?;
+            println!("health on {local}");
+            tokio::spawn(async move {
+                if let Err(error) = mash_transport::serve_health(incoming, until(stopped)).await {
+                    tracing::error!(%error, "health server stopped");
+                }
+            });
+        }
         feed.serve.await.context("feed server stopped")
     })
+}
+
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }

@@ -4,6 +4,7 @@ use std::{pin::Pin, sync::Arc};
 
 use futures::StreamExt;
 use mash_domain::{Agency, DomainError, Person, PersonInput, today};
+use mash_matching::{Field, Scored};
 use mash_policy::{Action, LivePolicy, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
@@ -12,8 +13,8 @@ use tracing::Instrument;
 
 use crate::{
     FeedError,
-    item::{FoundItem, NewRecord, RecordAdapter},
-    store::{FeedStore, Upserted},
+    item::{NewRecord, RecordAdapter},
+    store::{FeedStore, Found, Upserted},
 };
 
 /// The largest single record or search request accepted, in encoded bytes.
@@ -106,6 +107,8 @@ pub fn person_input(p: &pb::Person) -> PersonInput<'_> {
         nhs_number: &p.nhs_number,
         upn: &p.upn,
         postcode: &p.postcode,
+        sex: &p.sex,
+        previous_family_names: &p.previous_family_names,
     }
 }
 
@@ -182,12 +185,11 @@ impl pb::feed_server::Feed for FeedService {
             let results: Vec<pb::SubjectResult> = refs
                 .into_iter()
                 .zip(matches)
-                .filter_map(|(subject_ref, found)| {
-                    found.map(|(matched_on, items)| pb::SubjectResult {
-                        subject_ref,
-                        matched_on: matched_on.into(),
-                        items: items.into_iter().map(to_wire).collect(),
-                    })
+                .filter(|(_, found)| !found.is_empty())
+                .map(|(subject_ref, found)| pb::SubjectResult {
+                    subject_ref,
+                    matched_on: matched_on(&found).into(),
+                    items: found.into_iter().map(to_wire).collect(),
                 })
                 .collect();
             tracing::debug!(matched = results.len(), "search complete");
@@ -222,7 +224,35 @@ fn parse_queries(request: &pb::SearchRequest) -> Result<Vec<(String, Person)>, D
         .collect()
 }
 
-fn to_wire(item: FoundItem) -> pb::Item {
+/// The strongest way any record matched: an identifier, else probabilistically.
+fn matched_on(found: &[Found]) -> &'static str {
+    let by = |field: Field| {
+        found.iter().any(|f| f.scored.probability >= 1.0 && f.scored.breakdown.iter().any(|row| row.field == field))
+    };
+    if by(Field::NhsNumber) {
+        "nhs-number"
+    } else if by(Field::Upn) {
+        "upn"
+    } else {
+        "probabilistic"
+    }
+}
+
+fn explanation(scored: Scored) -> pb::MatchExplanation {
+    pb::MatchExplanation {
+        verdict: scored.verdict.as_str().into(),
+        probability: scored.probability,
+        weight: scored.weight,
+        fields: scored
+            .breakdown
+            .into_iter()
+            .map(|row| pb::MatchField { field: row.field.as_str().into(), level: row.level.into(), weight: row.weight })
+            .collect(),
+    }
+}
+
+fn to_wire(found: Found) -> pb::Item {
+    let Found { item, scored } = found;
     let kind = match item.kind {
         mash_domain::ItemKind::Involvement => pb::ItemKind::Involvement,
         mash_domain::ItemKind::State => pb::ItemKind::State,
@@ -245,6 +275,7 @@ fn to_wire(item: FoundItem) -> pb::Item {
             .into_iter()
             .map(|f| pb::Field { name: f.name, value: f.value, restricted: f.restricted })
             .collect(),
+        r#match: Some(explanation(scored)),
     }
 }
 

@@ -3,7 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use mash_db::Db;
-use mash_domain::{Agency, Category, ItemKind, MatchKey, Person, Sensitivity, parse_date};
+use mash_domain::{Agency, Category, ItemKind, Person, PersonInput, Sensitivity, parse_date};
+use mash_matching::{MatchRecord, Model, Scored, Verdict, blocking_keys, settle};
 use mash_seal::{KeyRing, Sealed};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row, any::AnyRow};
@@ -13,8 +14,13 @@ use crate::{
     item::{FoundItem, ItemField, NewRecord},
 };
 
-/// How a person was matched ("nhs-number", …) and the items found.
-pub type Match = (&'static str, Vec<FoundItem>);
+/// A record that may be about the person asked about, and how sure the
+/// feed is that it is.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub item: FoundItem,
+    pub scored: Scored,
+}
 
 /// What happened to one pushed record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +49,33 @@ struct SealedSubject {
     nhs_number: Option<String>,
     upn: Option<String>,
     postcode: Option<String>,
+    #[serde(default)]
+    sex: Option<String>,
+    #[serde(default)]
+    previous_family_names: Vec<String>,
+}
+
+impl SealedSubject {
+    /// The person again, as the feed accepted them at push.
+    fn to_person(&self) -> Option<Person> {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let (given, family, dob) = (text(&self.given_name), text(&self.family_name), text(&self.date_of_birth));
+        let (nhs, upn, postcode, sex) =
+            (text(&self.nhs_number), text(&self.upn), text(&self.postcode), text(&self.sex));
+        let input = PersonInput {
+            given_name: &given,
+            family_name: &family,
+            date_of_birth: &dob,
+            nhs_number: &nhs,
+            upn: &upn,
+            postcode: &postcode,
+            sex: &sex,
+            previous_family_names: &self.previous_family_names,
+        };
+        // Dates of birth were checked against the day of the push; any day
+        // since is later, so the stored one still parses.
+        Person::parse("subject", input, mash_domain::today()).ok()
+    }
 }
 
 impl From<&Person> for SealedSubject {
@@ -54,6 +87,8 @@ impl From<&Person> for SealedSubject {
             nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
             upn: p.upn.as_ref().map(|u| u.as_str().to_owned()),
             postcode: p.postcode.clone(),
+            sex: p.sex.map(|s| s.as_str().to_owned()),
+            previous_family_names: p.previous_family_names.clone(),
         }
     }
 }
@@ -64,13 +99,14 @@ pub struct FeedStore {
     db: Db,
     keys: KeyRing,
     agency: Agency,
+    model: Model,
 }
 
 const RECORD_COLUMNS: usize = 11;
 
 impl FeedStore {
     pub fn new(db: Db, keys: KeyRing, agency: Agency) -> Self {
-        Self { db, keys, agency }
+        Self { db, keys, agency, model: Model::default() }
     }
 
     /// Associated data for a record's ciphertext: a ciphertext copied to
@@ -153,8 +189,7 @@ impl FeedStore {
                 .bind(sealed.key_id)
                 .bind(sealed.blob)
                 .bind(now);
-            let unique: HashSet<Vec<u8>> =
-                subject.match_keys().iter().map(|k| self.keys.blind_index(&k.canonical())).collect();
+            let unique = self.blind_keys(&MatchRecord::from_person(subject));
             keys.extend(unique.into_iter().map(|k| (k, record.record_id.as_str())));
         }
         query.execute(&mut **tx).await?;
@@ -184,20 +219,21 @@ impl FeedStore {
         Ok(deleted.rows_affected() > 0)
     }
 
-    /// The items held about each person, and how each match was made, in one
-    /// query for all of them (a check asks about a whole household).
+    /// The records that may be about each person, each scored, in one query
+    /// for all of them (a check asks about a whole household).
     ///
-    /// A name-and-date-of-birth match is refused when the person and the
-    /// record both carry an NHS number or a UPN and they differ: that is a
-    /// different person who shares a name and birthday.
-    pub async fn search(&self, people: &[Person]) -> Result<Vec<Option<Match>>, FeedError> {
-        let keys: Vec<Vec<(Vec<u8>, MatchKey)>> = people
-            .iter()
-            .map(|p| p.match_keys().into_iter().map(|k| (self.keys.blind_index(&k.canonical()), k)).collect())
-            .collect();
-        let unique: HashSet<&Vec<u8>> = keys.iter().flatten().map(|(blind, _)| blind).collect();
+    /// Candidates come from the blocking keys (blind-indexed); each is
+    /// opened and scored Fellegi-Sunter style against the person. A record
+    /// whose NHS number differs from the person's is never a match; records
+    /// scored below the possible threshold are dropped; and the candidates of
+    /// one person are settled together, so that of a child and a twin whose
+    /// name is a nickname of the child's, neither is called a certain match.
+    pub async fn search(&self, people: &[Person]) -> Result<Vec<Vec<Found>>, FeedError> {
+        let queries: Vec<MatchRecord> = people.iter().map(MatchRecord::from_person).collect();
+        let keys: Vec<HashSet<Vec<u8>>> = queries.iter().map(|q| self.blind_keys(q)).collect();
+        let unique: HashSet<&Vec<u8>> = keys.iter().flatten().collect();
         let sql = format!(
-            "SELECT r.record_id, r.version, r.kind, r.category, r.sensitivity, r.item_date, r.nhs_index, r.upn_index, \
+            "SELECT r.record_id, r.version, r.kind, r.category, r.sensitivity, r.item_date, \
              r.key_id, r.content, k.blind_key FROM record_keys k JOIN records r ON r.record_id = k.record_id \
              WHERE k.blind_key IN ({}) ORDER BY r.item_date DESC, r.record_id",
             self.db.placeholders(1, unique.len())
@@ -207,41 +243,39 @@ impl FeedStore {
             query = query.bind(key.clone());
         }
         let rows = query.fetch_all(&self.db.pool).await?;
-        people.iter().zip(&keys).map(|(person, blind)| self.matches_for(person, blind, &rows)).collect()
+        queries.iter().zip(&keys).map(|(q, blind)| self.candidates_for(q, blind, &rows)).collect()
     }
 
-    fn matches_for(
+    fn blind_keys(&self, record: &MatchRecord) -> HashSet<Vec<u8>> {
+        blocking_keys(record).iter().map(|key| self.keys.blind_index(key.as_str())).collect()
+    }
+
+    fn candidates_for(
         &self,
-        person: &Person,
-        blind: &[(Vec<u8>, MatchKey)],
+        query: &MatchRecord,
+        blind: &HashSet<Vec<u8>>,
         rows: &[AnyRow],
-    ) -> Result<Option<Match>, FeedError> {
-        let person_nhs = person.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str()));
-        let person_upn = person.upn.as_ref().map(|u| self.keys.blind_index(u.as_str()));
+    ) -> Result<Vec<Found>, FeedError> {
         let mut seen = HashSet::new();
-        let mut items = Vec::new();
-        let mut strongest: Option<usize> = None;
+        let mut found: Vec<(FoundItem, MatchRecord, Scored)> = Vec::new();
         for row in rows {
-            let matched: Vec<u8> = row.try_get("blind_key")?;
-            let Some(position) = blind.iter().position(|(k, _)| *k == matched) else { continue };
-            let by_name = matches!(blind[position].1, MatchKey::NameAndDateOfBirth(_));
-            let contradicts = |column: &str, ours: &Option<Vec<u8>>| -> Result<bool, FeedError> {
-                let theirs: Option<Vec<u8>> = row.try_get(column)?;
-                Ok(matches!((ours, theirs), (Some(a), Some(b)) if *a != b))
-            };
-            if by_name && (contradicts("nhs_index", &person_nhs)? || contradicts("upn_index", &person_upn)?) {
+            let key: Vec<u8> = row.try_get("blind_key")?;
+            let record_id: String = row.try_get("record_id")?;
+            if !blind.contains(&key) || !seen.insert(record_id) {
                 continue;
             }
-            let record_id: String = row.try_get("record_id")?;
-            if seen.insert(record_id) {
-                items.push(self.decode(row)?);
+            let (item, subject) = self.decode(row)?;
+            let candidate = MatchRecord::from_person(&subject);
+            let scored = self.model.score(query, &candidate);
+            if scored.verdict != Verdict::NoMatch {
+                found.push((item, candidate, scored));
             }
-            strongest = Some(strongest.map_or(position, |s| s.min(position)));
         }
-        Ok(strongest.map(|position| (blind[position].1.method(), items)))
+        settle_by_subject(&mut found);
+        Ok(found.into_iter().map(|(item, _, scored)| Found { item, scored }).collect())
     }
 
-    fn decode(&self, row: &AnyRow) -> Result<FoundItem, FeedError> {
+    fn decode(&self, row: &AnyRow) -> Result<(FoundItem, Person), FeedError> {
         let corrupt = |what: &str| FeedError::Internal(format!("stored record has an invalid {what}"));
         let record_id: String = row.try_get("record_id")?;
         let version = u64::try_from(row.try_get::<i64, _>("version")?).map_err(|_| corrupt("version"))?;
@@ -249,7 +283,8 @@ impl FeedStore {
         let plaintext = self.keys.open(&sealed, &self.associated_data(&record_id, version))?;
         let content: SealedContent = serde_json::from_slice(&plaintext).map_err(|_| corrupt("content"))?;
         let text = |column: &str| -> Result<String, FeedError> { Ok(row.try_get::<String, _>(column)?) };
-        Ok(FoundItem {
+        let subject = content.subject.to_person().ok_or_else(|| corrupt("subject"))?;
+        let item = FoundItem {
             kind: ItemKind::parse("kind", &text("kind")?).map_err(|_| corrupt("kind"))?,
             category: Category::parse("category", &text("category")?).map_err(|_| corrupt("category"))?,
             sensitivity: Sensitivity::parse("sensitivity", &text("sensitivity")?)
@@ -258,7 +293,8 @@ impl FeedStore {
             fields: content.fields,
             record_id,
             version,
-        })
+        };
+        Ok((item, subject))
     }
 }
 
@@ -286,4 +322,27 @@ async fn stored_versions<'a>(
 
 fn to_i64(version: u64) -> Result<i64, FeedError> {
     i64::try_from(version).map_err(|_| FeedError::Internal("version out of range".into()))
+}
+
+/// Settles one person's candidates: one entry per distinct subject (a person
+/// held on several records is one candidate, not rivals), then each record
+/// takes its subject's settled verdict.
+fn settle_by_subject(found: &mut [(FoundItem, MatchRecord, Scored)]) {
+    let mut subjects: Vec<MatchRecord> = Vec::new();
+    let mut scores: Vec<Scored> = Vec::new();
+    let index: Vec<usize> = found
+        .iter()
+        .map(|(_, subject, scored)| {
+            subjects.iter().position(|s| s == subject).unwrap_or_else(|| {
+                subjects.push(subject.clone());
+                scores.push(scored.clone());
+                subjects.len() - 1
+            })
+        })
+        .collect();
+    let refs: Vec<&MatchRecord> = subjects.iter().collect();
+    settle(&refs, &mut scores);
+    for ((_, _, scored), at) in found.iter_mut().zip(index) {
+        *scored = scores[at].clone();
+    }
 }

@@ -24,6 +24,13 @@ pub enum Action {
     HoldReview,
     HoldBreakGlass,
     AlertRead,
+    ContactCreate,
+    ContactTriage,
+    ContactRead,
+    EnquiryTransition,
+    EnquiryDecide,
+    EnquiryClose,
+    ReportRead,
 }
 
 impl Action {
@@ -40,6 +47,13 @@ impl Action {
             Action::HoldReview => "release or withhold this agency's held items",
             Action::HoldBreakGlass => "break the glass on a held item of this enquiry",
             Action::AlertRead => "read this agency's alerts",
+            Action::ContactCreate => "record a contact",
+            Action::ContactTriage => "triage a contact",
+            Action::ContactRead => "read contacts",
+            Action::EnquiryTransition => "move this enquiry on in its workflow",
+            Action::EnquiryDecide => "record the decision on this enquiry",
+            Action::EnquiryClose => "close this enquiry",
+            Action::ReportRead => "read the front door's performance report",
         }
     }
 
@@ -55,6 +69,13 @@ impl Action {
             Action::HoldReview => "hold.review",
             Action::HoldBreakGlass => "hold.break-glass",
             Action::AlertRead => "alert.read",
+            Action::ContactCreate => "contact.create",
+            Action::ContactTriage => "contact.triage",
+            Action::ContactRead => "contact.read",
+            Action::EnquiryTransition => "enquiry.transition",
+            Action::EnquiryDecide => "enquiry.decide",
+            Action::EnquiryClose => "enquiry.close",
+            Action::ReportRead => "report.read",
         }
     }
 }

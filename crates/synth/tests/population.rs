@@ -128,6 +128,7 @@ fn every_record_is_a_valid_push_row_of_its_agency() {
             nhs_number: subject.nhs_number.as_deref().unwrap_or(""),
             upn: subject.upn.as_deref().unwrap_or(""),
             postcode: subject.postcode.as_deref().unwrap_or(""),
+            ..Default::default()
         };
         DomainPerson::parse("subject", input, settings.as_of).expect("a valid subject");
         assert_eq!(record.body.agency(), agency);

@@ -19,14 +19,16 @@ pub struct DemoPerson {
     pub nhs_seed: u32,
     pub upn_seed: Option<u32>,
     pub postcode: &'static str,
+    /// "F" or "M", as agencies record it.
+    pub sex: &'static str,
 }
 
-pub const AMY: DemoPerson = person("Amy", "Lee", "2016-04-12", 401_023_213, Some(1), "LS1 4AB");
-pub const JADE: DemoPerson = person("Jade", "Lee", "1990-02-01", 401_023_214, None, "LS1 4AB");
-pub const CONNOR: DemoPerson = person("Connor", "Walsh", "1988-07-30", 401_023_216, None, "LS1 4AB");
-pub const NOAH: DemoPerson = person("Noah", "Khan", "2012-09-03", 401_023_217, Some(2), "LS6 2QT");
-pub const ELLA: DemoPerson = person("Ella", "Brown", "2014-11-20", 401_023_222, Some(3), "LS9 7HY");
-pub const EVIE: DemoPerson = person("Evie", "Brown", "2014-11-20", 401_023_219, Some(4), "LS9 7HY");
+pub const AMY: DemoPerson = person("Amy", "Lee", "2016-04-12", 401_023_213, Some(1), "LS1 4AB", "F");
+pub const JADE: DemoPerson = person("Jade", "Lee", "1990-02-01", 401_023_214, None, "LS1 4AB", "F");
+pub const CONNOR: DemoPerson = person("Connor", "Walsh", "1988-07-30", 401_023_216, None, "LS1 4AB", "M");
+pub const NOAH: DemoPerson = person("Noah", "Khan", "2012-09-03", 401_023_217, Some(2), "LS6 2QT", "M");
+pub const ELLA: DemoPerson = person("Ella", "Brown", "2014-11-20", 401_023_222, Some(3), "LS9 7HY", "F");
+pub const EVIE: DemoPerson = person("Evie", "Brown", "2014-11-20", 401_023_219, Some(4), "LS9 7HY", "F");
 
 const fn person(
     given_name: &'static str,
@@ -35,8 +37,9 @@ const fn person(
     nhs_seed: u32,
     upn_seed: Option<u32>,
     postcode: &'static str,
+    sex: &'static str,
 ) -> DemoPerson {
-    DemoPerson { given_name, family_name, date_of_birth, nhs_seed, upn_seed, postcode }
+    DemoPerson { given_name, family_name, date_of_birth, nhs_seed, upn_seed, postcode, sex }
 }
 
 impl DemoPerson {
@@ -48,6 +51,8 @@ impl DemoPerson {
             nhs_number: nhs_number(self.nhs_seed),
             upn: self.upn_seed.map(upn).unwrap_or_default(),
             postcode: self.postcode.into(),
+            sex: self.sex.into(),
+            previous_family_names: Vec::new(),
         }
     }
 }

@@ -4,16 +4,21 @@
 //! This crate owns how MASH processes talk to each other: every connection is
 //! mutual TLS against the MASH CA, a caller's identity comes only from the
 //! URI SAN of its verified certificate (never from metadata), and every
-//! server exposes health and reflection next to its one service.
+//! server exposes health and reflection next to its one service. It also
+//! owns what every service binary shares at start-up: layered settings
+//! (file, environment, flags), a plaintext health-only port for probes, and
+//! stopping on SIGTERM.
 
 mod client;
+mod config;
 mod error;
 mod identity;
 mod server;
 mod tls;
 
 pub use client::{connect, connect_lazy};
+pub use config::{ConfigFile, DatabaseUrl, parse_layered};
 pub use error::TransportError;
 pub use identity::{identity_from_cert_der, peer_identity};
-pub use server::{bind, serve};
+pub use server::{bind, serve, serve_health, terminated};
 pub use tls::{TlsArgs, TlsMaterial};

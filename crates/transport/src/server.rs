@@ -80,3 +80,40 @@ fn oversized_is_invalid_argument(mut response: http::Response<Body>) -> http::Re
     }
     response
 }
+
+/// Serves only `grpc.health.v1.Health`, in plaintext, until `shutdown`
+/// resolves: for probes that cannot present a client certificate, such as
+/// the kubelet's native gRPC probes. It reports the server as a whole (`""`)
+/// SERVING and answers nothing else, so it gives away no data and needs no
+/// identity. Start it once the service itself is bound and ready.
+pub async fn serve_health(
+    incoming: TcpIncoming,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), TransportError> {
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    Server::builder()
+        .add_service(health)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(TransportError::Serve)
+}
+
+/// Resolves when the process is asked to stop: SIGTERM (what Kubernetes and
+/// process supervisors send) or Ctrl-C.
+pub async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                tokio::select! {
+                    _ = sigterm.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                return;
+            }
+            Err(error) => tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops this process"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

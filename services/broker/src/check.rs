@@ -1,6 +1,9 @@
 //! One agency check: fan out to the feeds, decide, redact, log, answer.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use futures::future::join_all;
 use mash_domain::{AgeBand, Agency, Category, Relation, Sensitivity, Tier};
@@ -14,6 +17,7 @@ use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 use tracing::Instrument;
 
 use crate::{
+    candidate::NewCandidate,
     enquiry::{Enquiry, Subject},
     hold::NewHold,
     log::NewEntry,
@@ -87,6 +91,8 @@ pub fn person_to_wire(p: &mash_domain::Person) -> pb::Person {
         nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
         upn: p.upn.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
         postcode: p.postcode.clone().unwrap_or_default(),
+        sex: p.sex.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        previous_family_names: p.previous_family_names.clone(),
     }
 }
 
@@ -99,6 +105,8 @@ pub struct CheckContext<'a> {
     pub person_refs: &'a HashMap<String, String>,
     /// The day items' ages are judged on.
     pub today: Date,
+    /// The possible matches a researcher has confirmed for this enquiry.
+    pub confirmed: &'a HashSet<String>,
 }
 
 /// What a check produced: the answer, the log entries that must be durable
@@ -107,11 +115,12 @@ pub struct Disclosed {
     pub results: pb::CheckResults,
     pub entries: Vec<NewEntry>,
     pub holds: Vec<NewHold>,
+    pub candidates: Vec<NewCandidate>,
 }
 
 /// Decides and redacts every item.
 pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Disclosed {
-    let (mut entries, mut holds) = (Vec::new(), Vec::new());
+    let mut sinks = Sinks::default();
     let agencies = answers
         .into_iter()
         .map(|(agency, answer)| {
@@ -121,7 +130,7 @@ pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Di
                 FeedAnswer::Results(results) => {
                     let subjects: Vec<pb::SubjectDisclosure> = results
                         .into_iter()
-                        .filter_map(|result| disclose_subject(cx, agency, result, &mut entries, &mut holds))
+                        .filter_map(|result| disclose_subject(cx, agency, result, &mut sinks))
                         .collect();
                     let status = if subjects.is_empty() { pb::AgencyStatus::NotKnown } else { pb::AgencyStatus::Found };
                     (status, subjects)
@@ -131,7 +140,7 @@ pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Di
         })
         .collect();
     let results = pb::CheckResults { enquiry_id: cx.enquiry.enquiry_id.to_string(), agencies };
-    Disclosed { results, entries, holds }
+    Disclosed { results, entries: sinks.entries, holds: sinks.holds, candidates: sinks.candidates }
 }
 
 fn entry_base(cx: &CheckContext<'_>, agency: Agency, subject_ref: &str) -> NewEntry {
@@ -189,13 +198,56 @@ fn decide(cx: &CheckContext<'_>, relation: Relation, agency: Agency, item: &pb::
     (restricted, decision)
 }
 
+/// Where one check's side effects collect: log entries, holds and possible matches.
+#[derive(Default)]
+struct Sinks {
+    entries: Vec<NewEntry>,
+    holds: Vec<NewHold>,
+    candidates: Vec<NewCandidate>,
+}
+
+/// What one subject's items from one agency come to.
+#[derive(Default)]
+struct Shown {
+    known: bool,
+    possibly_known: bool,
+    items: Vec<pb::DisclosedItem>,
+    hold_ids: Vec<String>,
+    possible_matches: Vec<pb::PossibleMatch>,
+}
+
+/// A possible match the researcher has not confirmed is shown as existence
+/// at most, with the feed's reasons; a confirmed one is a match.
+fn cap_possible_match(
+    cx: &CheckContext<'_>,
+    candidate: NewCandidate,
+    item: &pb::Item,
+    decision: &mut Decision,
+    sinks: &mut Sinks,
+    shown: &mut Shown,
+) {
+    if cx.confirmed.contains(&candidate.candidate_id) {
+        decision.reason = format!("match confirmed by a researcher ({}); {}", candidate.candidate_id, decision.reason);
+        return;
+    }
+    let probability = item.r#match.as_ref().map_or(0.0, |m| m.probability);
+    decision.tier = decision.tier.min(Tier::Existence);
+    decision.reason = format!(
+        "possible match {} (p={probability:.3}): existence only until a researcher confirms it; {}",
+        candidate.candidate_id, decision.reason
+    );
+    shown
+        .possible_matches
+        .push(pb::PossibleMatch { candidate_id: candidate.candidate_id.clone(), r#match: item.r#match.clone() });
+    sinks.candidates.push(candidate);
+}
+
 /// One subject's items from one agency: decided, redacted and logged.
 fn disclose_subject(
     cx: &CheckContext<'_>,
     agency: Agency,
     result: pb::SubjectResult,
-    entries: &mut Vec<NewEntry>,
-    holds: &mut Vec<NewHold>,
+    sinks: &mut Sinks,
 ) -> Option<pb::SubjectDisclosure> {
     // Results are attributed only to subjects the broker asked about.
     let Some(subject) = cx.enquiry.subjects.iter().find(|s| s.subject_id.to_string() == result.subject_ref) else {
@@ -204,11 +256,19 @@ fn disclose_subject(
     };
     let base = entry_base(cx, agency, &result.subject_ref);
     let existence_notice = format!("Known to {agency}: contact the MASH {agency} desk.");
+    let possible_notice = format!("Possibly known to {agency}: confirm the possible match to see more.");
     let held_notice = format!("Information is held for {agency} review: their gatekeeper decides on restricted items.");
-    let mut known = false;
-    let (mut items, mut hold_ids) = (Vec::new(), Vec::new());
+    let mut shown = Shown::default();
     for item in result.items {
-        let (restricted, decision) = decide(cx, subject.relation, agency, &item);
+        let (restricted, mut decision) = decide(cx, subject.relation, agency, &item);
+        let possible = item.r#match.as_ref().is_some_and(|m| m.verdict == "possible-match");
+        let mut unconfirmed = false;
+        if possible && !restricted && decision.tier != Tier::None {
+            let candidate = NewCandidate::new(cx.enquiry.enquiry_id, &subject.subject_id, agency, &item.record_id);
+            let before = sinks.candidates.len();
+            cap_possible_match(cx, candidate, &item, &mut decision, sinks, &mut shown);
+            unconfirmed = sinks.candidates.len() > before;
+        }
         let mut entry = NewEntry {
             record_ref: item.record_id.clone(),
             category: item.category.clone(),
@@ -223,34 +283,46 @@ fn disclose_subject(
                     let hold = NewHold::new(cx.enquiry, &subject.subject_id, agency, item);
                     entry.reason =
                         format!("held for the {agency} gatekeeper as hold {}: {}", hold.hold_id, entry.reason);
-                    hold_ids.push(hold.hold_id.clone());
-                    holds.push(hold);
+                    shown.hold_ids.push(hold.hold_id.clone());
+                    sinks.holds.push(hold);
                 }
             }
             Tier::Existence => {
-                known = true;
+                let notice = if unconfirmed { &possible_notice } else { &existence_notice };
+                shown.possibly_known |= unconfirmed;
+                shown.known |= !unconfirmed;
                 entry.outcome = "disclosed".into();
-                entry.content_digest = digest(existence_notice.as_bytes());
-                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Notice(existence_notice.clone())));
+                entry.content_digest = digest(notice.as_bytes());
+                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Notice(notice.clone())));
             }
             Tier::Summary | Tier::Detail => {
-                let shown = redact(item, decision.tier);
+                let disclosed = redact(item, decision.tier);
                 entry.outcome = "disclosed".into();
-                entry.content_digest = digest(&shown.encode_to_vec());
-                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(shown.clone())));
-                items.push(shown);
+                entry.content_digest = digest(&disclosed.encode_to_vec());
+                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(disclosed.clone())));
+                shown.items.push(disclosed);
             }
         }
-        entries.push(entry);
+        sinks.entries.push(entry);
     }
-    let notices: Vec<&str> = [(known, existence_notice.as_str()), (!hold_ids.is_empty(), held_notice.as_str())]
-        .into_iter()
-        .filter_map(|(on, text)| on.then_some(text))
-        .collect();
-    if items.is_empty() && notices.is_empty() {
+    let notices: Vec<&str> = [
+        (shown.known, existence_notice.as_str()),
+        (shown.possibly_known && !shown.known, possible_notice.as_str()),
+        (!shown.hold_ids.is_empty(), held_notice.as_str()),
+    ]
+    .into_iter()
+    .filter_map(|(on, text)| on.then_some(text))
+    .collect();
+    if shown.items.is_empty() && notices.is_empty() {
         return None;
     }
-    Some(pb::SubjectDisclosure { subject_id: result.subject_ref, existence_notice: notices.join(" "), items, hold_ids })
+    Some(pb::SubjectDisclosure {
+        subject_id: result.subject_ref,
+        existence_notice: notices.join(" "),
+        items: shown.items,
+        hold_ids: shown.hold_ids,
+        possible_matches: shown.possible_matches,
+    })
 }
 
 /// The item as this tier may see it: summary keeps kind, category and date;
@@ -264,6 +336,7 @@ pub(crate) fn redact(item: pb::Item, tier: Tier) -> pb::DisclosedItem {
         category: item.category,
         date: item.date,
         fields,
+        r#match: item.r#match,
     }
 }
 

@@ -5,17 +5,25 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context;
 use clap::Parser;
 use mash_domain::Agency;
-use mash_transport::TlsArgs;
+use mash_transport::{ConfigFile, DatabaseUrl, TlsArgs};
+use tokio::sync::watch;
 
 use crate::BrokerSettings;
 
-/// Settings come from flags or `MASH_BROKER_*` environment variables.
+/// Settings come from flags, else `MASH_BROKER_*` environment variables, else
+/// the `--config` file.
 #[derive(Debug, Parser)]
 struct Args {
+    #[command(flatten)]
+    config: ConfigFile,
     #[arg(long, env = "MASH_BROKER_LISTEN", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    #[arg(long, env = "MASH_BROKER_DATABASE_URL")]
-    database_url: String,
+    /// Also serve grpc.health.v1 in plaintext here, for probes without a client certificate.
+    #[arg(long, env = "MASH_HEALTH_LISTEN")]
+    health_listen: Option<SocketAddr>,
+    /// `sqlite://…?mode=rwc` or `postgres://…`; may hold a password, so never shown.
+    #[arg(long, env = "MASH_BROKER_DATABASE_URL", hide_env_values = true)]
+    database_url: DatabaseUrl,
     #[arg(long, env = "MASH_BROKER_KEY_FILE")]
     key_file: PathBuf,
     #[command(flatten)]
@@ -46,9 +54,9 @@ fn parse_feed(raw: &str) -> anyhow::Result<(Agency, String)> {
     Ok((Agency::parse("feed", agency)?, uri.to_owned()))
 }
 
-/// Parses arguments, starts the broker and serves until Ctrl-C.
+/// Parses settings, starts the broker and serves until SIGTERM or Ctrl-C.
 pub fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args: Args = mash_transport::parse_layered();
     tokio::runtime::Runtime::new()?.block_on(async move {
         let _telemetry = mash_telemetry::init("broker")?;
         // The policy files are watched: a valid change is in force within seconds.
@@ -56,7 +64,7 @@ pub fn main() -> anyhow::Result<()> {
         policy.clone().watch(Duration::from_secs(2));
         let settings = BrokerSettings {
             listen: args.listen,
-            database_url: args.database_url,
+            database_url: args.database_url.expose().to_owned(),
             key_file: args.key_file,
             tls: args.tls.load()?,
             policy,
@@ -68,13 +76,28 @@ pub fn main() -> anyhow::Result<()> {
                 every: Duration::from_secs(args.checkpoint_every_seconds),
             },
             content_retention: Duration::from_secs(args.content_retention_days * 24 * 3600),
-            clock: mash_broker::Clock::System,
+            clock: crate::Clock::System,
         };
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let broker = crate::build(settings, shutdown).await?;
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            mash_transport::terminated().await;
+            let _ = stop.send(true);
+        });
+        let broker = crate::build(settings, until(stopped.clone())).await?;
         println!("listening on {}", broker.local_addr);
+        if let Some(addr) = args.health_listen {
+            let (incoming, local) = mash_transport::bind(addr)?;
+            println!("health on {local}");
+            tokio::spawn(async move {
+                if let Err(error) = mash_transport::serve_health(incoming, until(stopped)).await {
+                    tracing::error!(%error, "health server stopped");
+                }
+            });
+        }
         broker.serve.await.context("broker stopped")
     })
+}
+
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }

@@ -95,6 +95,10 @@ struct SealedPerson {
     nhs_number: String,
     upn: String,
     postcode: String,
+    #[serde(default)]
+    sex: String,
+    #[serde(default)]
+    previous_family_names: Vec<String>,
 }
 
 /// Enquiries in the broker's database; subjects' details sealed at rest.
@@ -216,6 +220,8 @@ impl EnquiryStore {
             nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
             upn: p.upn.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
             postcode: p.postcode.clone().unwrap_or_default(),
+            sex: p.sex.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            previous_family_names: p.previous_family_names.clone(),
         };
         let plaintext = serde_json::to_vec(&sealed).map_err(|e| BrokerError::Internal(e.to_string()))?;
         Ok(self.keys.seal(subject.subject_id.to_string().as_bytes(), &plaintext))
@@ -234,6 +240,8 @@ impl EnquiryStore {
             nhs_number: &p.nhs_number,
             upn: &p.upn,
             postcode: &p.postcode,
+            sex: &p.sex,
+            previous_family_names: &p.previous_family_names,
         };
         Ok(Subject {
             subject_id: SubjectId::parse("subject_id", &id).map_err(|_| corrupt("id"))?,

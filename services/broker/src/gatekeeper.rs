@@ -21,7 +21,7 @@ use crate::{
 const MAX_REASON_CHARS: usize = 1000;
 
 /// A decision's reason: required, bounded, trimmed.
-fn reason(raw: &str) -> Result<&str, DomainError> {
+pub(crate) fn reason(raw: &str) -> Result<&str, DomainError> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(DomainError::invalid("reason", "is required: say why, for the record"));
@@ -229,6 +229,7 @@ fn released_item(item: &pb::Item) -> pb::DisclosedItem {
         category: item.category.clone(),
         date: item.date.clone(),
         fields: item.fields.clone(),
+        r#match: item.r#match.clone(),
     }
 }
 

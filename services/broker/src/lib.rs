@@ -9,10 +9,13 @@
 //!   `error`: the one mapping to gRPC status codes.
 
 pub mod audit;
+mod candidate;
 mod check;
 pub mod cli;
+mod confirmation;
 mod enquiry;
 mod error;
+mod frontdoor;
 mod gatekeeper;
 mod hold;
 pub mod ledger;
@@ -118,7 +121,9 @@ pub async fn build(
     let log = log::DisclosureLog::start(db.clone(), ledger, settings.checkpoints, keys.clone());
     let service = service::BrokerService {
         enquiries: enquiry::EnquiryStore::new(db.clone(), keys.clone()),
-        holds: hold::HoldStore::new(db, keys),
+        frontdoor: frontdoor::FrontDoorStore::new(db.clone(), keys.clone()),
+        holds: hold::HoldStore::new(db.clone(), keys),
+        candidates: candidate::CandidateStore::new(db),
         clock: settings.clock,
         log: log.clone(),
         policy: settings.policy,

@@ -24,7 +24,9 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 pub struct BrokerService {
     pub(crate) enquiries: EnquiryStore,
+    pub(crate) frontdoor: crate::frontdoor::FrontDoorStore,
     pub(crate) holds: HoldStore,
+    pub(crate) candidates: crate::candidate::CandidateStore,
     pub(crate) clock: crate::Clock,
     pub(crate) log: DisclosureLog,
     pub(crate) policy: Arc<LivePolicy>,
@@ -156,6 +158,8 @@ impl BrokerService {
                 DomainError::invalid(format!("subject_ids[{unknown}]"), "is not a subject of this enquiry").into()
             );
         }
+        // The workflow moves (or refuses, once decided) before any agency is asked.
+        self.record_checks_requested(&enquiry, &caller).await?;
         let subjects: Vec<_> =
             enquiry.subjects.iter().filter(|s| subject_ids.is_empty() || subject_ids.contains(&s.subject_id)).collect();
         let answers = check::fan_out(&self.feeds, &agencies, &subjects, self.check_deadline).await;
@@ -168,12 +172,14 @@ impl BrokerService {
             })
             .collect();
         let policy = self.policy();
+        let confirmed = self.candidates.confirmed(enquiry.enquiry_id).await?;
         let cx = check::CheckContext {
             enquiry: &enquiry,
             requester: &requester,
             policy: &policy,
             person_refs: &person_refs,
             today: self.clock.today(),
+            confirmed: &confirmed,
         };
         let disclosed = check::disclose(&cx, answers);
         // The invariant: nothing leaves the broker before its log entry is durable.
@@ -181,6 +187,7 @@ impl BrokerService {
         // Held items are stored after their refusals are logged; a failure
         // here fails the check, and checking again holds them then.
         self.holds.insert(&disclosed.holds).await?;
+        self.candidates.insert(&disclosed.candidates).await?;
         Ok(disclosed.results)
     }
 
@@ -225,6 +232,7 @@ impl BrokerService {
             Ok(pb::Outcome::Disclosed) => Some("disclosed".to_owned()),
             Ok(pb::Outcome::Refused) => Some("refused".to_owned()),
             Ok(pb::Outcome::LogSearched) => Some("log-searched".to_owned()),
+            Ok(pb::Outcome::MatchConfirmed) => Some("match-confirmed".to_owned()),
             Err(_) => return Err(DomainError::invalid("outcome", "unknown outcome").into()),
         };
         let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
@@ -302,10 +310,12 @@ fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
         nhs_number: &p.nhs_number,
         upn: &p.upn,
         postcode: &p.postcode,
+        sex: &p.sex,
+        previous_family_names: &p.previous_family_names,
     }
 }
 
-fn enquiry_to_wire(e: &Enquiry) -> pb::Enquiry {
+pub(crate) fn enquiry_to_wire(e: &Enquiry) -> pb::Enquiry {
     pb::Enquiry {
         enquiry_id: e.enquiry_id.to_string(),
         level: wire::level_to_wire(e.level).into(),
@@ -333,6 +343,7 @@ fn entry_to_wire(e: Entry) -> pb::LogEntry {
         "disclosed" => pb::Outcome::Disclosed,
         "refused" => pb::Outcome::Refused,
         "log-searched" => pb::Outcome::LogSearched,
+        "match-confirmed" => pb::Outcome::MatchConfirmed,
         _ => pb::Outcome::Unspecified,
     };
     pb::LogEntry {
@@ -664,5 +675,99 @@ impl pb::broker_server::Broker for BrokerService {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("ListAlerts", &metadata, self.list_alerts(caller)).await
+    }
+
+    async fn create_contact(
+        &self,
+        request: Request<pb::CreateContactRequest>,
+    ) -> Result<Response<pb::Contact>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("CreateContact", &metadata, BrokerService::create_contact(self, caller, request.into_inner())).await
+    }
+
+    async fn triage_contact(
+        &self,
+        request: Request<pb::TriageContactRequest>,
+    ) -> Result<Response<pb::Contact>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("TriageContact", &metadata, BrokerService::triage_contact(self, caller, request.into_inner())).await
+    }
+
+    async fn get_contact(&self, request: Request<pb::GetContactRequest>) -> Result<Response<pb::Contact>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetContact", &metadata, BrokerService::get_contact(self, caller, request.into_inner())).await
+    }
+
+    async fn open_enquiry_from_contact(
+        &self,
+        request: Request<pb::OpenEnquiryFromContactRequest>,
+    ) -> Result<Response<pb::Enquiry>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle(
+            "OpenEnquiryFromContact",
+            &metadata,
+            BrokerService::open_enquiry_from_contact(self, caller, request.into_inner()),
+        )
+        .await
+    }
+
+    async fn get_enquiry_workflow(
+        &self,
+        request: Request<pb::GetEnquiryWorkflowRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetEnquiryWorkflow", &metadata, BrokerService::get_enquiry_workflow(self, caller, request.into_inner()))
+            .await
+    }
+
+    async fn transition_enquiry(
+        &self,
+        request: Request<pb::TransitionEnquiryRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("TransitionEnquiry", &metadata, BrokerService::transition_enquiry(self, caller, request.into_inner()))
+            .await
+    }
+
+    async fn record_decision(
+        &self,
+        request: Request<pb::RecordDecisionRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("RecordDecision", &metadata, BrokerService::record_decision(self, caller, request.into_inner())).await
+    }
+
+    async fn close_enquiry(
+        &self,
+        request: Request<pb::CloseEnquiryRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("CloseEnquiry", &metadata, BrokerService::close_enquiry(self, caller, request.into_inner())).await
+    }
+
+    async fn get_report(
+        &self,
+        request: Request<pb::GetReportRequest>,
+    ) -> Result<Response<pb::PerformanceReport>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetReport", &metadata, BrokerService::get_report(self, caller, request.into_inner())).await
+    }
+
+    async fn confirm_match(
+        &self,
+        request: Request<pb::ConfirmMatchRequest>,
+    ) -> Result<Response<pb::ConfirmMatchResponse>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("ConfirmMatch", &metadata, self.confirm_match(caller, request.into_inner())).await
     }
 }

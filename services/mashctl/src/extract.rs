@@ -52,6 +52,13 @@ pub fn record(agency: &str, row: &Row) -> pb::PushRecord {
         nhs_number: get("nhs_number"),
         upn: get("upn"),
         postcode: get("postcode"),
+        sex: get("sex"),
+        previous_family_names: get("previous_family_names")
+            .split(';')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect(),
     };
     pb::PushRecord {
         record_id: get("record_id"),

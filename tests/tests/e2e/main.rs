@@ -7,4 +7,5 @@ mod holds;
 mod input;
 mod ledger;
 mod log_search;
+mod matching;
 mod refusals;

@@ -85,14 +85,18 @@ impl MatchRecord {
         Ok(record)
     }
 
-    /// Normalises a person as the broker asks for them (a search subject).
-    /// The domain's person carries no sex, so it is passed separately. The
-    /// domain checks a postcode's shape less strictly than [`Postcode::parse`];
-    /// one that fails here is left out of the comparison rather than failing
-    /// the search.
-    pub fn from_person(person: &Person, sex: Option<Sex>) -> Self {
+    /// Normalises a person as the broker asks for them, or as a feed holds
+    /// them. The domain checks a postcode's shape less strictly than
+    /// [`Postcode::parse`]; one that fails here is left out of the comparison
+    /// rather than failing the search.
+    pub fn from_person(person: &Person) -> Self {
         let name = |n: &Option<String>| n.as_deref().unwrap_or_default().to_owned();
-        let mut record = Self::from_parts(&name(&person.given_name), &name(&person.family_name), &[], sex);
+        let sex = person.sex.map(|sex| match sex {
+            mash_domain::Sex::Female => Sex::Female,
+            mash_domain::Sex::Male => Sex::Male,
+        });
+        let previous: Vec<&str> = person.previous_family_names.iter().map(String::as_str).collect();
+        let mut record = Self::from_parts(&name(&person.given_name), &name(&person.family_name), &previous, sex);
         record.date_of_birth = person.date_of_birth;
         record.postcode = person.postcode.as_deref().and_then(|raw| Postcode::parse("postcode", raw).ok());
         record.nhs_number = person.nhs_number.clone();
@@ -254,8 +258,10 @@ mod tests {
             nhs_number: Some(NhsNumber::parse("nhs", "9434765919").expect("valid")),
             upn: None,
             postcode: Some("LS6 2AB".into()),
+            sex: Some(mash_domain::Sex::Female),
+            previous_family_names: vec![],
         };
-        let from_person = MatchRecord::from_person(&person, Some(Sex::Female));
+        let from_person = MatchRecord::from_person(&person);
         let input = MatchInput { previous_family_names: &[], upn: "", ..full() };
         assert_eq!(from_person, MatchRecord::normalise(input).expect("valid"));
     }
