@@ -32,6 +32,9 @@ pub enum Command {
     Enquiry(crate::enquiry::EnquiryCommand),
     /// Request agency checks on an enquiry's subjects and show what may be seen.
     Check(crate::enquiry::CheckArgs),
+    /// Confirm a possible match, so that later checks treat it as the person.
+    #[command(subcommand)]
+    Match(crate::matching::MatchCommand),
     /// Information governance: the disclosure log.
     #[command(subcommand)]
     Log(crate::log::LogCommand),
@@ -55,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Push(args) => crate::push::run(&cli.endpoints, who, args).await,
         Command::Enquiry(command) => crate::enquiry::run(&cli.endpoints, who, command).await,
         Command::Check(args) => crate::enquiry::check(&cli.endpoints, who, args).await,
+        Command::Match(command) => crate::matching::run(&cli.endpoints, who, command).await,
         Command::Log(command) => crate::log::run(&cli.endpoints, who, command).await,
         Command::Hold(command) => crate::hold::run(&cli.endpoints, who, command).await,
         Command::Alerts => crate::hold::alerts(&cli.endpoints, who).await,

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use mash_proto::v1::{self as pb, AgencyStatus, Tier};
 
-const DEFAULT_RESEARCHER: &str = "rita-researcher";
+pub const DEFAULT_RESEARCHER: &str = "rita-researcher";
 
 #[derive(Debug, Subcommand)]
 pub enum EnquiryCommand {
@@ -153,16 +153,33 @@ pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -
             for hold in &subject.hold_ids {
                 println!("    held for agency review: {hold} (mashctl hold list --enquiry …)");
             }
+            for possible in &subject.possible_matches {
+                println!("    possible match {} (mashctl match confirm …):", possible.candidate_id);
+                if let Some(why) = &possible.r#match {
+                    print_explanation(why);
+                }
+            }
             for item in &subject.items {
                 let tier = if item.tier() == Tier::Detail { "detail" } else { "summary" };
                 println!("    {}  {:<36} [{tier}]", item.date, item.category);
                 for field in &item.fields {
                     println!("      {}: {}", field.name, field.value);
                 }
+                if let Some(why) = item.r#match.as_ref().filter(|m| m.probability < 1.0) {
+                    print_explanation(why);
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Why the feed thinks a record is the person: the weight of each field.
+fn print_explanation(why: &pb::MatchExplanation) {
+    println!("      {} (p = {:.3}, {:+.1} bits)", why.verdict, why.probability, why.weight);
+    for field in &why.fields {
+        println!("        {:<14} {:+6.1}  {}", field.field, field.weight, field.level);
+    }
 }
 
 fn status(status: AgencyStatus) -> &'static str {

@@ -8,6 +8,7 @@ mod export;
 mod extract;
 mod hold;
 mod log;
+mod matching;
 mod pki;
 mod policy;
 mod push;
