@@ -198,6 +198,17 @@ fn decide(cx: &CheckContext<'_>, relation: Relation, agency: Agency, item: &pb::
     (restricted, decision)
 }
 
+/// Whether any feed returned a possible match.
+pub fn any_possible_match(answers: &[(Agency, FeedAnswer)]) -> bool {
+    answers.iter().any(|(_, answer)| match answer {
+        FeedAnswer::Results(results) => results
+            .iter()
+            .flat_map(|r| &r.items)
+            .any(|item| item.r#match.as_ref().is_some_and(|m| m.verdict == "possible-match")),
+        _ => false,
+    })
+}
+
 /// Where one check's side effects collect: log entries, holds and possible matches.
 #[derive(Default)]
 struct Sinks {

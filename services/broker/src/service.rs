@@ -1,7 +1,11 @@
 //! The `mash.v1.Broker` gRPC service: the edge where wire types become
 //! domain types, and where every call is authorised.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use mash_domain::{Agency, DomainError, EnquiryId, Identity, SubjectId};
 use mash_policy::{Action, LivePolicy, Policy, access::Scope};
@@ -172,7 +176,12 @@ impl BrokerService {
             })
             .collect();
         let policy = self.policy();
-        let confirmed = self.candidates.confirmed(enquiry.enquiry_id).await?;
+        // Most checks meet no possible match; only those ask for confirmations.
+        let confirmed = if check::any_possible_match(&answers) {
+            self.candidates.confirmed(enquiry.enquiry_id).await?
+        } else {
+            HashSet::new()
+        };
         let cx = check::CheckContext {
             enquiry: &enquiry,
             requester: &requester,
