@@ -27,9 +27,12 @@ pub enum Command {
     Synth(crate::synth::SynthArgs),
     /// Push an agency extract (JSONL or CSV) into that agency's feed.
     Push(crate::push::PushArgs),
-    /// Open or show an enquiry.
+    /// Record, triage and show front-door contacts.
     #[command(subcommand)]
-    Enquiry(crate::enquiry::EnquiryCommand),
+    Contact(crate::frontdoor::ContactCommand),
+    /// Open or show an enquiry; move it on, decide, close.
+    #[command(subcommand)]
+    Enquiry(crate::frontdoor::EnquiryCommand),
     /// Request agency checks on an enquiry's subjects and show what may be seen.
     Check(crate::enquiry::CheckArgs),
     /// Confirm a possible match, so that later checks treat it as the person.
@@ -43,6 +46,8 @@ pub enum Command {
     Hold(crate::hold::HoldCommand),
     /// An agency's alerts (gatekeepers and agency systems).
     Alerts,
+    /// The front door's performance report over a range of days.
+    Report(crate::report::ReportArgs),
     /// The disclosure policy: explain a decision, or diff two versions.
     #[command(subcommand)]
     Policy(crate::policy::PolicyCommand),
@@ -56,7 +61,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pki(args) => crate::pki::run(args),
         Command::Synth(args) => crate::synth::run(args),
         Command::Push(args) => crate::push::run(&cli.endpoints, who, args).await,
-        Command::Enquiry(command) => crate::enquiry::run(&cli.endpoints, who, command).await,
+        Command::Contact(command) => crate::frontdoor::contact(&cli.endpoints, who, command).await,
+        Command::Enquiry(command) => crate::frontdoor::enquiry(&cli.endpoints, who, command).await,
+        Command::Report(args) => crate::report::run(&cli.endpoints, who, args).await,
         Command::Check(args) => crate::enquiry::check(&cli.endpoints, who, args).await,
         Command::Match(command) => crate::matching::run(&cli.endpoints, who, command).await,
         Command::Log(command) => crate::log::run(&cli.endpoints, who, command).await,

@@ -6,12 +6,14 @@ mod connect;
 mod enquiry;
 mod export;
 mod extract;
+mod frontdoor;
 mod hold;
 mod log;
 mod matching;
 mod pki;
 mod policy;
 mod push;
+mod report;
 mod synth;
 mod up;
 

@@ -2,6 +2,7 @@
 //! All of it compiles into one test binary.
 
 mod checks;
+mod frontdoor;
 mod golden;
 mod holds;
 mod input;

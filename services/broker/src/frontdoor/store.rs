@@ -95,11 +95,13 @@ impl FrontDoorStore {
         child_refs: &[String],
     ) -> Result<ContactId, BrokerError> {
         let mut tx = self.db.pool.begin().await?;
-        let re_referral_of = self.find_re_referral(&mut tx, child_refs, contact.received_at).await?;
+        // The insert comes first so that the transaction holds the write lock
+        // before it reads (on SQLite a read-then-write transaction can fail
+        // when another writer commits in between).
         let concerns: Vec<&str> = contact.concerns.iter().map(|c| c.as_str()).collect();
         let row = sqlx::query(
-            "INSERT INTO contacts (received_at, recorded_by, recorded_at, referrer_kind, concerns, key_id, sealed, re_referral_of) \
-             VALUES ($1, $2, $3, $4, $5, '', $6, $7) RETURNING contact_id",
+            "INSERT INTO contacts (received_at, recorded_by, recorded_at, referrer_kind, concerns, key_id, sealed) \
+             VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING contact_id",
         )
         .bind(timestamp(contact.received_at))
         .bind(recorded_by.as_str())
@@ -107,15 +109,16 @@ impl FrontDoorStore {
         .bind(contact.referrer_kind.as_str())
         .bind(concerns.join(" "))
         .bind(Vec::<u8>::new())
-        .bind(re_referral_of.map(|id| id.get() as i64))
         .fetch_one(&mut *tx)
         .await?;
         let id = ContactId::new(row.try_get::<i64, _>("contact_id")? as u64);
+        let re_referral_of = self.find_re_referral(&mut tx, child_refs, contact.received_at).await?;
         // Sealed once the id exists, so that the ciphertext is bound to its row.
         let sealed = self.seal_contact(id, contact)?;
-        sqlx::query("UPDATE contacts SET key_id = $1, sealed = $2 WHERE contact_id = $3")
+        sqlx::query("UPDATE contacts SET key_id = $1, sealed = $2, re_referral_of = $3 WHERE contact_id = $4")
             .bind(sealed.key_id)
             .bind(sealed.blob)
+            .bind(re_referral_of.map(|prior| prior.get() as i64))
             .bind(id.get() as i64)
             .execute(&mut *tx)
             .await?;
