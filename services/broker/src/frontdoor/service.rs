@@ -249,7 +249,19 @@ impl BrokerService {
         enquiry: &Enquiry,
         caller: &Identity,
     ) -> Result<(), BrokerError> {
-        self.advance(enquiry, caller, EnquiryState::ChecksRequested, None).await
+        // Asking again while checks are requested is not a change of state,
+        // so it writes nothing; nor is losing a race to a concurrent check
+        // that moved the enquiry the same way.
+        let id = enquiry.enquiry_id;
+        let requested =
+            || async { Ok::<_, BrokerError>(self.frontdoor.state(id).await? == Some(EnquiryState::ChecksRequested)) };
+        if requested().await? {
+            return Ok(());
+        }
+        match self.advance(enquiry, caller, EnquiryState::ChecksRequested, None).await {
+            Err(BrokerError::FailedPrecondition(_)) if requested().await? => Ok(()),
+            other => other,
+        }
     }
 
     /// Asks the library whether the enquiry may move to `to`, then stores the
