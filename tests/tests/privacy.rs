@@ -49,7 +49,16 @@ fn planted_record() -> pb::PushRecord {
 
 fn secrets() -> Vec<String> {
     let nhs = nhs_number(987_654_321);
-    vec![GIVEN.into(), FAMILY.into(), BIRTHDAY.into(), nhs, NARRATIVE.into(), "Planted Refuge".into(), "ZZ9".into(), "Quillfeatherstone".into()]
+    vec![
+        GIVEN.into(),
+        FAMILY.into(),
+        BIRTHDAY.into(),
+        nhs,
+        NARRATIVE.into(),
+        "Planted Refuge".into(),
+        "ZZ9".into(),
+        "Quillfeatherstone".into(),
+    ]
 }
 
 /// Every feed.search span of the check carries the trace id of a broker.call

@@ -149,9 +149,26 @@ impl BrokerService {
         if hold.state != HoldState::Held {
             return Err(already_decided(&hold));
         }
-        self.log.append(vec![self.decision_entry(&hold, enquiry, caller, &decision)]).await?;
+        let logged = self.decision_entry(&hold, enquiry, caller, &decision);
+        self.log.append(vec![logged.clone()]).await?;
         if !self.holds.decide(&hold.hold_id, &decision).await? {
+            // Another decision won the race after this one was logged: the log
+            // says so too, so that it never shows a release that did not happen.
             let now = self.hold(&hold.hold_id).await?;
+            let not_applied = NewEntry {
+                outcome: "refused".into(),
+                tier: Tier::None.as_str().into(),
+                reason: format!(
+                    "the decision just logged for hold {} was not applied: it was already {} by {}",
+                    hold.hold_id,
+                    now.state.as_str(),
+                    now.decided_by
+                ),
+                content_digest: String::new(),
+                shown: None,
+                ..logged
+            };
+            self.log.append(vec![not_applied]).await?;
             return Err(already_decided(&now));
         }
         self.hold(&hold.hold_id).await

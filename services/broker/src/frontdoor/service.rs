@@ -251,15 +251,19 @@ impl BrokerService {
     ) -> Result<(), BrokerError> {
         // Asking again while checks are requested is not a change of state,
         // so it writes nothing; nor is losing a race to a concurrent check
-        // that moved the enquiry the same way.
+        // that moved the enquiry the same way. The move is made from the
+        // state first read, so a race never records a self-move.
         let id = enquiry.enquiry_id;
-        let requested =
-            || async { Ok::<_, BrokerError>(self.frontdoor.state(id).await? == Some(EnquiryState::ChecksRequested)) };
-        if requested().await? {
+        let from = self.frontdoor.state(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))?;
+        if from == EnquiryState::ChecksRequested {
             return Ok(());
         }
-        match self.advance(enquiry, caller, EnquiryState::ChecksRequested, None).await {
-            Err(BrokerError::FailedPrecondition(_)) if requested().await? => Ok(()),
+        match self.advance_from(enquiry, caller, from, EnquiryState::ChecksRequested, None).await {
+            Err(BrokerError::FailedPrecondition(_))
+                if self.frontdoor.state(id).await? == Some(EnquiryState::ChecksRequested) =>
+            {
+                Ok(())
+            }
             other => other,
         }
     }
@@ -275,6 +279,19 @@ impl BrokerService {
     ) -> Result<(), BrokerError> {
         let id = enquiry.enquiry_id;
         let from = self.frontdoor.state(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))?;
+        self.advance_from(enquiry, caller, from, to, decision).await
+    }
+
+    /// Stores the move from `from` to `to` if the enquiry is still in `from`.
+    async fn advance_from(
+        &self,
+        enquiry: &Enquiry,
+        caller: &Identity,
+        from: EnquiryState,
+        to: EnquiryState,
+        decision: Option<(Outcome, &str)>,
+    ) -> Result<(), BrokerError> {
+        let id = enquiry.enquiry_id;
         let transition = from.transition(to, caller, OffsetDateTime::now_utc()).map_err(refused)?;
         if !self.frontdoor.apply(id, &transition, decision).await? {
             return Err(BrokerError::FailedPrecondition(format!(
