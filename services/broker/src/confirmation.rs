@@ -31,34 +31,12 @@ impl BrokerService {
         if !candidate.confirmed_by.is_empty() {
             return Err(already());
         }
-        let policy = self.policy();
-        let person_ref = enquiry
-            .subjects
-            .iter()
-            .find(|s| s.subject_id.to_string() == candidate.subject_id)
-            .and_then(|s| self.enquiries.person_refs(&s.person).into_iter().next())
-            .unwrap_or_default();
         // As with a gatekeeper's reason, the log holds the digest, not the text.
         let entry = NewEntry {
-            requester: caller.to_string(),
-            role: policy.access.roles_of(&caller).join(" "),
-            requester_agency: caller.organisation().into(),
-            enquiry_id: enquiry.enquiry_id.to_string(),
-            level: enquiry.level.as_str().into(),
-            purpose: enquiry.purpose.as_str().into(),
-            lawful_basis: enquiry.lawful_basis.as_str().into(),
-            consent: enquiry.consent.as_str().into(),
-            subject_id: candidate.subject_id.clone(),
-            person_ref,
-            agency: candidate.agency.as_str().into(),
-            record_ref: candidate.record_ref.clone(),
             outcome: "match-confirmed".into(),
             tier: "none".into(),
             reason: format!("possible match {candidate_id} confirmed; reason sha256:{}", digest(reason.as_bytes())),
-            policy_version: policy.version().into(),
-            on_behalf_of: enquiry.assigned_researcher.to_string(),
-            recipient: enquiry.assigned_researcher.to_string(),
-            ..NewEntry::default()
+            ..self.record_entry(&caller, &enquiry, &candidate.subject_id, candidate.agency, &candidate.record_ref)
         };
         self.log.append(vec![entry]).await?;
         let confirmed_at = crate::now_rfc3339();

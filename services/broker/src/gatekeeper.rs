@@ -181,35 +181,13 @@ impl BrokerService {
         caller: &Identity,
         decision: &HoldDecision<'_>,
     ) -> NewEntry {
-        let policy = self.policy();
-        let person_ref = enquiry
-            .subjects
-            .iter()
-            .find(|s| s.subject_id.to_string() == hold.subject_id)
-            .and_then(|s| self.enquiries.person_refs(&s.person).into_iter().next())
-            .unwrap_or_default();
         let who = if decision.break_glass { "break-glass by a manager" } else { "the agency gatekeeper" };
         // The reason's text is kept with the hold; the log holds its digest,
         // so the chain stays free of narrative and still proves the text.
         let reason_digest = digest(decision.reason.as_bytes());
         let mut entry = NewEntry {
-            requester: caller.to_string(),
-            role: policy.access.roles_of(caller).join(" "),
-            requester_agency: caller.organisation().into(),
-            enquiry_id: enquiry.enquiry_id.to_string(),
-            level: enquiry.level.as_str().into(),
-            purpose: enquiry.purpose.as_str().into(),
-            lawful_basis: enquiry.lawful_basis.as_str().into(),
-            consent: enquiry.consent.as_str().into(),
-            subject_id: hold.subject_id.clone(),
-            person_ref,
-            agency: hold.agency.as_str().into(),
-            record_ref: hold.record_ref.clone(),
             category: hold.category.clone(),
-            policy_version: policy.version().into(),
-            on_behalf_of: enquiry.assigned_researcher.to_string(),
-            recipient: enquiry.assigned_researcher.to_string(),
-            ..NewEntry::default()
+            ..self.record_entry(caller, enquiry, &hold.subject_id, hold.agency, &hold.record_ref)
         };
         if decision.state == HoldState::Released {
             let shown = released_item(&hold.item);

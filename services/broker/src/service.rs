@@ -98,6 +98,43 @@ impl BrokerService {
         BrokerError::PermissionDenied(format!("{caller} may not {} ({})", action.describe(), action.as_str()))
     }
 
+    /// A log entry about one record of one subject of `enquiry`, made by
+    /// `caller` for the enquiry's researcher, who receives what it discloses.
+    pub(crate) fn record_entry(
+        &self,
+        caller: &Identity,
+        enquiry: &Enquiry,
+        subject_id: &str,
+        agency: Agency,
+        record_ref: &str,
+    ) -> NewEntry {
+        let policy = self.policy();
+        let person_ref = enquiry
+            .subjects
+            .iter()
+            .find(|s| s.subject_id.to_string() == subject_id)
+            .and_then(|s| self.enquiries.person_refs(&s.person).into_iter().next())
+            .unwrap_or_default();
+        NewEntry {
+            requester: caller.to_string(),
+            role: policy.access.roles_of(caller).join(" "),
+            requester_agency: caller.organisation().into(),
+            enquiry_id: enquiry.enquiry_id.to_string(),
+            level: enquiry.level.as_str().into(),
+            purpose: enquiry.purpose.as_str().into(),
+            lawful_basis: enquiry.lawful_basis.as_str().into(),
+            consent: enquiry.consent.as_str().into(),
+            subject_id: subject_id.into(),
+            person_ref,
+            agency: agency.as_str().into(),
+            record_ref: record_ref.into(),
+            policy_version: policy.version().into(),
+            on_behalf_of: enquiry.assigned_researcher.to_string(),
+            recipient: enquiry.assigned_researcher.to_string(),
+            ..NewEntry::default()
+        }
+    }
+
     pub(crate) async fn load_enquiry(&self, raw_id: &str) -> Result<Arc<Enquiry>, BrokerError> {
         let id = EnquiryId::parse("enquiry_id", raw_id)?;
         self.enquiries.get(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))
