@@ -25,6 +25,7 @@ pub fn postgres_url() -> String {
 pub struct Harness {
     pub system: System,
     pub backend: Backend,
+    config: SystemConfig,
     schema_prefix: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -52,8 +53,18 @@ impl Harness {
             config.databases = Databases::Postgres { url: postgres_url(), schema_prefix: prefix.clone() };
         }
         adjust(&mut config);
-        let system = System::start(config).await.context("starting the system")?;
-        Ok(Self { system, backend, schema_prefix, _dir: dir })
+        let system = System::start(config.clone()).await.context("starting the system")?;
+        Ok(Self { system, backend, config, schema_prefix, _dir: dir })
+    }
+
+    /// Stops every server and starts them again on the same databases and
+    /// keys, as after a crash or a deployment (with a fresh PKI: clients
+    /// connect again).
+    pub async fn restart(self) -> anyhow::Result<Self> {
+        let Self { system, backend, config, schema_prefix, _dir } = self;
+        system.stop().await;
+        let system = System::start(config.clone()).await.context("restarting the system")?;
+        Ok(Self { system, backend, config, schema_prefix, _dir })
     }
 
     /// A pool on one service's own database, for assertions about what is stored.

@@ -120,6 +120,22 @@ impl Calendar {
         }
     }
 
+    /// When an Operation Encompass notification shared at `at` reaches the
+    /// school: the start (08:00 UK time) of the next school day, which is
+    /// today if the day has not started yet. Term dates are not in the
+    /// calendar, so a holiday counts as a school day: the school gets the
+    /// notification early, never late.
+    pub fn start_of_next_school_day(&self, at: OffsetDateTime) -> OffsetDateTime {
+        const SCHOOL_STARTS: Time = time::macros::time!(08:00);
+        let local = uk_time::local(at);
+        let day = if self.is_working_day(local.date()) && local.time() < SCHOOL_STARTS {
+            local.date()
+        } else {
+            self.next_working_day(local.date())
+        };
+        uk_time::instant(PrimitiveDateTime::new(day, SCHOOL_STARTS))
+    }
+
     /// The first working day after `date`. Terminates: any week has a weekday
     /// that is not a bank holiday unless the list is absurd, and a list has
     /// finitely many dates.

@@ -31,6 +31,8 @@ pub enum Action {
     EnquiryDecide,
     EnquiryClose,
     ReportRead,
+    EnquiryShare,
+    QueueRead,
 }
 
 impl Action {
@@ -54,6 +56,8 @@ impl Action {
             Action::EnquiryDecide => "record the decision on this enquiry",
             Action::EnquiryClose => "close this enquiry",
             Action::ReportRead => "read the front door's performance report",
+            Action::EnquiryShare => "send an information product from this enquiry to an agency",
+            Action::QueueRead => "read this agency's queue",
         }
     }
 
@@ -76,6 +80,8 @@ impl Action {
             Action::EnquiryDecide => "enquiry.decide",
             Action::EnquiryClose => "enquiry.close",
             Action::ReportRead => "report.read",
+            Action::EnquiryShare => "enquiry.share",
+            Action::QueueRead => "queue.read",
         }
     }
 }

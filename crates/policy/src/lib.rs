@@ -9,12 +9,16 @@
 //! Both are decided by casbin the first time a question is asked and
 //! remembered for the life of the loaded policy.
 //!
-//! A [`Policy`] also carries its version: a content hash of all four files,
+//! A third, [`notifications`], is plain configuration: which disclosures the
+//! owning agency is told about, per category.
+//!
+//! A [`Policy`] also carries its version: a content hash of all five files,
 //! written into every disclosure-log entry.
 
 pub mod access;
 pub mod disclosure;
 mod live;
+pub mod notifications;
 
 use std::path::{Path, PathBuf};
 
@@ -35,13 +39,14 @@ pub enum PolicyError {
     Invalid(String),
 }
 
-/// The four policy files, by convention side by side in one directory.
+/// The five policy files, by convention side by side in one directory.
 #[derive(Clone, Debug)]
 pub struct PolicyFiles {
     pub access_model: PathBuf,
     pub access_policy: PathBuf,
     pub disclosure_model: PathBuf,
     pub disclosure_policy: PathBuf,
+    pub notifications: PathBuf,
 }
 
 impl PolicyFiles {
@@ -51,14 +56,15 @@ impl PolicyFiles {
             access_policy: dir.join("access_policy.csv"),
             disclosure_model: dir.join("disclosure_model.conf"),
             disclosure_policy: dir.join("disclosure_policy.csv"),
+            notifications: dir.join("notifications.csv"),
         }
     }
 
-    fn all(&self) -> [&Path; 4] {
-        [&self.access_model, &self.access_policy, &self.disclosure_model, &self.disclosure_policy]
+    fn all(&self) -> [&Path; 5] {
+        [&self.access_model, &self.access_policy, &self.disclosure_model, &self.disclosure_policy, &self.notifications]
     }
 
-    /// `sha256:` and the hash of the four files' contents, in a fixed order.
+    /// `sha256:` and the hash of the five files' contents, in a fixed order.
     pub fn version(&self) -> Result<String, PolicyError> {
         let mut hasher = Sha256::new();
         for path in self.all() {
@@ -71,11 +77,13 @@ impl PolicyFiles {
     }
 }
 
-/// A loaded policy: the access and disclosure enforcers, and the version.
+/// A loaded policy: the access and disclosure enforcers, the notification
+/// settings, and the version.
 #[derive(Debug)]
 pub struct Policy {
     pub access: access::AccessPolicy,
     pub disclosure: disclosure::DisclosurePolicy,
+    pub notifications: notifications::Notifications,
     version: String,
 }
 
@@ -84,7 +92,8 @@ impl Policy {
         let version = files.version()?;
         let access = access::AccessPolicy::load(&files.access_model, &files.access_policy).await?;
         let disclosure = disclosure::DisclosurePolicy::load(&files.disclosure_model, &files.disclosure_policy).await?;
-        let policy = Self { access, disclosure, version };
+        let notifications = notifications::Notifications::load(&files.notifications)?;
+        let policy = Self { access, disclosure, notifications, version };
         // Validation walks thousands of contexts through casbin (about half a
         // second); files with the same content hash validate the same way, so
         // a process (the tests start many brokers) does it once per version.

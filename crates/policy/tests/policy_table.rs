@@ -262,6 +262,18 @@ async fn access_rules() {
         (&police, Action::LogSearch, Scope::Feed(Agency::Health), false),
         (&police, Action::LogSearch, Scope::Any, false),
         (&stranger, Action::EnquiryOpen, assigned, false),
+        (&rita, Action::EnquiryShare, assigned, true),
+        (&rita, Action::EnquiryShare, unassigned, false),
+        (&maya, Action::EnquiryShare, unassigned, true),
+        (&ian, Action::EnquiryShare, unassigned, false),
+        (&police, Action::EnquiryShare, unassigned, false),
+        (&police, Action::QueueRead, Scope::Feed(Agency::Police), true),
+        (&police, Action::QueueRead, Scope::Feed(Agency::Health), false),
+        (&rita, Action::QueueRead, Scope::Feed(Agency::Police), false),
+        (&ian, Action::QueueRead, Scope::Feed(Agency::Police), false),
+        (&police, Action::ContactCreate, Scope::Any, true),
+        (&police, Action::ContactTriage, Scope::Any, false),
+        (&police, Action::ContactRead, Scope::Any, false),
     ];
     for (who, action, scope, expected) in cases {
         assert_eq!(policy.access.allows(who, action, scope), expected, "{who} {action:?} {scope:?}");
@@ -288,6 +300,7 @@ fn copy_shipped(dir: &std::path::Path) {
         (&shipped.access_policy, "access_policy.csv"),
         (&shipped.disclosure_model, "disclosure_model.conf"),
         (&shipped.disclosure_policy, "disclosure_policy.csv"),
+        (&shipped.notifications, "notifications.csv"),
     ] {
         std::fs::copy(from, dir.join(name)).expect("copy");
     }

@@ -5,6 +5,8 @@
 //! - `enquiry`: enquiries and their subjects, sealed at rest.
 //! - `check`: one agency check: fan out, decide with the policy, redact.
 //! - `log`: the hash-chained disclosure log and its group-commit writer.
+//! - `outbox`, `messages`: each agency's queue, and its handlers.
+//! - `summary`: the family summary of an enquiry.
 //! - `service`: the gRPC edge; `wire`: wire enums to domain codes;
 //!   `error`: the one mapping to gRPC status codes.
 
@@ -20,8 +22,11 @@ mod gatekeeper;
 mod hold;
 pub mod ledger;
 pub mod log;
+mod messages;
+mod outbox;
 mod review;
 mod service;
+mod summary;
 mod wire;
 
 use std::{collections::HashMap, future::Future, net::SocketAddr, path::PathBuf, pin::Pin, sync::Arc, time::Duration};
@@ -118,11 +123,26 @@ pub async fn build(
         feeds.insert(*agency, FeedClient::with_interceptor(channel, TracePropagation));
     }
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);
-    let log = log::DisclosureLog::start(db.clone(), ledger, settings.checkpoints, keys.clone());
+    // Subscriptions end when the broker stops, so that shutdown need not wait for them.
+    let (stopping, stopping_watch) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let outbox = outbox::Outbox::new(db.clone(), keys.clone(), stopping_watch);
+    let log = log::DisclosureLog::start(
+        db.clone(),
+        ledger,
+        settings.checkpoints,
+        keys.clone(),
+        outbox.clone(),
+        Some(settings.policy.clone()),
+    );
     let service = service::BrokerService {
         enquiries: enquiry::EnquiryStore::new(db.clone(), keys.clone()),
-        frontdoor: frontdoor::FrontDoorStore::new(db.clone(), keys.clone()),
+        frontdoor: frontdoor::FrontDoorStore::new(db.clone(), keys.clone(), outbox.clone()),
         holds: hold::HoldStore::new(db.clone(), keys),
+        outbox,
         candidates: candidate::CandidateStore::new(db),
         clock: settings.clock,
         log: log.clone(),
@@ -152,7 +172,10 @@ pub async fn open_log(
     let db = mash_db::connect(database_url, &migrations(), 4).await?;
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(signing_key_file)?);
     let keys = std::sync::Arc::new(KeyRing::load(key_file)?);
-    Ok(log::DisclosureLog::start(db, ledger, checkpoints, keys))
+    // A tool's log writes no notifications and serves no subscriptions.
+    let (_, never) = tokio::sync::watch::channel(false);
+    let outbox = outbox::Outbox::new(db.clone(), keys.clone(), never);
+    Ok(log::DisclosureLog::start(db, ledger, checkpoints, keys, outbox, None))
 }
 
 /// Timestamps are stored in one fixed-width UTC form, e.g.

@@ -7,11 +7,19 @@
 //! fails, every waiter is told so and the broker discloses nothing (fail
 //! closed). The chain's head lives in the database (`log_head`), so broker
 //! replicas sharing one database extend one chain.
+//!
+//! The same transaction queues a notification for the owning agency of each
+//! disclosed item whose category `notifications.csv` marks `notify`: the
+//! notification exists exactly when the disclosure does.
 
 use std::sync::Arc;
 
 use mash_db::Db;
+use mash_domain::{Agency, Category};
+use mash_policy::{LivePolicy, Policy};
+use mash_proto::v1 as pb;
 use mash_seal::{KeyRing, Sealed};
+use prost::Message;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row, any::AnyRow};
@@ -21,6 +29,7 @@ use crate::{
     BrokerError,
     audit::{self, Finding, Verified},
     ledger::{CheckpointPolicy, Ledger},
+    outbox::{Outbox, Outgoing},
 };
 
 /// An entry before it is placed in the chain. Its serialised form is the
@@ -59,6 +68,20 @@ pub struct NewEntry {
     /// beside the log; not part of the entry, whose digest covers it.
     #[serde(skip)]
     pub shown: Option<Vec<u8>>,
+    /// An information product this entry sends to an agency, queued in the
+    /// entry's own transaction; not part of the entry.
+    #[serde(skip)]
+    pub deliver: Option<Delivery>,
+}
+
+/// An information product waiting for its log entry's sequence number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub agency: Agency,
+    pub message_id: String,
+    pub deliver_after: String,
+    /// An encoded `InformationProduct`, without its `seq`.
+    pub product: Vec<u8>,
 }
 
 /// An entry in the chain.
@@ -149,6 +172,16 @@ struct Append {
     done: oneshot::Sender<Result<(), ()>>,
 }
 
+/// What the writer needs besides the database.
+struct Writer {
+    db: Db,
+    keys: Arc<KeyRing>,
+    outbox: Outbox,
+    /// Whose disclosures are notified; `None` for a log opened by a tool,
+    /// which writes no disclosures.
+    policy: Option<Arc<LivePolicy>>,
+}
+
 /// The handle checks use to append; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct DisclosureLog {
@@ -163,10 +196,18 @@ const MAX_GROUP: usize = 256;
 
 impl DisclosureLog {
     /// Starts the writer task and the checkpoint task.
-    pub fn start(db: Db, ledger: Ledger, checkpoints: CheckpointPolicy, keys: Arc<KeyRing>) -> Self {
+    pub(crate) fn start(
+        db: Db,
+        ledger: Ledger,
+        checkpoints: CheckpointPolicy,
+        keys: Arc<KeyRing>,
+        outbox: Outbox,
+        policy: Option<Arc<LivePolicy>>,
+    ) -> Self {
         let (appends, queue) = mpsc::channel(4 * MAX_GROUP);
         let (written, watcher) = watch::channel(0);
-        tokio::spawn(writer(db.clone(), keys.clone(), queue, written));
+        let writer_state = Writer { db: db.clone(), keys: keys.clone(), outbox, policy };
+        tokio::spawn(writer(writer_state, queue, written));
         tokio::spawn(ledger.clone().run_checkpoints(checkpoints, watcher));
         Self { appends, db, ledger, keys }
     }
@@ -299,7 +340,7 @@ pub struct LogFilter {
     pub recorded_to: Option<String>,
 }
 
-async fn writer(db: Db, keys: Arc<KeyRing>, mut queue: mpsc::Receiver<Append>, written: watch::Sender<u64>) {
+async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Sender<u64>) {
     // The head this writer last wrote, to skip reading it back when no other
     // replica has written since.
     let mut head: Option<(u64, String)> = None;
@@ -311,11 +352,12 @@ async fn writer(db: Db, keys: Arc<KeyRing>, mut queue: mpsc::Receiver<Append>, w
                 Err(_) => break,
             }
         }
-        let result = write_group(&db, &keys, &group, head.take()).await;
+        let result = write_group(&w, &group, head.take()).await;
         match &result {
             Ok((size, hash)) => {
                 head = Some((*size, hash.clone()));
                 written.send_replace(*size);
+                w.outbox.committed();
             }
             Err(error) => tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group"),
         }
@@ -331,11 +373,11 @@ async fn writer(db: Db, keys: Arc<KeyRing>, mut queue: mpsc::Receiver<Append>, w
 /// writer, in this process or another replica, waits until this one commits,
 /// then continues the chain from the entries this one wrote.
 async fn write_group(
-    db: &Db,
-    keys: &KeyRing,
+    w: &Writer,
     group: &[Append],
     last_written: Option<(u64, String)>,
 ) -> Result<(u64, String), sqlx::Error> {
+    let (db, keys) = (&w.db, &w.keys);
     let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
     let mut tx = db.pool.begin().await?;
     let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
@@ -379,8 +421,52 @@ async fn write_group(
     for chunk in fixed_size_chunks(&shown) {
         insert_content(db, &mut tx, &recorded_at, chunk).await?;
     }
+    let mut messages = deliveries(&entries)?;
+    if let Some(policy) = &w.policy {
+        messages.extend(notifications(&policy.current(), &entries));
+    }
+    w.outbox.enqueue(&mut tx, &messages).await?;
     tx.commit().await?;
     Ok((seq, hash))
+}
+
+/// The information products of these entries, each naming its entry.
+fn deliveries(entries: &[Entry]) -> Result<Vec<Outgoing>, sqlx::Error> {
+    let mut messages = Vec::new();
+    for (e, d) in entries.iter().filter_map(|e| e.fields.deliver.as_ref().map(|d| (e, d))) {
+        let mut product = pb::InformationProduct::decode(d.product.as_slice())
+            .map_err(|_| sqlx::Error::Protocol(format!("information product of entry {} does not decode", e.seq)))?;
+        product.seq = e.seq;
+        let body = pb::agency_message::Body::InformationProduct(product);
+        messages.push(Outgoing::new(d.agency, d.message_id.clone(), d.deliver_after.clone(), body));
+    }
+    Ok(messages)
+}
+
+/// A notification to the owning agency of each disclosed item whose category
+/// notifies.
+fn notifications(policy: &Policy, entries: &[Entry]) -> Vec<Outgoing> {
+    entries
+        .iter()
+        .filter(|e| e.fields.outcome == "disclosed")
+        .filter_map(|e| {
+            let agency = Agency::parse("agency", &e.fields.agency).ok()?;
+            let category = Category::parse("category", &e.fields.category).ok()?;
+            policy.notifications.notifies(category).then(|| {
+                let body = pb::DisclosureNotification {
+                    seq: e.seq,
+                    enquiry_id: e.fields.enquiry_id.clone(),
+                    record_ref: e.fields.record_ref.clone(),
+                    category: category.as_str().into(),
+                    tier: crate::wire::tier_from_log(&e.fields.tier).into(),
+                    requester_role: e.fields.role.clone(),
+                    disclosed_at: e.recorded_at.clone(),
+                };
+                let body = pb::agency_message::Body::DisclosureNotification(body);
+                Outgoing::new(agency, format!("n-{}", e.seq), e.recorded_at.clone(), body)
+            })
+        })
+        .collect()
 }
 
 /// Splits rows into chunks of 256, 128, 64 and 32 rows, then one chunk of
@@ -472,6 +558,7 @@ fn entry_from_row(row: &AnyRow) -> Result<Entry, BrokerError> {
             on_behalf_of: text("on_behalf_of")?,
             recipient: text("recipient")?,
             shown: None,
+            deliver: None,
         },
         prev_hash: text("prev_hash")?,
         entry_hash: text("entry_hash")?,

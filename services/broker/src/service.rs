@@ -30,6 +30,7 @@ pub struct BrokerService {
     pub(crate) enquiries: EnquiryStore,
     pub(crate) frontdoor: crate::frontdoor::FrontDoorStore,
     pub(crate) holds: HoldStore,
+    pub(crate) outbox: crate::outbox::Outbox,
     pub(crate) candidates: crate::candidate::CandidateStore,
     pub(crate) clock: crate::Clock,
     pub(crate) log: DisclosureLog,
@@ -279,6 +280,8 @@ impl BrokerService {
             Ok(pb::Outcome::Refused) => Some("refused".to_owned()),
             Ok(pb::Outcome::LogSearched) => Some("log-searched".to_owned()),
             Ok(pb::Outcome::MatchConfirmed) => Some("match-confirmed".to_owned()),
+            Ok(pb::Outcome::SummaryCompiled) => Some("summary-compiled".to_owned()),
+            Ok(pb::Outcome::Shared) => Some("shared".to_owned()),
             Err(_) => return Err(DomainError::invalid("outcome", "unknown outcome").into()),
         };
         let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
@@ -390,6 +393,8 @@ fn entry_to_wire(e: Entry) -> pb::LogEntry {
         "refused" => pb::Outcome::Refused,
         "log-searched" => pb::Outcome::LogSearched,
         "match-confirmed" => pb::Outcome::MatchConfirmed,
+        "summary-compiled" => pb::Outcome::SummaryCompiled,
+        "shared" => pb::Outcome::Shared,
         _ => pb::Outcome::Unspecified,
     };
     pb::LogEntry {
@@ -815,5 +820,52 @@ impl pb::broker_server::Broker for BrokerService {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("ConfirmMatch", &metadata, self.confirm_match(caller, request.into_inner())).await
+    }
+
+    async fn get_family_summary(
+        &self,
+        request: Request<pb::GetFamilySummaryRequest>,
+    ) -> Result<Response<pb::FamilySummary>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("GetFamilySummary", &metadata, self.family_summary(caller, request.into_inner())).await
+    }
+
+    async fn share_with_agency(
+        &self,
+        request: Request<pb::ShareWithAgencyRequest>,
+    ) -> Result<Response<pb::AgencyMessage>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("ShareWithAgency", &metadata, self.share_with_agency(caller, request.into_inner())).await
+    }
+
+    async fn poll_messages(
+        &self,
+        request: Request<pb::PollMessagesRequest>,
+    ) -> Result<Response<pb::PollMessagesResponse>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("PollMessages", &metadata, self.poll_messages(caller, request.into_inner())).await
+    }
+
+    type SubscribeMessagesStream = crate::messages::MessageStream;
+
+    async fn subscribe_messages(
+        &self,
+        request: Request<pb::SubscribeMessagesRequest>,
+    ) -> Result<Response<Self::SubscribeMessagesStream>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("SubscribeMessages", &metadata, self.subscribe_messages(caller, request.into_inner())).await
+    }
+
+    async fn ack_messages(
+        &self,
+        request: Request<pb::AckMessagesRequest>,
+    ) -> Result<Response<pb::AckMessagesResponse>, Status> {
+        let caller = mash_transport::peer_identity(&request)?;
+        let metadata = request.metadata().clone();
+        handle("AckMessages", &metadata, self.ack_messages(caller, request.into_inner())).await
     }
 }

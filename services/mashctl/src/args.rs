@@ -46,6 +46,13 @@ pub enum Command {
     Hold(crate::hold::HoldCommand),
     /// An agency's alerts (gatekeepers and agency systems).
     Alerts,
+    /// The MASH family summary of an enquiry: what was disclosed to it, as a chronology.
+    Summary(crate::agency::SummaryArgs),
+    /// Send an information product from an enquiry to an agency.
+    Share(crate::agency::ShareArgs),
+    /// An agency system's queue: outcomes, information products, disclosure notifications.
+    #[command(subcommand)]
+    Messages(crate::agency::MessagesCommand),
     /// The front door's performance report over a range of days.
     Report(crate::report::ReportArgs),
     /// The disclosure policy: explain a decision, or diff two versions.
@@ -70,5 +77,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hold(command) => crate::hold::run(&cli.endpoints, who, command).await,
         Command::Alerts => crate::hold::alerts(&cli.endpoints, who).await,
         Command::Policy(command) => crate::policy::run(command).await,
+        Command::Summary(args) => crate::agency::summary(&cli.endpoints, who, args).await,
+        Command::Share(args) => crate::agency::share(&cli.endpoints, who, args).await,
+        Command::Messages(command) => crate::agency::messages(&cli.endpoints, who, command).await,
     }
 }

@@ -72,6 +72,10 @@ pub struct CreateArgs {
     /// When the contact arrived (RFC 3339), if before now.
     #[arg(long, default_value = "")]
     received_at: String,
+    /// The agency the referrer works for (police, health, education,
+    /// social-care), which then receives the outcome in its queue.
+    #[arg(long, default_value = "")]
+    referrer_agency: String,
 }
 
 /// `mashctl enquiry`: open and show, plus the workflow.
@@ -184,6 +188,7 @@ fn create_request(args: CreateArgs) -> anyhow::Result<pb::CreateContactRequest> 
         concerns,
         subjects: args.subjects.iter().map(|s| subject(s)).collect::<anyhow::Result<_>>()?,
         received_at: args.received_at,
+        referrer_agency: args.referrer_agency,
     })
 }
 

@@ -1,6 +1,7 @@
 //! mashctl: the MASH system from the command line, as each of its users
 //! would use it. See `mashctl --help`.
 
+mod agency;
 mod args;
 mod connect;
 mod enquiry;

@@ -57,6 +57,7 @@ fn sample(i: usize) -> NewEntry {
         on_behalf_of: "spiffe://mash.local/user/rita-researcher".into(),
         recipient: "spiffe://mash.local/user/rita-researcher".into(),
         shown: Some(vec![7; 200]),
+        deliver: None,
     }
 }
 

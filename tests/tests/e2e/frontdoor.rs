@@ -45,6 +45,7 @@ fn contact(child: DemoPerson, household: &[(DemoPerson, Relation)], received_at:
         concerns: vec![ConcernCategory::DomesticAbuse.into(), ConcernCategory::Neglect.into()],
         subjects,
         received_at: received_at.into(),
+        referrer_agency: String::new(),
     }
 }
 

@@ -1,7 +1,9 @@
 //! The end-to-end suite: every scenario runs against SQLite and PostgreSQL.
 //! All of it compiles into one test binary.
 
+mod agency_queue;
 mod checks;
+mod family_summary;
 mod frontdoor;
 mod golden;
 mod holds;

@@ -174,3 +174,20 @@ fn easter_sunday(year: i32) -> Date {
     let month = Month::try_from(u8::try_from(f / 31).expect("3 or 4")).expect("March or April");
     Date::from_calendar_date(year, month, u8::try_from(f % 31 + 1).expect("a day")).expect("a date")
 }
+
+#[test]
+fn operation_encompass_reaches_school_at_the_start_of_the_next_school_day() {
+    let calendar = Calendar::england_and_wales();
+    for (shared, expected, why) in [
+        (datetime!(2026-11-23 21:30 UTC), datetime!(2026-11-24 08:00 UTC), "Monday evening: Tuesday morning"),
+        (datetime!(2026-11-24 06:15 UTC), datetime!(2026-11-24 08:00 UTC), "before school starts: the same day"),
+        (datetime!(2026-11-24 08:00 UTC), datetime!(2026-11-25 08:00 UTC), "school has started: the next day"),
+        (datetime!(2026-11-27 23:00 UTC), datetime!(2026-11-30 08:00 UTC), "Friday night: Monday"),
+        (datetime!(2026-12-24 12:00 UTC), datetime!(2026-12-29 08:00 UTC), "Christmas Eve: past both bank holidays"),
+        // In summer time 08:00 in the UK is 07:00 UTC.
+        (datetime!(2026-06-30 20:00 UTC), datetime!(2026-07-01 07:00 UTC), "summer: 08:00 BST"),
+        (datetime!(2026-03-27 22:00 UTC), datetime!(2026-03-30 07:00 UTC), "across the clocks going forward"),
+    ] {
+        assert_eq!(calendar.start_of_next_school_day(shared), expected, "{why}");
+    }
+}

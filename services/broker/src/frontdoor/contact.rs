@@ -1,6 +1,6 @@
 //! A contact: who referred, about which child and household, worried about what.
 
-use mash_domain::{DomainError, EnquiryId, Level, Person, PersonInput, Relation, SubjectId};
+use mash_domain::{Agency, DomainError, EnquiryId, Level, Person, PersonInput, Relation, SubjectId};
 use mash_frontdoor::{ConcernCategory, ContactId, EnquiryState, Outcome, ReferrerKind};
 use time::{Duration, OffsetDateTime};
 
@@ -20,6 +20,9 @@ pub(super) struct ContactInput<'a> {
     pub concerns: Vec<ConcernCategory>,
     pub subjects: Vec<(Option<Relation>, Option<PersonInput<'a>>)>,
     pub received_at: &'a str,
+    /// Set by an agency system recording its own contact, from its
+    /// certificate; otherwise what the request says.
+    pub referrer_agency: Option<Agency>,
 }
 
 /// A valid contact, not yet stored.
@@ -29,6 +32,7 @@ pub(super) struct NewContact {
     pub referrer: String,
     pub concerns: Vec<ConcernCategory>,
     pub subjects: Vec<Subject>,
+    pub referrer_agency: Option<Agency>,
 }
 
 impl NewContact {
@@ -68,6 +72,7 @@ impl NewContact {
             referrer: referrer.to_owned(),
             concerns,
             subjects: subjects(input.subjects)?,
+            referrer_agency: input.referrer_agency,
         })
     }
 
@@ -122,6 +127,7 @@ pub(super) struct Contact {
     pub outcome: Option<Outcome>,
     pub decided_at: Option<OffsetDateTime>,
     pub closed_at: Option<OffsetDateTime>,
+    pub referrer_agency: Option<Agency>,
 }
 
 /// A decision's or triage's reason: required, bounded, trimmed.

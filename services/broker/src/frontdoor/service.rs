@@ -3,7 +3,7 @@
 //! the library what is allowed, and stores it. Tracing carries contact and
 //! enquiry ids and codes only.
 
-use mash_domain::{DomainError, EnquiryId, Identity};
+use mash_domain::{Agency, DomainError, EnquiryId, Identity};
 use mash_frontdoor::{ContactId, EnquiryState, FrontDoorError, Outcome, Period, Report};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
@@ -42,6 +42,18 @@ fn refused(error: FrontDoorError) -> BrokerError {
     }
 }
 
+/// An agency system recording its own contact is the referrer's agency (its
+/// certificate says so); staff recording a professional's contact may name one.
+fn referrer_agency(caller: &Identity, raw: &str) -> Result<Option<Agency>, DomainError> {
+    if let Ok(own) = Agency::parse("caller", caller.organisation()) {
+        return Ok(Some(own));
+    }
+    match raw.trim() {
+        "" => Ok(None),
+        raw => Agency::parse("referrer_agency", raw).map(Some),
+    }
+}
+
 fn contact_id(raw: u64) -> Result<ContactId, DomainError> {
     if raw == 0 { Err(DomainError::invalid("contact_id", "is required")) } else { Ok(ContactId::new(raw)) }
 }
@@ -77,6 +89,7 @@ impl BrokerService {
             concerns,
             subjects,
             received_at: &request.received_at,
+            referrer_agency: referrer_agency(&caller, &request.referrer_agency)?,
         };
         let contact = NewContact::parse(input, OffsetDateTime::now_utc())?;
         let child = contact.child().ok_or_else(|| DomainError::invalid("subjects", "name the child"))?;
@@ -367,6 +380,7 @@ fn contact_to_wire(c: &Contact) -> pb::Contact {
         outcome: c.outcome.map(|o| wire::outcome_to_wire(o).into()).unwrap_or_default(),
         decided_at: c.decided_at.map(timestamp).unwrap_or_default(),
         closed_at: c.closed_at.map(timestamp).unwrap_or_default(),
+        referrer_agency: c.referrer_agency.map(|a| a.as_str().to_owned()).unwrap_or_default(),
     }
 }
 

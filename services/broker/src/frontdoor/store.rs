@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use mash_db::Db;
-use mash_domain::{EnquiryId, Identity, Level, Person, PersonInput, Relation, SubjectId};
+use mash_domain::{Agency, EnquiryId, Identity, Level, Person, PersonInput, Relation, SubjectId};
 use mash_frontdoor::{
     Calendar, ConcernCategory, ContactId, ContactRecord, EnquiryState, Outcome, Period, PersonRef, PriorReferral,
     ReferrerKind, Transition, find_rereferral, rereferral::window_start,
@@ -19,7 +19,12 @@ use sqlx::{Row, any::AnyRow};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::contact::{Contact, NewContact, Triage};
-use crate::{BrokerError, enquiry::Subject, timestamp};
+use crate::{
+    BrokerError,
+    enquiry::Subject,
+    outbox::{Outbox, Outgoing},
+    timestamp,
+};
 
 /// The sealed part of a contact.
 #[derive(Serialize, Deserialize)]
@@ -64,12 +69,14 @@ pub(super) struct Workflow {
 pub(crate) struct FrontDoorStore {
     db: Db,
     keys: Arc<KeyRing>,
+    /// Where the outcome of an agency's referral goes, in the decision's transaction.
+    outbox: Outbox,
     /// The deadline calendar (England and Wales bank holidays, Thurrock's timescales).
     calendar: Calendar,
 }
 
 impl FrontDoorStore {
-    pub(crate) fn new(db: Db, keys: Arc<KeyRing>) -> Self {
+    pub(crate) fn new(db: Db, keys: Arc<KeyRing>, outbox: Outbox) -> Self {
         let calendar = Calendar::england_and_wales();
         let year = OffsetDateTime::now_utc().year();
         for year in [year, year + 1] {
@@ -78,10 +85,10 @@ impl FrontDoorStore {
                 tracing::warn!(year, "the bank holiday list does not cover this year; update the calendar");
             }
         }
-        Self { db, keys, calendar }
+        Self { db, keys, outbox, calendar }
     }
 
-    pub(super) fn calendar(&self) -> &Calendar {
+    pub(crate) fn calendar(&self) -> &Calendar {
         &self.calendar
     }
 
@@ -100,8 +107,8 @@ impl FrontDoorStore {
         // when another writer commits in between).
         let concerns: Vec<&str> = contact.concerns.iter().map(|c| c.as_str()).collect();
         let row = sqlx::query(
-            "INSERT INTO contacts (received_at, recorded_by, recorded_at, referrer_kind, concerns, key_id, sealed) \
-             VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING contact_id",
+            "INSERT INTO contacts (received_at, recorded_by, recorded_at, referrer_kind, concerns, key_id, sealed, referrer_agency) \
+             VALUES ($1, $2, $3, $4, $5, '', $6, $7) RETURNING contact_id",
         )
         .bind(timestamp(contact.received_at))
         .bind(recorded_by.as_str())
@@ -109,6 +116,7 @@ impl FrontDoorStore {
         .bind(contact.referrer_kind.as_str())
         .bind(concerns.join(" "))
         .bind(Vec::<u8>::new())
+        .bind(contact.referrer_agency.map(|a| a.as_str()))
         .fetch_one(&mut *tx)
         .await?;
         let id = ContactId::new(row.try_get::<i64, _>("contact_id")? as u64);
@@ -232,7 +240,7 @@ impl FrontDoorStore {
     }
 
     /// The stored state of an enquiry; `None` if there is no such enquiry.
-    pub(super) async fn state(&self, enquiry_id: EnquiryId) -> Result<Option<EnquiryState>, BrokerError> {
+    pub(crate) async fn state(&self, enquiry_id: EnquiryId) -> Result<Option<EnquiryState>, BrokerError> {
         let row = sqlx::query("SELECT state FROM enquiries WHERE enquiry_id = $1")
             .bind(enquiry_id.to_string())
             .fetch_optional(&self.db.pool)
@@ -294,12 +302,18 @@ impl FrontDoorStore {
                 .bind(sealed.blob)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("UPDATE contacts SET outcome = $1, decided_at = $2 WHERE enquiry_id = $3")
-                    .bind(outcome.as_str())
-                    .bind(&at)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
+                let contact = sqlx::query(
+                    "UPDATE contacts SET outcome = $1, decided_at = $2 WHERE enquiry_id = $3 \
+                     RETURNING contact_id, referrer_agency",
+                )
+                .bind(outcome.as_str())
+                .bind(&at)
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(message) = contact.map(|row| outcome_message(&row, enquiry_id, outcome, &at)).transpose()? {
+                    self.outbox.enqueue(&mut tx, &message).await?;
+                }
             }
             (EnquiryState::DecisionRecorded, None) => {
                 return Err(BrokerError::Internal("a decision transition without a decision".into()));
@@ -314,6 +328,7 @@ impl FrontDoorStore {
             _ => {}
         }
         tx.commit().await?;
+        self.outbox.committed();
         Ok(true)
     }
 
@@ -462,8 +477,30 @@ impl FrontDoorStore {
                 .transpose()?,
             decided_at: optional("decided_at")?.map(|raw| instant(&raw)).transpose()?,
             closed_at: optional("closed_at")?.map(|raw| instant(&raw)).transpose()?,
+            referrer_agency: optional("referrer_agency")?
+                .map(|raw| Agency::parse("referrer_agency", &raw).map_err(|_| corrupt("referrer agency")))
+                .transpose()?,
         })
     }
+}
+
+/// The outcome for the agency that made the referral, if an agency did.
+fn outcome_message(
+    contact: &AnyRow,
+    enquiry_id: EnquiryId,
+    outcome: Outcome,
+    decided_at: &str,
+) -> Result<Vec<Outgoing>, BrokerError> {
+    let Some(agency) = contact.try_get::<Option<String>, _>("referrer_agency")? else { return Ok(Vec::new()) };
+    let agency = Agency::parse("referrer_agency", &agency).map_err(|_| corrupt("referrer agency"))?;
+    let body = mash_proto::v1::ReferralOutcome {
+        contact_id: contact.try_get::<i64, _>("contact_id")? as u64,
+        enquiry_id: enquiry_id.to_string(),
+        outcome: super::wire::outcome_to_wire(outcome).into(),
+        decided_at: decided_at.to_owned(),
+    };
+    let body = mash_proto::v1::agency_message::Body::ReferralOutcome(body);
+    Ok(vec![Outgoing::new(agency, format!("o-{enquiry_id}"), decided_at.to_owned(), body)])
 }
 
 /// One row of the report's query as the library's record.

@@ -1,0 +1,194 @@
+//! Each agency's queue of what flows back to it: referral outcomes,
+//! information products and disclosure notifications.
+//!
+//! A message is written in the same transaction as what causes it (the
+//! decision, the log entries), so it is neither lost nor sent for something
+//! that did not happen. It is delivered until its agency acknowledges it: at
+//! least once, across restarts, because the queue is only the database. The
+//! message is sealed with the broker's key, bound to its id; the agency, the
+//! kind and the times stay in clear for the queue's index.
+
+use std::sync::Arc;
+
+use mash_db::Db;
+use mash_domain::{Agency, Identity};
+use mash_proto::v1 as pb;
+use mash_seal::{KeyRing, Sealed};
+use prost::Message;
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::{Notify, watch};
+
+use crate::BrokerError;
+
+/// The most messages one poll returns.
+pub(crate) const MAX_BATCH: u32 = 500;
+
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    db: Db,
+    keys: Arc<KeyRing>,
+    /// Woken after a commit that queued messages, so that subscribers in this
+    /// process send them at once; subscribers also look every few seconds,
+    /// for messages that another replica queued or that have just become due.
+    queued: Arc<Notify>,
+    /// True once the broker is stopping: subscriptions end, so that a
+    /// graceful shutdown does not wait for clients that never hang up.
+    stopping: watch::Receiver<bool>,
+}
+
+/// A message to queue for `agency`.
+pub(crate) struct Outgoing {
+    pub agency: Agency,
+    pub message: pb::AgencyMessage,
+}
+
+impl Outgoing {
+    /// A message with its envelope filled in; due at `deliver_after`.
+    pub fn new(agency: Agency, message_id: String, deliver_after: String, body: pb::agency_message::Body) -> Self {
+        let message = pb::AgencyMessage {
+            message_id,
+            agency: agency.as_str().into(),
+            created_at: crate::now_rfc3339(),
+            deliver_after,
+            body: Some(body),
+        };
+        Self { agency, message }
+    }
+
+    fn kind(&self) -> &'static str {
+        use pb::agency_message::Body;
+        match self.message.body {
+            Some(Body::ReferralOutcome(_)) => "referral-outcome",
+            Some(Body::InformationProduct(_)) => "information-product",
+            Some(Body::DisclosureNotification(_)) => "disclosure-notification",
+            None => "empty",
+        }
+    }
+}
+
+impl Outbox {
+    pub fn new(db: Db, keys: Arc<KeyRing>, stopping: watch::Receiver<bool>) -> Self {
+        Self { db, keys, queued: Arc::new(Notify::new()), stopping }
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves when the broker starts to stop.
+    pub(crate) async fn stopped(&self) {
+        let _ = self.stopping.clone().wait_for(|stop| *stop).await;
+    }
+
+    /// Queues messages inside the caller's transaction. A message id that is
+    /// already queued is kept as it was: causes are idempotent.
+    pub(crate) async fn enqueue(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        messages: &[Outgoing],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in messages.chunks(64) {
+            let rows: Vec<String> =
+                (0..chunk.len()).map(|r| format!("({})", self.db.placeholders(r * 7 + 1, 7))).collect();
+            let sql = format!(
+                "INSERT INTO agency_messages (message_id, agency, kind, created_at, deliver_after, key_id, body) \
+                 VALUES {} ON CONFLICT (message_id) DO NOTHING",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for out in chunk {
+                let m = &out.message;
+                let sealed = self.keys.seal(m.message_id.as_bytes(), &m.encode_to_vec());
+                query = query
+                    .bind(m.message_id.clone())
+                    .bind(out.agency.as_str())
+                    .bind(out.kind())
+                    .bind(m.created_at.clone())
+                    .bind(m.deliver_after.clone())
+                    .bind(sealed.key_id)
+                    .bind(sealed.blob);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells this process's subscribers that a commit queued messages.
+    pub(crate) fn committed(&self) {
+        self.queued.notify_waiters();
+    }
+
+    /// Resolves at the next commit that queues messages.
+    pub(crate) fn next_commit(&self) -> impl std::future::Future<Output = ()> + '_ {
+        self.queued.notified()
+    }
+
+    /// `agency`'s unacknowledged messages due by now, oldest first.
+    pub(crate) async fn due(&self, agency: Agency, limit: u32) -> Result<Vec<pb::AgencyMessage>, BrokerError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT message_id, key_id, body FROM agency_messages \
+             WHERE agency = $1 AND acked_at IS NULL AND deliver_after <= $2 \
+             ORDER BY deliver_after, message_id LIMIT {}",
+            limit.clamp(1, MAX_BATCH)
+        )))
+        .bind(agency.as_str())
+        .bind(crate::now_rfc3339())
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter().map(|row| self.open(row)).collect()
+    }
+
+    /// One of `agency`'s messages, acknowledged or not.
+    pub(crate) async fn get(&self, agency: Agency, id: &str) -> Result<Option<pb::AgencyMessage>, BrokerError> {
+        let row =
+            sqlx::query("SELECT message_id, key_id, body FROM agency_messages WHERE message_id = $1 AND agency = $2")
+                .bind(id)
+                .bind(agency.as_str())
+                .fetch_optional(&self.db.pool)
+                .await?;
+        row.map(|row| self.open(&row)).transpose()
+    }
+
+    fn open(&self, row: &sqlx::any::AnyRow) -> Result<pb::AgencyMessage, BrokerError> {
+        let id: String = row.try_get("message_id")?;
+        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("body")? };
+        let bytes = self.keys.open(&sealed, id.as_bytes())?;
+        pb::AgencyMessage::decode(bytes.as_slice())
+            .map_err(|_| BrokerError::Internal(format!("queued message {id} does not decode")))
+    }
+
+    /// Acknowledges `agency`'s messages: all or none. An id that is not one
+    /// of `agency`'s messages is NOT_FOUND, whether or not another agency has
+    /// it, so that ids reveal nothing across agencies.
+    pub(crate) async fn ack(&self, agency: Agency, ids: &[String], by: &Identity) -> Result<u32, BrokerError> {
+        let mut tx = self.db.pool.begin().await?;
+        let mut acknowledged = 0;
+        for (i, id) in ids.iter().enumerate() {
+            // The update comes first so that the transaction writes before it reads.
+            let done = sqlx::query(
+                "UPDATE agency_messages SET acked_at = $1, acked_by = $2 \
+                 WHERE message_id = $3 AND agency = $4 AND acked_at IS NULL",
+            )
+            .bind(crate::now_rfc3339())
+            .bind(by.as_str())
+            .bind(id)
+            .bind(agency.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                acknowledged += 1;
+                continue;
+            }
+            let ours = sqlx::query("SELECT 1 AS found FROM agency_messages WHERE message_id = $1 AND agency = $2")
+                .bind(id)
+                .bind(agency.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if ours.is_none() {
+                return Err(BrokerError::NotFound(format!("message_ids[{i}]: {agency} has no message {id:?}")));
+            }
+        }
+        tx.commit().await?;
+        Ok(acknowledged)
+    }
+}
