@@ -142,6 +142,33 @@ impl EnquiryStore {
     /// Stores an enquiry and its subjects in one transaction.
     pub async fn insert(&self, e: &Enquiry) -> Result<(), BrokerError> {
         let mut tx = self.db.pool.begin().await?;
+        self.write(&mut tx, e).await?;
+        tx.commit().await?;
+        self.remember(Arc::new(e.clone()));
+        Ok(())
+    }
+
+    /// Stores the enquiry of a front-door contact and links the contact to
+    /// it, in one transaction: false, with nothing stored, if the contact
+    /// already has an enquiry (another call won), so that no enquiry is ever
+    /// left without its contact.
+    pub async fn insert_for_contact(&self, e: &Enquiry, contact_id: u64) -> Result<bool, BrokerError> {
+        let mut tx = self.db.pool.begin().await?;
+        self.write(&mut tx, e).await?;
+        let linked = sqlx::query("UPDATE contacts SET enquiry_id = $1 WHERE contact_id = $2 AND enquiry_id IS NULL")
+            .bind(e.enquiry_id.to_string())
+            .bind(contact_id as i64)
+            .execute(&mut *tx)
+            .await?;
+        if linked.rows_affected() != 1 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        self.remember(Arc::new(e.clone()));
+        Ok(true)
+    }
+
+    async fn write(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, e: &Enquiry) -> Result<(), BrokerError> {
         sqlx::query(
             "INSERT INTO enquiries (enquiry_id, level, purpose, lawful_basis, consent, assigned_researcher, opened_by, opened_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -154,7 +181,7 @@ impl EnquiryStore {
         .bind(e.assigned_researcher.as_str())
         .bind(e.opened_by.as_str())
         .bind(e.opened_at.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         for (position, subject) in e.subjects.iter().enumerate() {
             let sealed = self.seal(subject)?;
@@ -167,11 +194,9 @@ impl EnquiryStore {
             .bind(subject.relation.as_str())
             .bind(sealed.key_id)
             .bind(sealed.blob)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
-        tx.commit().await?;
-        self.remember(Arc::new(e.clone()));
         Ok(())
     }
 

@@ -174,10 +174,8 @@ impl BrokerService {
         if let Some(existing) = contact.enquiry_id {
             return Err(already_linked(id, existing));
         }
-        self.enquiries.insert(&enquiry).await?;
-        if !self.frontdoor.link_enquiry(id, enquiry.enquiry_id).await? {
-            // Another call linked an enquiry first: this one must not stay.
-            self.frontdoor.discard_enquiry(enquiry.enquiry_id).await?;
+        if !self.enquiries.insert_for_contact(&enquiry, id.get()).await? {
+            // Another call linked an enquiry first; this one was not stored.
             let now = self.contact(id).await?;
             return Err(now.enquiry_id.map_or_else(
                 || BrokerError::Internal(format!("contact {id} could not be linked")),

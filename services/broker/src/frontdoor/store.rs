@@ -218,27 +218,6 @@ impl FrontDoorStore {
         row.map(|row| self.contact(id, &row)).transpose()
     }
 
-    /// Links an enquiry to its contact, unless the contact already has one.
-    pub(super) async fn link_enquiry(&self, id: ContactId, enquiry_id: EnquiryId) -> Result<bool, BrokerError> {
-        let done = sqlx::query("UPDATE contacts SET enquiry_id = $1 WHERE contact_id = $2 AND enquiry_id IS NULL")
-            .bind(enquiry_id.to_string())
-            .bind(id.get() as i64)
-            .execute(&self.db.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Removes an enquiry that lost the race to link to its contact: nobody
-    /// has its id yet, and leaving it would leave an enquiry without a contact.
-    pub(super) async fn discard_enquiry(&self, enquiry_id: EnquiryId) -> Result<(), BrokerError> {
-        let mut tx = self.db.pool.begin().await?;
-        for sql in ["DELETE FROM subjects WHERE enquiry_id = $1", "DELETE FROM enquiries WHERE enquiry_id = $1"] {
-            sqlx::query(sql).bind(enquiry_id.to_string()).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The stored state of an enquiry; `None` if there is no such enquiry.
     pub(crate) async fn state(&self, enquiry_id: EnquiryId) -> Result<Option<EnquiryState>, BrokerError> {
         let row = sqlx::query("SELECT state FROM enquiries WHERE enquiry_id = $1")
