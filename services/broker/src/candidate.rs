@@ -9,7 +9,10 @@ use mash_domain::{Agency, EnquiryId, Identity, SubjectId};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::BrokerError;
+use crate::{
+    BrokerError,
+    log::{Companions, Value},
+};
 
 /// A possible match a check has just met.
 pub struct NewCandidate {
@@ -52,29 +55,29 @@ impl CandidateStore {
         Self { db }
     }
 
-    /// Stores the possible matches of one check; one already stored is kept.
-    pub async fn insert(&self, candidates: &[NewCandidate]) -> Result<(), BrokerError> {
-        if candidates.is_empty() {
-            return Ok(());
-        }
+    /// The possible matches of one check as rows for the log to write with
+    /// the check's entries; one already stored is kept.
+    pub fn rows(candidates: &[NewCandidate]) -> Companions {
         let seen_at = crate::now_rfc3339();
-        let mut tx = self.db.pool.begin().await?;
-        for c in candidates {
-            sqlx::query(
-                "INSERT INTO possible_matches (candidate_id, enquiry_id, subject_id, agency, record_ref, seen_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (candidate_id) DO NOTHING",
-            )
-            .bind(c.candidate_id.as_str())
-            .bind(c.enquiry_id.to_string())
-            .bind(c.subject_id.as_str())
-            .bind(c.agency.as_str())
-            .bind(c.record_ref.as_str())
-            .bind(seen_at.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let rows = candidates
+            .iter()
+            .map(|c| {
+                vec![
+                    Value::Text(c.candidate_id.clone()),
+                    Value::Text(c.enquiry_id.to_string()),
+                    Value::Text(c.subject_id.to_string()),
+                    Value::Text(c.agency.as_str().to_owned()),
+                    Value::Text(c.record_ref.clone()),
+                    Value::Text(seen_at.clone()),
+                ]
+            })
+            .collect();
+        Companions {
+            table: "possible_matches",
+            columns: &["candidate_id", "enquiry_id", "subject_id", "agency", "record_ref", "seen_at"],
+            key: "candidate_id",
+            rows,
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// The candidates of `enquiry` that a researcher has confirmed.

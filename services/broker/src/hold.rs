@@ -16,7 +16,11 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use sqlx::{Row, any::AnyRow};
 
-use crate::{BrokerError, enquiry::Enquiry};
+use crate::{
+    BrokerError,
+    enquiry::Enquiry,
+    log::{Companions, Value},
+};
 
 /// Where a hold stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,33 +104,46 @@ impl HoldStore {
         Self { db, keys }
     }
 
-    /// Stores the holds of one check; a hold already stored is kept as it is.
-    pub async fn insert(&self, holds: &[NewHold]) -> Result<(), BrokerError> {
-        if holds.is_empty() {
-            return Ok(());
-        }
+    /// The holds of one check as rows for the log to write with the check's
+    /// entries; a hold already stored is kept as it is.
+    pub fn rows(&self, holds: &[NewHold]) -> Companions {
         let held_at = crate::now_rfc3339();
-        let mut tx = self.db.pool.begin().await?;
-        for hold in holds {
-            let sealed = self.keys.seal(hold.hold_id.as_bytes(), &hold.item.encode_to_vec());
-            sqlx::query(
-                "INSERT INTO held_items (hold_id, enquiry_id, subject_id, agency, record_ref, category, held_at, state, key_id, item) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'held', $8, $9) ON CONFLICT (hold_id) DO NOTHING",
-            )
-            .bind(hold.hold_id.as_str())
-            .bind(hold.enquiry_id.as_str())
-            .bind(hold.subject_id.as_str())
-            .bind(hold.agency.as_str())
-            .bind(hold.item.record_id.as_str())
-            .bind(hold.item.category.as_str())
-            .bind(held_at.as_str())
-            .bind(sealed.key_id)
-            .bind(sealed.blob)
-            .execute(&mut *tx)
-            .await?;
+        let rows = holds
+            .iter()
+            .map(|hold| {
+                let sealed = self.keys.seal(hold.hold_id.as_bytes(), &hold.item.encode_to_vec());
+                let text = |s: &str| Value::Text(s.to_owned());
+                vec![
+                    text(&hold.hold_id),
+                    text(&hold.enquiry_id),
+                    text(&hold.subject_id),
+                    text(hold.agency.as_str()),
+                    text(&hold.item.record_id),
+                    text(&hold.item.category),
+                    text(&held_at),
+                    text("held"),
+                    Value::Text(sealed.key_id),
+                    Value::Bytes(sealed.blob),
+                ]
+            })
+            .collect();
+        Companions {
+            table: "held_items",
+            columns: &[
+                "hold_id",
+                "enquiry_id",
+                "subject_id",
+                "agency",
+                "record_ref",
+                "category",
+                "held_at",
+                "state",
+                "key_id",
+                "item",
+            ],
+            key: "hold_id",
+            rows,
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn get(&self, hold_id: &str) -> Result<Option<Hold>, BrokerError> {

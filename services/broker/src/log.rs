@@ -169,7 +169,27 @@ impl Entry {
 
 struct Append {
     entries: Vec<NewEntry>,
+    companions: Vec<Companions>,
     done: oneshot::Sender<Result<(), ()>>,
+}
+
+/// A value of a companion row.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// Rows written in the same transaction as the entries they go with (the
+/// holds and possible matches that a check's entries announce), so that
+/// neither exists without the other and the check pays for one commit. A
+/// row whose `key` is already stored is kept as it was.
+#[derive(Clone, Debug)]
+pub struct Companions {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    pub key: &'static str,
+    pub rows: Vec<Vec<Value>>,
 }
 
 /// What the writer needs besides the database.
@@ -239,11 +259,21 @@ impl DisclosureLog {
 
     /// Appends entries and returns once they are durable.
     pub async fn append(&self, entries: Vec<NewEntry>) -> Result<(), BrokerError> {
+        self.append_with(entries, Vec::new()).await
+    }
+
+    /// Appends entries and their companion rows, and returns once all are durable.
+    pub(crate) async fn append_with(
+        &self,
+        entries: Vec<NewEntry>,
+        companions: Vec<Companions>,
+    ) -> Result<(), BrokerError> {
         if entries.is_empty() {
             return Ok(());
         }
         let (done, durable) = oneshot::channel();
-        self.appends.send(Append { entries, done }).await.map_err(|_| BrokerError::LogUnavailable)?;
+        let append = Append { entries, companions, done };
+        self.appends.send(append).await.map_err(|_| BrokerError::LogUnavailable)?;
         match durable.await {
             Ok(Ok(())) => Ok(()),
             _ => Err(BrokerError::LogUnavailable),
@@ -426,6 +456,9 @@ async fn write_group(
         messages.extend(notifications(&policy.current(), &entries));
     }
     w.outbox.enqueue(&mut tx, &messages).await?;
+    for companions in group.iter().flat_map(|a| &a.companions) {
+        insert_companions(db, &mut tx, companions).await?;
+    }
     tx.commit().await?;
     Ok((seq, hash))
 }
@@ -489,6 +522,34 @@ fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
         chunks.push(rest);
     }
     chunks
+}
+
+async fn insert_companions(
+    db: &Db,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    companions: &Companions,
+) -> Result<(), sqlx::Error> {
+    let width = companions.columns.len();
+    for chunk in companions.rows.chunks(64) {
+        let rows: Vec<String> =
+            (0..chunk.len()).map(|r| format!("({})", db.placeholders(r * width + 1, width))).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
+            companions.table,
+            companions.columns.join(", "),
+            rows.join(", "),
+            companions.key
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for value in chunk.iter().flatten() {
+            query = match value {
+                Value::Text(text) => query.bind(text.clone()),
+                Value::Bytes(bytes) => query.bind(bytes.clone()),
+            };
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 async fn insert_content(

@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use crate::{
     BrokerError,
+    candidate::CandidateStore,
     check::{self, Feed, Requester},
     enquiry::{Enquiry, EnquiryInput, EnquiryStore},
     hold::HoldStore,
@@ -229,12 +230,11 @@ impl BrokerService {
             confirmed: &confirmed,
         };
         let disclosed = check::disclose(&cx, answers);
-        // The invariant: nothing leaves the broker before its log entry is durable.
-        self.log.append(disclosed.entries).await?;
-        // Held items are stored after their refusals are logged; a failure
-        // here fails the check, and checking again holds them then.
-        self.holds.insert(&disclosed.holds).await?;
-        self.candidates.insert(&disclosed.candidates).await?;
+        // The invariant: nothing leaves the broker before its log entry is
+        // durable. Held items and possible matches are written in the same
+        // transaction as the entries that announce them.
+        let companions = vec![self.holds.rows(&disclosed.holds), CandidateStore::rows(&disclosed.candidates)];
+        self.log.append_with(disclosed.entries, companions).await?;
         Ok(disclosed.results)
     }
 
