@@ -22,7 +22,9 @@ KUBERNETES_VERSION = "1.30.0"
 AGENCIES = ["police", "health", "education", "social-care"]
 FEEDS = [f"feed-{agency}" for agency in AGENCIES]
 SERVICES = ["broker", *FEEDS]
-GRPC_PORT, HEALTH_PORT = 7443, 8081
+GRPC_PORT, HEALTH_PORT, METRICS_PORT = 7443, 8081, 9090
+# Prometheus scrapes the plaintext metrics port from this namespace only.
+SCRAPER = ("monitoring/any pod", METRICS_PORT)
 TLS_KEYS = {"tls.crt", "tls.key", "ca.crt"}
 
 problems: list[str] = []
@@ -149,12 +151,13 @@ def check_services(where: str, resources: list[dict]) -> None:
                 problem(where, f"no {kind}/{service}")
             elif not selects({"matchLabels": other["spec"]["selector"].get("matchLabels", other["spec"]["selector"])}, labels):
                 problem(where, f"{kind}/{service} does not select the Deployment's pods")
-        expected = {("ingress-nginx/app.kubernetes.io/name=ingress-nginx", GRPC_PORT)}
+        expected = {("ingress-nginx/app.kubernetes.io/name=ingress-nginx", GRPC_PORT), SCRAPER}
         if service != "broker":
             agency = service.removeprefix("feed-")
             expected = {
                 ("this namespace/app.kubernetes.io/name=broker", GRPC_PORT),
                 (f"agency-{agency}/any pod", GRPC_PORT),
+                SCRAPER,
             }
         allowed = allowed_ingress(policies, labels)
         if allowed != expected:
@@ -182,8 +185,8 @@ def check_pod(where: str, spec: dict, config_maps: dict) -> None:
             if set(resources.get(bound, {})) != {"cpu", "memory"}:
                 problem(here, f"resources.{bound} must set cpu and memory")
         ports = {port.get("name"): port["containerPort"] for port in container.get("ports", [])}
-        if ports != {"grpc": GRPC_PORT, "health": HEALTH_PORT}:
-            problem(here, f"ports must be grpc {GRPC_PORT} and health {HEALTH_PORT}, not {ports}")
+        if ports != {"grpc": GRPC_PORT, "health": HEALTH_PORT, "metrics": METRICS_PORT}:
+            problem(here, f"ports must be grpc {GRPC_PORT}, health {HEALTH_PORT} and metrics {METRICS_PORT}, not {ports}")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             if container.get(probe, {}).get("grpc", {}).get("port") != HEALTH_PORT:
                 problem(here, f"{probe} must be a gRPC probe on the health port {HEALTH_PORT}")
@@ -212,6 +215,8 @@ def check_config(where: str, container: dict, mounts: dict, volumes: dict, confi
         problem(where, f"listen must be on port {GRPC_PORT}")
     if config.get("health_listen", "").rsplit(":", 1)[-1] != str(HEALTH_PORT):
         problem(where, f"health_listen must be on port {HEALTH_PORT}")
+    if config.get("metrics_listen", "").rsplit(":", 1)[-1] != str(METRICS_PORT):
+        problem(where, f"metrics_listen must be on port {METRICS_PORT}")
     for key in ("tls_ca", "tls_cert", "tls_key", "key_file", "signing_key_file", "policy_dir"):
         if key not in config:
             continue

@@ -21,6 +21,9 @@ struct Args {
     /// Also serve grpc.health.v1 in plaintext here, for probes without a client certificate.
     #[arg(long, env = "MASH_HEALTH_LISTEN")]
     health_listen: Option<SocketAddr>,
+    /// Serve Prometheus metrics (`GET /metrics`, plaintext) here.
+    #[arg(long, env = "MASH_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// `sqlite://…?mode=rwc` or `postgres://…`; may hold a password, so never shown.
     #[arg(long, env = "MASH_FEED_DATABASE_URL", hide_env_values = true)]
     database_url: DatabaseUrl,
@@ -54,6 +57,11 @@ pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
         });
         let feed = crate::build(adapter, settings, until(stopped.clone())).await?;
         println!("listening on {}", feed.local_addr);
+        if let Some(addr) = args.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            println!("metrics on {}", listener.local_addr()?);
+            tokio::spawn(mash_telemetry::metrics::serve(listener, until(stopped.clone())));
+        }
         if let Some(addr) = args.health_listen {
             let (incoming, local) = mash_transport::bind(addr)?;
             println!("health on {local}");

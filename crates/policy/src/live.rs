@@ -24,6 +24,7 @@ impl LivePolicy {
     pub async fn load(dir: &Path) -> Result<Arc<Self>, PolicyError> {
         let files = PolicyFiles::in_dir(dir);
         let policy = Policy::load(&files).await?;
+        mash_telemetry::metrics::metrics().policy_loaded(policy.version());
         Ok(Arc::new(Self { files, current: RwLock::new(Arc::new(policy)) }))
     }
 
@@ -39,8 +40,15 @@ impl LivePolicy {
         if self.files.version()? == self.current().version() {
             return Ok(None);
         }
-        let policy = Policy::load(&self.files).await?;
+        let policy = match Policy::load(&self.files).await {
+            Ok(policy) => policy,
+            Err(error) => {
+                mash_telemetry::metrics::metrics().policy_reload_failed();
+                return Err(error);
+            }
+        };
         let version = policy.version().to_owned();
+        mash_telemetry::metrics::metrics().policy_loaded(&version);
         *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(policy);
         Ok(Some(version))
     }

@@ -6,6 +6,8 @@
 //! handlers. It never logs request contents itself; callers must keep personal data out of span
 //! and event fields, because everything recorded there may be exported.
 
+pub mod metrics;
+
 use std::io;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 

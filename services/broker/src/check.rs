@@ -136,6 +136,13 @@ pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Di
                     (status, subjects)
                 }
             };
+            let label = match status {
+                pb::AgencyStatus::Found => "found",
+                pb::AgencyStatus::NotKnown => "not_known",
+                pb::AgencyStatus::TimedOut => "timed_out",
+                _ => "unavailable",
+            };
+            mash_telemetry::metrics::metrics().check_agency(agency.as_str(), label);
             pb::AgencyResult { agency: agency.as_str().into(), status: status.into(), subjects }
         })
         .collect();

@@ -21,6 +21,9 @@ struct Args {
     /// Also serve grpc.health.v1 in plaintext here, for probes without a client certificate.
     #[arg(long, env = "MASH_HEALTH_LISTEN")]
     health_listen: Option<SocketAddr>,
+    /// Serve Prometheus metrics (`GET /metrics`, plaintext) here.
+    #[arg(long, env = "MASH_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// `sqlite://…?mode=rwc` or `postgres://…`; may hold a password, so never shown.
     #[arg(long, env = "MASH_BROKER_DATABASE_URL", hide_env_values = true)]
     database_url: DatabaseUrl,
@@ -84,6 +87,7 @@ pub fn main() -> anyhow::Result<()> {
             let _ = stop.send(true);
         });
         let broker = crate::build(settings, until(stopped.clone())).await?;
+        let stopped_metrics = stopped.clone();
         println!("listening on {}", broker.local_addr);
         if let Some(addr) = args.health_listen {
             let (incoming, local) = mash_transport::bind(addr)?;
@@ -93,6 +97,11 @@ pub fn main() -> anyhow::Result<()> {
                     tracing::error!(%error, "health server stopped");
                 }
             });
+        }
+        if let Some(addr) = args.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            println!("metrics on {}", listener.local_addr()?);
+            tokio::spawn(mash_telemetry::metrics::serve(listener, until(stopped_metrics)));
         }
         broker.serve.await.context("broker stopped")
     })

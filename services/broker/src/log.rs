@@ -382,14 +382,21 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let result = write_group(&w, &group, head.take()).await;
+        let metrics = mash_telemetry::metrics::metrics();
         match &result {
             Ok((size, hash)) => {
+                let entries = group.iter().map(|a| a.entries.len()).sum();
+                metrics.log_committed(entries, started.elapsed(), *size);
                 head = Some((*size, hash.clone()));
                 written.send_replace(*size);
                 w.outbox.committed();
             }
-            Err(error) => tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group"),
+            Err(error) => {
+                metrics.log_append_failed();
+                tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group");
+            }
         }
         for append in group {
             let _ = append.done.send(result.as_ref().map(|_| ()).map_err(|_| ()));

@@ -582,7 +582,11 @@ async fn handle<T>(
 ) -> Result<Response<T>, Status> {
     let span = tracing::info_span!("broker.call", rpc = name, trace_id = tracing::field::Empty);
     mash_telemetry::adopt_remote_parent(&span, metadata);
-    work.instrument(span).await.map(Response::new).map_err(Status::from)
+    let started = std::time::Instant::now();
+    let result = work.instrument(span).await.map(Response::new).map_err(Status::from);
+    let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+    mash_telemetry::metrics::metrics().grpc("broker", name, code, started.elapsed());
+    result
 }
 
 #[tonic::async_trait]

@@ -11,4 +11,5 @@ mod input;
 mod ledger;
 mod log_search;
 mod matching;
+mod metrics;
 mod refusals;
