@@ -1,7 +1,7 @@
 //! How long the performance report takes over two years at Wirral's volume
 //! (about 50,000 contacts). Prints the median of several runs.
 //!
-//! `cargo run --release -p mash-frontdoor --bin report-bench [contacts] [runs]`
+//! `cargo run --release -p mash-frontdoor --bin report-compute-bench [contacts] [runs]`
 
 use std::time::Instant;
 
