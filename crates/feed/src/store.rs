@@ -550,3 +550,49 @@ fn settle_by_subject(found: &mut [(FoundItem, MatchRecord, Scored)]) {
         *scored = scores[at].clone();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Row, sqlite::SqlitePoolOptions};
+
+    /// Migration 0003 keeps what a feed already holds: each record with a new integer id, its
+    /// keys cut to 8 bytes in its epoch, and the same keys listed in its row.
+    #[tokio::test]
+    async fn the_epoch_migration_carries_existing_rows_over() -> Result<(), sqlx::Error> {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0001_records.sql")).execute(&pool).await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0002_record_keys_without_rowid.sql")).execute(&pool).await?;
+        sqlx::raw_sql(
+            "INSERT INTO records VALUES ('A', 1, 'event', 'c', 'standard', '2020-01-01', NULL, NULL, 'k', x'00', 0), \
+             ('B', 2, 'event', 'c', 'standard', '2020-01-01', NULL, NULL, 'k', x'00', 0); \
+             INSERT INTO record_keys VALUES \
+             (x'0102030405060708aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'A'), \
+             (x'1102030405060708aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'A'), \
+             (x'2102030405060708aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'B');",
+        )
+        .execute(&pool)
+        .await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0003_integer_ids_epoch_index.sql")).execute(&pool).await?;
+
+        let records = sqlx::query("SELECT id, record_id, length(index_keys) AS n FROM records ORDER BY id")
+            .fetch_all(&pool)
+            .await?;
+        let records: Vec<(i64, String, i64)> =
+            records.iter().map(|r| (r.get("id"), r.get("record_id"), r.get("n"))).collect();
+        assert_eq!(records, [(1, "A".to_owned(), 16), (2, "B".to_owned(), 8)]);
+        let keys = sqlx::query("SELECT epoch, hex(blind_key) AS key, record FROM record_keys ORDER BY record, key")
+            .fetch_all(&pool)
+            .await?;
+        let keys: Vec<(i64, String, i64)> =
+            keys.iter().map(|r| (r.get("epoch"), r.get("key"), r.get("record"))).collect();
+        assert_eq!(
+            keys,
+            [
+                (0, "0102030405060708".to_owned(), 1),
+                (0, "1102030405060708".to_owned(), 1),
+                (0, "2102030405060708".to_owned(), 2)
+            ]
+        );
+        Ok(())
+    }
+}
