@@ -26,6 +26,7 @@ use mash_proto::v1::feed_server::FeedServer;
 use mash_seal::KeyRing;
 use mash_transport::TlsMaterial;
 pub use service::{MAX_MESSAGE_BYTES, ServeFuture, person_input};
+pub use store::index_key;
 
 /// Everything a feed needs to start.
 #[derive(Clone, Debug)]
@@ -69,7 +70,7 @@ pub async fn build(
     let agency = adapter.agency();
     let db = mash_db::connect(&settings.database_url, &migrations(), 8).await?;
     let keys = KeyRing::load(&settings.key_file)?;
-    let store = store::FeedStore::new(db, keys, agency);
+    let store = Arc::new(store::FeedStore::new(db, keys, agency));
     let service = service::FeedService { adapter, store, policy: settings.policy };
     let server = FeedServer::new(service);
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;

@@ -8,28 +8,28 @@ use mash_matching::{Field, Scored};
 use mash_policy::{Action, LivePolicy, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
+use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::{
     FeedError,
     item::{NewRecord, RecordAdapter},
-    store::{FeedStore, Found, Upserted},
+    store::{FeedStore, Found, Prepared, Upserted},
 };
 
 /// The largest single record or search request accepted, in encoded bytes.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// The most subjects one search may ask about.
 const MAX_SUBJECTS: usize = 50;
-/// Records stored per transaction during a push. The blind-key index takes random inserts, so
-/// a commit writes about one index page per key until a batch has more keys than the index has
-/// pages: at 500 records a batch wrote ~3,000 pages (12 MiB) to the WAL for 500 records. Larger
-/// batches share pages between keys; 10,000 records are ~20 MiB of memory while they are stored.
-const PUSH_BATCH: usize = 10_000;
+/// Records stored per transaction during a push. Each commit writes back the pages of the
+/// blind-key index's newest epoch that it touched; larger batches share those pages between more
+/// keys. 20,000 records are ~40 MiB of memory; two batches are held, one written, one read.
+const PUSH_BATCH: usize = 20_000;
 
 pub struct FeedService {
     pub(crate) adapter: Arc<dyn RecordAdapter>,
-    pub(crate) store: FeedStore,
+    pub(crate) store: Arc<FeedStore>,
     pub(crate) policy: Arc<LivePolicy>,
 }
 
@@ -79,27 +79,68 @@ impl FeedService {
         Ok(NewRecord { record_id: record_id.to_owned(), version: row.version, subject, content })
     }
 
-    async fn store_batch(
+    /// Reads, checks and prepares up to a batch of pushed rows; true if the stream ended.
+    async fn receive(
         &self,
-        batch: &mut Vec<(u64, NewRecord)>,
+        stream: &mut Streaming<pb::PushRecord>,
         summary: &mut pb::PushSummary,
-    ) -> Result<(), FeedError> {
-        let records: Vec<NewRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
-        let outcomes = self.store.upsert(&records).await?;
-        for ((index, record), outcome) in batch.drain(..).zip(outcomes) {
-            match outcome {
-                Upserted::Stored => summary.stored += 1,
-                Upserted::Unchanged => summary.unchanged += 1,
-                Upserted::Stale { stored_version } => summary.rejected.push(pb::Rejection {
+    ) -> Result<(Vec<(u64, Prepared)>, bool), Status> {
+        let mut batch = Vec::with_capacity(PUSH_BATCH);
+        while batch.len() < PUSH_BATCH {
+            let Some(row) = stream.next().await else { return Ok((batch, true)) };
+            let row = row?;
+            let index = summary.received;
+            summary.received += 1;
+            match self.parse_record(&row) {
+                Ok(record) => batch.push((index, self.store.prepare(record)?)),
+                Err(e) => summary.rejected.push(pb::Rejection {
                     index,
-                    record_id: record.record_id,
-                    field: "version".into(),
-                    reason: format!("version {} is older than the stored version {stored_version}", record.version),
+                    record_id: row.record_id.clone(),
+                    field: e.field,
+                    reason: e.problem,
                 }),
             }
         }
-        Ok(())
+        Ok((batch, false))
     }
+
+    /// Writes a batch in its own task, so that the next one is received and prepared meanwhile.
+    fn store_batch(&self, batch: Vec<(u64, Prepared)>) -> JoinHandle<Result<Stored, FeedError>> {
+        let store = Arc::clone(&self.store);
+        tokio::spawn(
+            async move {
+                let (indexes, records): (Vec<u64>, Vec<Prepared>) = batch.into_iter().unzip();
+                let outcomes = store.upsert(&records).await?;
+                Ok(Stored { indexes, records, outcomes })
+            }
+            .in_current_span(),
+        )
+    }
+}
+
+/// A batch written, and what happened to each of its records.
+struct Stored {
+    indexes: Vec<u64>,
+    records: Vec<Prepared>,
+    outcomes: Vec<Upserted>,
+}
+
+async fn account(writing: JoinHandle<Result<Stored, FeedError>>, summary: &mut pb::PushSummary) -> Result<(), Status> {
+    let Stored { indexes, records, outcomes } =
+        writing.await.map_err(|e| FeedError::Internal(format!("storing a batch: {e}")))??;
+    for ((index, record), outcome) in indexes.into_iter().zip(&records).zip(outcomes) {
+        match outcome {
+            Upserted::Stored => summary.stored += 1,
+            Upserted::Unchanged => summary.unchanged += 1,
+            Upserted::Stale { stored_version } => summary.rejected.push(pb::Rejection {
+                index,
+                record_id: record.record_id().to_owned(),
+                field: "version".into(),
+                reason: format!("version {} is older than the stored version {stored_version}", record.version()),
+            }),
+        }
+    }
+    Ok(())
 }
 
 pub fn person_input(p: &pb::Person) -> PersonInput<'_> {
@@ -128,26 +169,25 @@ impl pb::feed_server::Feed for FeedService {
         mash_telemetry::adopt_remote_parent(&span, request.metadata());
         let mut stream = request.into_inner();
         let mut summary = pb::PushSummary::default();
-        let mut batch = Vec::with_capacity(PUSH_BATCH);
         async {
-            while let Some(row) = stream.next().await {
-                let row = row?;
-                let index = summary.received;
-                summary.received += 1;
-                match self.parse_record(&row) {
-                    Ok(record) => batch.push((index, record)),
-                    Err(e) => summary.rejected.push(pb::Rejection {
-                        index,
-                        record_id: row.record_id.clone(),
-                        field: e.field,
-                        reason: e.problem,
-                    }),
+            // At most one batch is being written while the next is read.
+            let mut writing = None;
+            loop {
+                let (batch, ended) = self.receive(&mut stream, &mut summary).await?;
+                if let Some(previous) = writing.take() {
+                    account(previous, &mut summary).await?;
                 }
-                if batch.len() >= PUSH_BATCH {
-                    self.store_batch(&mut batch, &mut summary).await?;
+                if !batch.is_empty() {
+                    writing = Some(self.store_batch(batch));
+                }
+                if ended {
+                    break;
                 }
             }
-            self.store_batch(&mut batch, &mut summary).await?;
+            if let Some(last) = writing {
+                account(last, &mut summary).await?;
+            }
+            summary.rejected.sort_by_key(|r| r.index);
             tracing::Span::current().record("received", summary.received);
             tracing::info!(
                 stored = summary.stored,

@@ -1,10 +1,10 @@
 //! The feed's records on disk: sealed contents, blind-indexed keys.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mash_db::{Backend, Db};
 use mash_domain::{Agency, Category, ItemKind, Person, PersonInput, Sensitivity, parse_date};
-use mash_matching::{MatchRecord, Model, Scored, Verdict, blocking_keys, settle};
+use mash_matching::{BlockingKey, MatchRecord, Model, Scored, Verdict, blocking_keys, settle};
 use mash_seal::{KeyRing, Sealed};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Executor, Row, any::AnyRow};
@@ -102,25 +102,89 @@ pub struct FeedStore {
     model: Model,
 }
 
-const RECORD_COLUMNS: usize = 11;
-/// Records per multi-row INSERT: 400 × 11 parameters for `records`, and about 400 × 7 × 2 for
-/// `record_keys`, well inside SQLite's 32,766 and PostgreSQL's 65,535.
+/// A record checked, sealed and blind-indexed, ready to store. The service prepares the next
+/// batch while the store writes the previous one, so this CPU work overlaps the database's.
+pub struct Prepared {
+    record_id: String,
+    version: u64,
+    category: Category,
+    sensitivity: Sensitivity,
+    date: time::Date,
+    nhs_index: Option<Vec<u8>>,
+    upn_index: Option<Vec<u8>>,
+    sealed: Sealed,
+    /// Index keys of the subject's blocking keys, distinct.
+    keys: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("record_id", &self.record_id)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    pub fn record_id(&self) -> &str {
+        &self.record_id
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// Bytes of a blocking key's HMAC kept in the index. Two different keys share a prefix with
+/// probability 2^-64, and a shared one only adds a candidate that scoring then drops; the full
+/// 32 bytes made each index entry about three times as large, so less of the index stayed in
+/// cache and each insert wrote more of it.
+const INDEX_KEY_BYTES: usize = 8;
+
+/// `record_keys` leads with an epoch, the record's id over 2^16: new records take increasing
+/// ids, so a push inserts only into the newest epoch's part of the index, which stays in cache
+/// and is written back once per batch, instead of into random pages across the whole index
+/// (at 1,000,000 records, about one page write per key). A search seeks its keys in every
+/// epoch: 16 at 1,000,000 records.
+const EPOCH_BITS: u32 = 16;
+
+const RECORD_COLUMNS: usize = 12;
+/// Records per multi-row INSERT: 400 × 12 parameters, well inside SQLite's 32,766 and
+/// PostgreSQL's 65,535.
 const CHUNK_RECORDS: usize = 400;
+/// Index entries per multi-row INSERT, 3 parameters each.
+const CHUNK_KEYS: usize = 3_000;
+/// Ids per `IN (…)` list.
+const CHUNK_IDS: usize = 4_000;
 
 /// Set on a SQLite connection before it writes a batch (see `upsert`):
 /// - `temp_store = MEMORY`: a multi-row INSERT that may fail on a constraint keeps a statement
 ///   journal of every page it first touches; in a temporary FILE that was one write syscall per
 ///   page (17% of the feed's time in a push profile), in memory it is a copy.
-/// - `cache_size = -65536` (64 MiB, default 2 MiB): the blind-key index takes random inserts,
-///   so a batch touches pages all over it; with a 2 MiB cache each was read back from the OS
-///   and spilled to the WAL mid-transaction, more than once per batch.
-/// - `wal_autocheckpoint = 16384` pages (64 MiB, default 4 MiB): each batch writes thousands of
-///   index pages to the WAL, so the default checkpointed after every commit, copying the same
-///   hot pages back into the database again and again; less often, each is copied once.
+/// - `cache_size = -65536` (64 MiB, default 2 MiB): a batch touches the newest epoch of the
+///   blind-key index and the tails of the record tables; with 2 MiB these were read back from
+///   the OS and spilled to the WAL mid-transaction.
+/// - `wal_autocheckpoint = 65536` pages (256 MiB, default 4 MiB): each batch writes thousands of
+///   pages to the WAL, so the default checkpointed after every commit, copying the same hot
+///   pages (the newest epoch of the index, the tails of the tables) back into the database again
+///   and again; every ~20 batches, each is copied once. Checkpoints were 8% of a push's profile
+///   at 64 MiB.
 ///
 /// Memory: the cache fills only on the connections that write, and only up to 64 MiB each.
 const SQLITE_WRITER_PRAGMAS: &str =
-    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;";
+    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 65536;";
+
+/// The index form of a blocking key: its keyed HMAC, cut to [`INDEX_KEY_BYTES`].
+pub fn index_key(keys: &KeyRing, key: &BlockingKey) -> Vec<u8> {
+    let mut digest = keys.blind_index(key.as_str());
+    digest.truncate(INDEX_KEY_BYTES);
+    digest
+}
+
+fn epoch(id: i64) -> i64 {
+    id >> EPOCH_BITS
+}
 
 impl FeedStore {
     pub fn new(db: Db, keys: KeyRing, agency: Agency) -> Self {
@@ -133,9 +197,34 @@ impl FeedStore {
         format!("{}/{record_id}/{version}", self.agency).into_bytes()
     }
 
+    /// Seals a record and blinds its keys, ready for [`FeedStore::upsert`].
+    pub fn prepare(&self, record: NewRecord) -> Result<Prepared, FeedError> {
+        let NewRecord { record_id, version, subject, content } = record;
+        to_i64(version)?;
+        let mut keys = self.index_keys(&MatchRecord::from_person(&subject));
+        keys.sort_unstable();
+        keys.dedup();
+        let nhs_index = subject.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str()));
+        let upn_index = subject.upn.as_ref().map(|u| self.keys.blind_index(u.as_str()));
+        let sealed = SealedContent { subject: (&subject).into(), fields: content.fields };
+        let plaintext = serde_json::to_vec(&sealed).map_err(|e| FeedError::Internal(e.to_string()))?;
+        let sealed = self.keys.seal(&self.associated_data(&record_id, version), &plaintext);
+        Ok(Prepared {
+            record_id,
+            version,
+            category: content.category,
+            sensitivity: content.sensitivity,
+            date: content.date,
+            nhs_index,
+            upn_index,
+            sealed,
+            keys,
+        })
+    }
+
     /// Stores a batch in one transaction: all of it, or (on error) none.
     /// Idempotent on (record_id, version).
-    pub async fn upsert(&self, records: &[NewRecord]) -> Result<Vec<Upserted>, FeedError> {
+    pub async fn upsert(&self, records: &[Prepared]) -> Result<Vec<Upserted>, FeedError> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
@@ -145,101 +234,143 @@ impl FeedStore {
             (&mut *conn).execute(SQLITE_WRITER_PRAGMAS).await?;
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let mut versions = stored_versions(&self.db, &mut tx, records.iter().map(|r| r.record_id.as_str())).await?;
+        let existing = stored(&self.db, &mut tx, records.iter().map(|r| r.record_id.as_str())).await?;
+        let mut versions: HashMap<&str, u64> = existing.iter().map(|(id, e)| (id.as_str(), e.version)).collect();
         let mut outcomes = Vec::with_capacity(records.len());
         // Later rows in a batch win over earlier ones for the same record.
-        let mut to_write: HashMap<&str, &NewRecord> = HashMap::new();
+        let mut writes: Vec<&Prepared> = Vec::new();
+        let mut position: HashMap<&str, usize> = HashMap::new();
         for record in records {
             let outcome = match versions.get(record.record_id.as_str()) {
                 Some(&stored) if stored == record.version => Upserted::Unchanged,
                 Some(&stored) if stored > record.version => Upserted::Stale { stored_version: stored },
                 _ => {
-                    versions.insert(record.record_id.clone(), record.version);
-                    to_write.insert(record.record_id.as_str(), record);
+                    versions.insert(&record.record_id, record.version);
+                    match position.get(record.record_id.as_str()) {
+                        Some(&at) => writes[at] = record,
+                        None => {
+                            position.insert(&record.record_id, writes.len());
+                            writes.push(record);
+                        }
+                    }
                     Upserted::Stored
                 }
             };
             outcomes.push(outcome);
         }
-        let writes: Vec<&NewRecord> = to_write.into_values().collect();
+        let mut entries: Vec<(i64, &[u8], i64)> = Vec::new();
         for chunk in writes.chunks(CHUNK_RECORDS) {
-            self.write_chunk(&mut tx, chunk).await?;
+            let ids = self.write_records(&mut tx, chunk).await?;
+            for (record, id) in chunk.iter().zip(ids) {
+                entries.extend(record.keys.iter().map(|key| (epoch(id), key.as_slice(), id)));
+            }
+        }
+        // A new version's keys replace the old version's.
+        let replaced: Vec<(i64, &[u8])> =
+            writes.iter().filter_map(|r| existing.get(&r.record_id)).map(|e| (e.id, e.index_keys.as_slice())).collect();
+        self.delete_keys(&mut tx, &replaced).await?;
+        // In index order: consecutive inserts land on the same or neighbouring pages.
+        entries.sort_unstable();
+        for chunk in entries.chunks(CHUNK_KEYS) {
+            // An entry already there (a concurrent push of the same version) is the same entry.
+            let insert = format!(
+                "INSERT INTO record_keys (epoch, blind_key, record) VALUES {} ON CONFLICT DO NOTHING",
+                self.db.value_rows(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(insert));
+            for &(epoch, key, id) in chunk {
+                query = query.bind(epoch).bind(key).bind(id);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(outcomes)
     }
 
-    async fn write_chunk(
+    /// Inserts or replaces records; their ids, in the order given.
+    async fn write_records(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        chunk: &[&NewRecord],
-    ) -> Result<(), FeedError> {
-        let ids: Vec<&str> = chunk.iter().map(|r| r.record_id.as_str()).collect();
-        let delete = format!("DELETE FROM record_keys WHERE record_id IN ({})", self.db.placeholders(1, ids.len()));
-        let mut query = sqlx::query(AssertSqlSafe(delete));
-        for id in &ids {
-            query = query.bind(*id);
-        }
-        query.execute(&mut **tx).await?;
-
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", self.db.placeholders(i * RECORD_COLUMNS + 1, RECORD_COLUMNS)))
-            .collect();
+        chunk: &[&Prepared],
+    ) -> Result<Vec<i64>, FeedError> {
         let upsert = format!(
-            "INSERT INTO records (record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, key_id, content, updated_at) \
+            "INSERT INTO records (record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, key_id, content, index_keys, updated_at) \
              VALUES {} ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, \
              category = excluded.category, sensitivity = excluded.sensitivity, item_date = excluded.item_date, \
              nhs_index = excluded.nhs_index, upn_index = excluded.upn_index, key_id = excluded.key_id, \
-             content = excluded.content, updated_at = excluded.updated_at",
-            rows.join(", ")
+             content = excluded.content, index_keys = excluded.index_keys, updated_at = excluded.updated_at \
+             RETURNING id, record_id",
+            self.db.value_rows(chunk.len(), RECORD_COLUMNS)
         );
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut query = sqlx::query(AssertSqlSafe(upsert));
-        let mut keys: Vec<(Vec<u8>, &str)> = Vec::new();
         for record in chunk {
-            let sealed = self.seal(record)?;
-            let subject = &record.subject;
-            let category = record.content.category;
             query = query
                 .bind(record.record_id.as_str())
                 .bind(to_i64(record.version)?)
-                .bind(category.kind().as_str())
-                .bind(category.as_str())
-                .bind(record.content.sensitivity.as_str())
-                .bind(record.content.date.to_string())
-                .bind(subject.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str())))
-                .bind(subject.upn.as_ref().map(|u| self.keys.blind_index(u.as_str())))
-                .bind(sealed.key_id)
-                .bind(sealed.blob)
+                .bind(record.category.kind().as_str())
+                .bind(record.category.as_str())
+                .bind(record.sensitivity.as_str())
+                .bind(record.date.to_string())
+                .bind(record.nhs_index.as_deref())
+                .bind(record.upn_index.as_deref())
+                .bind(record.sealed.key_id.as_str())
+                .bind(record.sealed.blob.as_slice())
+                .bind(record.keys.concat())
                 .bind(now);
-            let unique = self.blind_keys(&MatchRecord::from_person(subject));
-            keys.extend(unique.into_iter().map(|k| (k, record.record_id.as_str())));
         }
-        query.execute(&mut **tx).await?;
-
-        // In index order: consecutive inserts land on the same or neighbouring pages.
-        keys.sort_unstable();
-        let rows: Vec<String> = (0..keys.len()).map(|i| format!("({})", self.db.placeholders(i * 2 + 1, 2))).collect();
-        let insert = format!("INSERT INTO record_keys (blind_key, record_id) VALUES {}", rows.join(", "));
-        let mut query = sqlx::query(AssertSqlSafe(insert));
-        for (key, record_id) in keys {
-            query = query.bind(key).bind(record_id);
+        let mut ids = HashMap::new();
+        for row in query.fetch_all(&mut **tx).await? {
+            ids.insert(row.try_get::<String, _>("record_id")?, row.try_get::<i64, _>("id")?);
         }
-        query.execute(&mut **tx).await?;
-        Ok(())
+        chunk
+            .iter()
+            .map(|r| ids.get(&r.record_id).copied().ok_or_else(|| FeedError::Internal("upsert returned no id".into())))
+            .collect()
     }
 
-    fn seal(&self, record: &NewRecord) -> Result<Sealed, FeedError> {
-        let content = SealedContent { subject: (&record.subject).into(), fields: record.content.fields.clone() };
-        let plaintext = serde_json::to_vec(&content).map_err(|e| FeedError::Internal(e.to_string()))?;
-        Ok(self.keys.seal(&self.associated_data(&record.record_id, record.version), &plaintext))
+    /// Deletes the index entries of records, given each one's id and its `index_keys`.
+    async fn delete_keys(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        records: &[(i64, &[u8])],
+    ) -> Result<(), FeedError> {
+        for chunk in records.chunks(CHUNK_RECORDS) {
+            // Entries of these records under any of their keys in any of their epochs: exactly
+            // their own entries, found through the primary key.
+            let epochs: BTreeSet<i64> = chunk.iter().map(|&(id, _)| epoch(id)).collect();
+            let keys: BTreeSet<&[u8]> = chunk.iter().flat_map(|(_, keys)| keys.chunks(INDEX_KEY_BYTES)).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "DELETE FROM record_keys WHERE epoch IN ({}) AND blind_key IN ({}) AND record IN ({})",
+                self.db.placeholders(1, epochs.len()),
+                self.db.placeholders(epochs.len() + 1, keys.len()),
+                self.db.placeholders(epochs.len() + keys.len() + 1, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for epoch in epochs {
+                query = query.bind(epoch);
+            }
+            for key in keys {
+                query = query.bind(key);
+            }
+            for (id, _) in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     /// Deletes a record; false if there was none.
     pub async fn delete(&self, record_id: &str) -> Result<bool, FeedError> {
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM record_keys WHERE record_id = $1").bind(record_id).execute(&mut *tx).await?;
-        let deleted = sqlx::query("DELETE FROM records WHERE record_id = $1").bind(record_id).execute(&mut *tx).await?;
+        let existing = stored(&self.db, &mut tx, std::iter::once(record_id)).await?;
+        let Some(record) = existing.get(record_id) else { return Ok(false) };
+        self.delete_keys(&mut tx, &[(record.id, record.index_keys.as_slice())]).await?;
+        let deleted = sqlx::query("DELETE FROM records WHERE id = $1").bind(record.id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
@@ -255,49 +386,86 @@ impl FeedStore {
     /// name is a nickname of the child's, neither is called a certain match.
     pub async fn search(&self, people: &[Person]) -> Result<Vec<Vec<Found>>, FeedError> {
         let queries: Vec<MatchRecord> = people.iter().map(MatchRecord::from_person).collect();
-        let keys: Vec<HashSet<Vec<u8>>> = queries.iter().map(|q| self.blind_keys(q)).collect();
-        let unique: HashSet<&Vec<u8>> = keys.iter().flatten().collect();
+        let keys: Vec<HashSet<Vec<u8>>> = queries.iter().map(|q| self.index_keys(q).into_iter().collect()).collect();
+        let unique: BTreeSet<&Vec<u8>> = keys.iter().flatten().collect();
+        let hits = self.records_under(&unique).await?;
+        // Each query's candidates, and each distinct record opened once however many keys or
+        // people it is found under.
+        let per_query: Vec<BTreeSet<i64>> = keys
+            .iter()
+            .map(|blind| hits.iter().filter(|(key, _)| blind.contains(key)).map(|&(_, id)| id).collect())
+            .collect();
+        let ids: BTreeSet<i64> = per_query.iter().flatten().copied().collect();
+        let opened = self.open_records(&ids).await?;
+        Ok(queries
+            .iter()
+            .zip(per_query)
+            .map(|(query, ids)| {
+                let mut candidates: Vec<&(FoundItem, MatchRecord)> =
+                    ids.iter().filter_map(|id| opened.get(id)).collect();
+                candidates.sort_by(|(a, _), (b, _)| b.date.cmp(&a.date).then_with(|| a.record_id.cmp(&b.record_id)));
+                let mut found: Vec<(FoundItem, MatchRecord, Scored)> = candidates
+                    .into_iter()
+                    .filter_map(|(item, candidate)| {
+                        let scored = self.model.score(query, candidate);
+                        (scored.verdict != Verdict::NoMatch).then(|| (item.clone(), candidate.clone(), scored))
+                    })
+                    .collect();
+                settle_by_subject(&mut found);
+                found.into_iter().map(|(item, _, scored)| Found { item, scored }).collect()
+            })
+            .collect())
+    }
+
+    fn index_keys(&self, record: &MatchRecord) -> Vec<Vec<u8>> {
+        blocking_keys(record).iter().map(|key| index_key(&self.keys, key)).collect()
+    }
+
+    /// (index key, record id) of every record under any of `keys`, in every epoch.
+    async fn records_under(&self, keys: &BTreeSet<&Vec<u8>>) -> Result<Vec<(Vec<u8>, i64)>, FeedError> {
+        let newest: Option<i64> =
+            sqlx::query("SELECT MAX(id) AS newest FROM records").fetch_one(&self.db.pool).await?.try_get("newest")?;
+        let Some(newest) = newest else { return Ok(Vec::new()) };
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let epochs = epoch(newest) + 1;
         let sql = format!(
-            "SELECT r.record_id, r.version, r.kind, r.category, r.sensitivity, r.item_date, \
-             r.key_id, r.content, k.blind_key FROM record_keys k JOIN records r ON r.record_id = k.record_id \
-             WHERE k.blind_key IN ({}) ORDER BY r.item_date DESC, r.record_id",
-            self.db.placeholders(1, unique.len())
+            "SELECT blind_key, record FROM record_keys WHERE epoch IN ({}) AND blind_key IN ({})",
+            self.db.placeholders(1, usize::try_from(epochs).unwrap_or(0)),
+            self.db.placeholders(usize::try_from(epochs).unwrap_or(0) + 1, keys.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for key in unique {
-            query = query.bind(key.clone());
+        for e in 0..epochs {
+            query = query.bind(e);
+        }
+        for key in keys {
+            query = query.bind(key.as_slice());
         }
         let rows = query.fetch_all(&self.db.pool).await?;
-        queries.iter().zip(&keys).map(|(q, blind)| self.candidates_for(q, blind, &rows)).collect()
+        rows.iter().map(|row| Ok((row.try_get("blind_key")?, row.try_get("record")?))).collect()
     }
 
-    fn blind_keys(&self, record: &MatchRecord) -> HashSet<Vec<u8>> {
-        blocking_keys(record).iter().map(|key| self.keys.blind_index(key.as_str())).collect()
-    }
-
-    fn candidates_for(
-        &self,
-        query: &MatchRecord,
-        blind: &HashSet<Vec<u8>>,
-        rows: &[AnyRow],
-    ) -> Result<Vec<Found>, FeedError> {
-        let mut seen = HashSet::new();
-        let mut found: Vec<(FoundItem, MatchRecord, Scored)> = Vec::new();
-        for row in rows {
-            let key: Vec<u8> = row.try_get("blind_key")?;
-            let record_id: String = row.try_get("record_id")?;
-            if !blind.contains(&key) || !seen.insert(record_id) {
-                continue;
+    /// Opens records by id: each as an item and its subject's match record.
+    async fn open_records(&self, ids: &BTreeSet<i64>) -> Result<HashMap<i64, (FoundItem, MatchRecord)>, FeedError> {
+        let ids: Vec<i64> = ids.iter().copied().collect();
+        let mut opened = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK_IDS) {
+            let sql = format!(
+                "SELECT id, record_id, version, kind, category, sensitivity, item_date, key_id, content \
+                 FROM records WHERE id IN ({})",
+                self.db.placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
             }
-            let (item, subject) = self.decode(row)?;
-            let candidate = MatchRecord::from_person(&subject);
-            let scored = self.model.score(query, &candidate);
-            if scored.verdict != Verdict::NoMatch {
-                found.push((item, candidate, scored));
+            for row in query.fetch_all(&self.db.pool).await? {
+                let (item, subject) = self.decode(&row)?;
+                opened.insert(row.try_get::<i64, _>("id")?, (item, MatchRecord::from_person(&subject)));
             }
         }
-        settle_by_subject(&mut found);
-        Ok(found.into_iter().map(|(item, _, scored)| Found { item, scored }).collect())
+        Ok(opened)
     }
 
     fn decode(&self, row: &AnyRow) -> Result<(FoundItem, Person), FeedError> {
@@ -323,26 +491,37 @@ impl FeedStore {
     }
 }
 
-async fn stored_versions<'a>(
+/// A record as stored, to decide whether a pushed version replaces it, and how.
+struct Existing {
+    id: i64,
+    version: u64,
+    /// The index keys it is filed under, concatenated.
+    index_keys: Vec<u8>,
+}
+
+async fn stored<'a>(
     db: &Db,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ids: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, u64>, FeedError> {
+) -> Result<HashMap<String, Existing>, FeedError> {
     let ids: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
-    let mut versions = HashMap::new();
-    for chunk in ids.chunks(900) {
-        let sql =
-            format!("SELECT record_id, version FROM records WHERE record_id IN ({})", db.placeholders(1, chunk.len()));
+    let mut existing = HashMap::new();
+    for chunk in ids.chunks(CHUNK_IDS) {
+        let sql = format!(
+            "SELECT id, record_id, version, index_keys FROM records WHERE record_id IN ({})",
+            db.placeholders(1, chunk.len())
+        );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
             query = query.bind(*id);
         }
         for row in query.fetch_all(&mut **tx).await? {
-            let version: i64 = row.try_get("version")?;
-            versions.insert(row.try_get("record_id")?, u64::try_from(version).unwrap_or(0));
+            let version = u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(0);
+            let record = Existing { id: row.try_get("id")?, version, index_keys: row.try_get("index_keys")? };
+            existing.insert(row.try_get("record_id")?, record);
         }
     }
-    Ok(versions)
+    Ok(existing)
 }
 
 fn to_i64(version: u64) -> Result<i64, FeedError> {
@@ -369,5 +548,51 @@ fn settle_by_subject(found: &mut [(FoundItem, MatchRecord, Scored)]) {
     settle(&refs, &mut scores);
     for ((_, _, scored), at) in found.iter_mut().zip(index) {
         *scored = scores[at].clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Row, sqlite::SqlitePoolOptions};
+
+    /// Migration 0003 keeps what a feed already holds: each record with a new integer id, its
+    /// keys cut to 8 bytes in its epoch, and the same keys listed in its row.
+    #[tokio::test]
+    async fn the_epoch_migration_carries_existing_rows_over() -> Result<(), sqlx::Error> {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0001_records.sql")).execute(&pool).await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0002_record_keys_without_rowid.sql")).execute(&pool).await?;
+        sqlx::raw_sql(
+            "INSERT INTO records VALUES ('A', 1, 'event', 'c', 'standard', '2020-01-01', NULL, NULL, 'k', x'00', 0), \
+             ('B', 2, 'event', 'c', 'standard', '2020-01-01', NULL, NULL, 'k', x'00', 0); \
+             INSERT INTO record_keys VALUES \
+             (x'0102030405060708aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'A'), \
+             (x'1102030405060708aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'A'), \
+             (x'2102030405060708aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'B');",
+        )
+        .execute(&pool)
+        .await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0003_integer_ids_epoch_index.sql")).execute(&pool).await?;
+
+        let records = sqlx::query("SELECT id, record_id, length(index_keys) AS n FROM records ORDER BY id")
+            .fetch_all(&pool)
+            .await?;
+        let records: Vec<(i64, String, i64)> =
+            records.iter().map(|r| (r.get("id"), r.get("record_id"), r.get("n"))).collect();
+        assert_eq!(records, [(1, "A".to_owned(), 16), (2, "B".to_owned(), 8)]);
+        let keys = sqlx::query("SELECT epoch, hex(blind_key) AS key, record FROM record_keys ORDER BY record, key")
+            .fetch_all(&pool)
+            .await?;
+        let keys: Vec<(i64, String, i64)> =
+            keys.iter().map(|r| (r.get("epoch"), r.get("key"), r.get("record"))).collect();
+        assert_eq!(
+            keys,
+            [
+                (0, "0102030405060708".to_owned(), 1),
+                (0, "1102030405060708".to_owned(), 1),
+                (0, "2102030405060708".to_owned(), 2)
+            ]
+        );
+        Ok(())
     }
 }

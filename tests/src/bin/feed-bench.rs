@@ -414,12 +414,22 @@ async fn candidates(
     let mut hist = Histogram::new_with_bounds(1, 10_000_000, 3)?;
     let mut blocks: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     let today = mash_domain::today();
+    // The index is partitioned by epoch; a key is looked up in every one, as the feed does.
+    let epochs: Vec<i64> = sqlx::query("SELECT DISTINCT epoch FROM record_keys")
+        .fetch_all(&pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get("epoch"))
+        .collect::<Result<_, _>>()?;
+    let epoch_list = epochs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     for (_, query) in queries {
         let person = mash_domain::Person::parse("query", mash_feed::person_input(query), today)?;
         let blocking = blocking_keys(&MatchRecord::from_person(&person));
-        let blind: Vec<Vec<u8>> = blocking.iter().map(|k| keys.blind_index(k.as_str())).collect();
+        let blind: Vec<Vec<u8>> = blocking.iter().map(|k| mash_feed::index_key(&keys, k)).collect();
         let placeholders = vec!["?"; blind.len()].join(", ");
-        let sql = format!("SELECT COUNT(DISTINCT record_id) AS n FROM record_keys WHERE blind_key IN ({placeholders})");
+        let sql = format!(
+            "SELECT COUNT(DISTINCT record) AS n FROM record_keys WHERE epoch IN ({epoch_list}) AND blind_key IN ({placeholders})"
+        );
         let mut count = sqlx::query(AssertSqlSafe(sql));
         for key in &blind {
             count = count.bind(key.clone());
@@ -427,11 +437,8 @@ async fn candidates(
         let n: i64 = count.fetch_one(&pool).await?.try_get("n")?;
         hist.saturating_record(u64::try_from(n)?);
         for (key, blind) in blocking.iter().zip(&blind) {
-            let size: i64 = sqlx::query("SELECT COUNT(*) AS n FROM record_keys WHERE blind_key = ?")
-                .bind(blind.clone())
-                .fetch_one(&pool)
-                .await?
-                .try_get("n")?;
+            let sql = format!("SELECT COUNT(*) AS n FROM record_keys WHERE epoch IN ({epoch_list}) AND blind_key = ?");
+            let size: i64 = sqlx::query(AssertSqlSafe(sql)).bind(blind.clone()).fetch_one(&pool).await?.try_get("n")?;
             let entry = blocks.entry(key.kind().to_owned()).or_default();
             let size = u64::try_from(size)?;
             *entry = (entry.0 + 1, entry.1 + size, entry.2.max(size));
