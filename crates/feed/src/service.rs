@@ -1,6 +1,6 @@
 //! The `mash.v1.Feed` gRPC service over a [`FeedStore`].
 
-use std::{pin::Pin, sync::Arc};
+use std::{pin::Pin, sync::Arc, time::Instant};
 
 use futures::StreamExt;
 use mash_domain::{Agency, DomainError, Person, PersonInput, today};
@@ -159,6 +159,37 @@ pub fn person_input(p: &pb::Person) -> PersonInput<'_> {
 #[tonic::async_trait]
 impl pb::feed_server::Feed for FeedService {
     async fn push(&self, request: Request<Streaming<pb::PushRecord>>) -> Result<Response<pb::PushSummary>, Status> {
+        let started = Instant::now();
+        observed("Push", started, self.push_records(request).await)
+    }
+
+    async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
+        let started = Instant::now();
+        observed("Delete", started, self.delete_record(request).await)
+    }
+
+    async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
+        let started = Instant::now();
+        observed("Search", started, self.search_people(request).await)
+    }
+}
+
+/// Counts the call in the process's metrics (codes only), and passes its result on.
+fn observed<T>(
+    method: &'static str,
+    started: Instant,
+    result: Result<Response<T>, Status>,
+) -> Result<Response<T>, Status> {
+    let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+    mash_telemetry::metrics::metrics().grpc("feed", method, code, started.elapsed());
+    result
+}
+
+impl FeedService {
+    async fn push_records(
+        &self,
+        request: Request<Streaming<pb::PushRecord>>,
+    ) -> Result<Response<pb::PushSummary>, Status> {
         self.authorise(&request, Action::FeedPush)?;
         let span = tracing::info_span!(
             "feed.push",
@@ -188,6 +219,11 @@ impl pb::feed_server::Feed for FeedService {
                 account(last, &mut summary).await?;
             }
             summary.rejected.sort_by_key(|r| r.index);
+            let metrics = mash_telemetry::metrics::metrics();
+            let agency = self.agency().as_str();
+            metrics.feed_pushed(agency, "stored", summary.stored);
+            metrics.feed_pushed(agency, "unchanged", summary.unchanged);
+            metrics.feed_pushed(agency, "rejected", summary.rejected.len() as u64);
             tracing::Span::current().record("received", summary.received);
             tracing::info!(
                 stored = summary.stored,
@@ -202,7 +238,7 @@ impl pb::feed_server::Feed for FeedService {
         Ok(Response::new(summary))
     }
 
-    async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
+    async fn delete_record(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
         self.authorise(&request, Action::FeedDelete)?;
         let record_id = request.get_ref().record_id.trim();
         if record_id.is_empty() {
@@ -212,7 +248,7 @@ impl pb::feed_server::Feed for FeedService {
         Ok(Response::new(pb::DeleteResponse { deleted }))
     }
 
-    async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
+    async fn search_people(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
         self.authorise(&request, Action::FeedSearch)?;
         let span = tracing::info_span!(
             "feed.search",

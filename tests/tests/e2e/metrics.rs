@@ -46,6 +46,8 @@ async fn a_scrape_after_a_check_counts_it_and_names_no_one(backend: Backend) -> 
         "mash_log_commit_duration_seconds_bucket",
         "mash_log_head_seq",
         "mash_policy_info{version=\"sha256:",
+        r#"mash_grpc_requests_total{service="feed",method="Search",code="Ok"}"#,
+        r#"mash_feed_push_records_total{agency="police",result="stored"}"#,
     ] {
         assert!(response.contains(expected), "{expected} missing from\n{response}");
     }
