@@ -23,6 +23,8 @@ AGENCIES = ["police", "health", "education", "social-care"]
 FEEDS = [f"feed-{agency}" for agency in AGENCIES]
 SERVICES = ["broker", *FEEDS]
 GRPC_PORT, HEALTH_PORT, METRICS_PORT = 7443, 8081, 9090
+# A feed serves Search on GRPC_PORT and Push/Delete on PUSH_PORT only.
+PUSH_PORT = 7444
 # Prometheus scrapes the plaintext metrics port from this namespace only.
 SCRAPER = ("monitoring/any pod", METRICS_PORT)
 TLS_KEYS = {"tls.crt", "tls.key", "ca.crt"}
@@ -156,7 +158,7 @@ def check_services(where: str, resources: list[dict]) -> None:
             agency = service.removeprefix("feed-")
             expected = {
                 ("this namespace/app.kubernetes.io/name=broker", GRPC_PORT),
-                (f"agency-{agency}/any pod", GRPC_PORT),
+                (f"agency-{agency}/any pod", PUSH_PORT),
                 SCRAPER,
             }
         allowed = allowed_ingress(policies, labels)
@@ -185,8 +187,11 @@ def check_pod(where: str, spec: dict, config_maps: dict) -> None:
             if set(resources.get(bound, {})) != {"cpu", "memory"}:
                 problem(here, f"resources.{bound} must set cpu and memory")
         ports = {port.get("name"): port["containerPort"] for port in container.get("ports", [])}
-        if ports != {"grpc": GRPC_PORT, "health": HEALTH_PORT, "metrics": METRICS_PORT}:
-            problem(here, f"ports must be grpc {GRPC_PORT}, health {HEALTH_PORT} and metrics {METRICS_PORT}, not {ports}")
+        expected_ports = {"grpc": GRPC_PORT, "health": HEALTH_PORT, "metrics": METRICS_PORT}
+        if container.get("name") == "feed":
+            expected_ports["push"] = PUSH_PORT
+        if ports != expected_ports:
+            problem(here, f"ports must be {expected_ports}, not {ports}")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             if container.get(probe, {}).get("grpc", {}).get("port") != HEALTH_PORT:
                 problem(here, f"{probe} must be a gRPC probe on the health port {HEALTH_PORT}")
@@ -217,6 +222,8 @@ def check_config(where: str, container: dict, mounts: dict, volumes: dict, confi
         problem(where, f"health_listen must be on port {HEALTH_PORT}")
     if config.get("metrics_listen", "").rsplit(":", 1)[-1] != str(METRICS_PORT):
         problem(where, f"metrics_listen must be on port {METRICS_PORT}")
+    if container.get("name") == "feed" and config.get("push_listen", "").rsplit(":", 1)[-1] != str(PUSH_PORT):
+        problem(where, f"push_listen must be on port {PUSH_PORT}, so that the agency's NetworkPolicy opens only the push port")
     for key in ("tls_ca", "tls_cert", "tls_key", "key_file", "signing_key_file", "policy_dir"):
         if key not in config:
             continue

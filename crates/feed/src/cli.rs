@@ -21,6 +21,10 @@ struct Args {
     /// Also serve grpc.health.v1 in plaintext here, for probes without a client certificate.
     #[arg(long, env = "MASH_HEALTH_LISTEN")]
     health_listen: Option<SocketAddr>,
+    /// Serve Push and Delete on this second mTLS port, and only Search on
+    /// `listen`, so that the network can tell the agency's calls from the broker's.
+    #[arg(long, env = "MASH_FEED_PUSH_LISTEN")]
+    push_listen: Option<SocketAddr>,
     /// Serve Prometheus metrics (`GET /metrics`, plaintext) here.
     #[arg(long, env = "MASH_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
@@ -45,6 +49,7 @@ pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
         policy.clone().watch(std::time::Duration::from_secs(2));
         let settings = FeedSettings {
             listen: args.listen,
+            push_listen: args.push_listen,
             database_url: args.database_url.expose().to_owned(),
             key_file: args.key_file,
             tls: args.tls.load()?,
@@ -57,6 +62,9 @@ pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
         });
         let feed = crate::build(adapter, settings, until(stopped.clone())).await?;
         println!("listening on {}", feed.local_addr);
+        if let Some(push) = feed.push_addr {
+            println!("push on {push}");
+        }
         if let Some(addr) = args.metrics_listen {
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
             println!("metrics on {}", listener.local_addr()?);

@@ -19,12 +19,14 @@ mod store;
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
 pub use error::FeedError;
+use futures::FutureExt;
 pub use item::{ItemContent, ItemField, RecordAdapter, item_date, required, wrong_body};
 use mash_db::Migrations;
 use mash_policy::LivePolicy;
 use mash_proto::v1::feed_server::FeedServer;
 use mash_seal::KeyRing;
 use mash_transport::TlsMaterial;
+use service::Methods;
 pub use service::{MAX_MESSAGE_BYTES, ServeFuture, person_input};
 pub use store::index_key;
 
@@ -32,6 +34,8 @@ pub use store::index_key;
 #[derive(Clone, Debug)]
 pub struct FeedSettings {
     pub listen: SocketAddr,
+    /// A second listener for Push and Delete; `listen` then serves Search only.
+    pub push_listen: Option<SocketAddr>,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     pub key_file: PathBuf,
@@ -43,6 +47,8 @@ pub struct FeedSettings {
 /// A feed bound to its port and ready to serve.
 pub struct BoundFeed {
     pub local_addr: SocketAddr,
+    /// Where Push and Delete are served, when they have a port of their own.
+    pub push_addr: Option<SocketAddr>,
     pub serve: ServeFuture,
 }
 
@@ -71,13 +77,32 @@ pub async fn build(
     let db = mash_db::connect(&settings.database_url, &migrations(), 8).await?;
     let keys = KeyRing::load(&settings.key_file)?;
     let store = Arc::new(store::FeedStore::new(db, keys, agency));
-    let service = service::FeedService { adapter, store, policy: settings.policy };
-    let server = FeedServer::new(service);
+    let methods = if settings.push_listen.is_some() { Methods::Search } else { Methods::All };
+    let service = service::FeedService { adapter, store, policy: settings.policy, methods };
+    let shutdown = shutdown.shared();
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
     tracing::info!(%agency, %local_addr, "feed listening");
-    let tls = settings.tls;
-    let serve = Box::pin(async move {
-        mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await
-    });
-    Ok(BoundFeed { local_addr, serve })
+    let mut serving = vec![serve(service.clone(), settings.tls.clone(), incoming, shutdown.clone())];
+    let mut push_addr = None;
+    if let Some(push_listen) = settings.push_listen {
+        let (incoming, addr) = mash_transport::bind(push_listen)?;
+        tracing::info!(%agency, push_addr = %addr, "feed push listening");
+        let push = service::FeedService { methods: Methods::PushAndDelete, ..service };
+        serving.push(serve(push, settings.tls, incoming, shutdown));
+        push_addr = Some(addr);
+    }
+    let serve = Box::pin(async move { futures::future::try_join_all(serving).await.map(|_| ()) });
+    Ok(BoundFeed { local_addr, push_addr, serve })
+}
+
+fn serve(
+    service: service::FeedService,
+    tls: TlsMaterial,
+    incoming: tonic::transport::server::TcpIncoming,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> ServeFuture {
+    let server = FeedServer::new(service);
+    Box::pin(
+        async move { mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await },
+    )
 }

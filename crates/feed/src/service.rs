@@ -27,10 +27,33 @@ const MAX_SUBJECTS: usize = 50;
 /// keys. 20,000 records are ~40 MiB of memory; two batches are held, one written, one read.
 const PUSH_BATCH: usize = 20_000;
 
+/// Which methods one listener serves. With a push port of its own, the
+/// search port serves only the broker's Search and the push port only the
+/// agency's Push and Delete, so that a NetworkPolicy per port is a firewall
+/// per method; without one, a single port serves all three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Methods {
+    All,
+    Search,
+    PushAndDelete,
+}
+
+impl Methods {
+    fn serves(self, action: Action) -> bool {
+        match self {
+            Methods::All => true,
+            Methods::Search => action == Action::FeedSearch,
+            Methods::PushAndDelete => matches!(action, Action::FeedPush | Action::FeedDelete),
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct FeedService {
     pub(crate) adapter: Arc<dyn RecordAdapter>,
     pub(crate) store: Arc<FeedStore>,
     pub(crate) policy: Arc<LivePolicy>,
+    pub(crate) methods: Methods,
 }
 
 impl FeedService {
@@ -39,6 +62,10 @@ impl FeedService {
     }
 
     fn authorise<T>(&self, request: &Request<T>, action: Action) -> Result<(), Status> {
+        if !self.methods.serves(action) {
+            let port = if action == Action::FeedSearch { "search" } else { "push" };
+            return Err(Status::unimplemented(format!("{} is served on this feed's {port} port", action.as_str())));
+        }
         let caller = mash_transport::peer_identity(request)?;
         let scope = match action {
             Action::FeedSearch => Scope::Any,

@@ -50,6 +50,8 @@ pub struct SystemConfig {
     pub content_retention: Duration,
     /// The broker's today, for items' ages.
     pub clock: mash_broker::Clock,
+    /// Give each feed a push port of its own (as deployed), instead of one port for all.
+    pub split_feed_ports: bool,
 }
 
 impl SystemConfig {
@@ -66,6 +68,7 @@ impl SystemConfig {
             // Six years, a common retention period for safeguarding records.
             content_retention: Duration::from_secs(6 * 365 * 24 * 3600),
             clock: mash_broker::Clock::System,
+            split_feed_ports: false,
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct Endpoints {
 pub struct System {
     pub broker: SocketAddr,
     pub feeds: Vec<(Agency, SocketAddr)>,
+    /// Where each feed takes pushes: its own port, or the same as `feeds`.
+    pub feed_push: Vec<(Agency, SocketAddr)>,
     pub pki: DevPki,
     pub broker_log: mash_broker::log::DisclosureLog,
     pub database_urls: Vec<(String, String)>,
@@ -123,6 +128,7 @@ impl System {
         let port = |offset: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, config.base_port.map_or(0, |p| p + offset)));
         let mut tasks = Vec::new();
         let mut feeds = Vec::new();
+        let mut feed_push = Vec::new();
         let mut database_urls = Vec::new();
         for (offset, adapter) in (1..).zip(adapters()) {
             let agency = adapter.agency();
@@ -131,6 +137,7 @@ impl System {
             database_urls.push((name.clone(), database_url.clone()));
             let settings = FeedSettings {
                 listen: port(offset),
+                push_listen: config.split_feed_ports.then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
                 database_url,
                 key_file: key_file(&config.dir, &name)?,
                 tls: tls_for(&pki, &name)?,
@@ -138,6 +145,7 @@ impl System {
             };
             let feed = mash_feed::build(adapter, settings, stopped(watcher.clone())).await?;
             feeds.push((agency, feed.local_addr));
+            feed_push.push((agency, feed.push_addr.unwrap_or(feed.local_addr)));
             tasks.push(spawn_server(name, feed.serve));
         }
         let broker_db = database_url(&config, "broker").await?;
@@ -172,6 +180,7 @@ impl System {
         Ok(Self {
             broker: broker.local_addr,
             feeds,
+            feed_push,
             pki,
             broker_log: broker.log,
             database_urls,
@@ -202,9 +211,23 @@ impl System {
         Ok(BrokerClient::new(channel))
     }
 
-    /// A client of `agency`'s feed presenting `principal`'s certificate.
+    /// A client of `agency`'s feed (its search port) presenting `principal`'s certificate.
     pub async fn feed_as(&self, agency: Agency, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
-        let addr = self.feeds.iter().find(|(a, _)| *a == agency).map(|(_, addr)| *addr).context("no such feed")?;
+        self.feed_at(&self.feeds, agency, principal).await
+    }
+
+    /// A client of `agency`'s feed's push port presenting `principal`'s certificate.
+    pub async fn feed_push_as(&self, agency: Agency, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
+        self.feed_at(&self.feed_push, agency, principal).await
+    }
+
+    async fn feed_at(
+        &self,
+        ports: &[(Agency, SocketAddr)],
+        agency: Agency,
+        principal: &str,
+    ) -> anyhow::Result<FeedClient<Channel>> {
+        let addr = ports.iter().find(|(a, _)| *a == agency).map(|(_, addr)| *addr).context("no such feed")?;
         let channel = mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?).await?;
         Ok(FeedClient::new(channel))
     }

@@ -486,6 +486,7 @@ pub mod cluster {
                 let name = format!("feed-{agency}");
                 let settings = FeedSettings {
                     listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                    push_listen: None,
                     database_url: url_of(&name).await?,
                     key_file: key_file(&name)?,
                     tls: tls(&pki, &name)?,

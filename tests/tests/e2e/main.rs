@@ -4,6 +4,7 @@
 mod agency_queue;
 mod checks;
 mod family_summary;
+mod feed_ports;
 mod frontdoor;
 mod golden;
 mod holds;
