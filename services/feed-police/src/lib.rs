@@ -164,10 +164,12 @@ mod tests {
         })
     }
 
-    /// (record, the field rejected, or the category and sensitivity stored).
+    /// A record, and the category and sensitivity stored or the field rejected.
+    type Case = (Body, Result<(&'static str, Sensitivity), &'static str>);
+
     #[test]
     fn records_become_items_or_name_the_wrong_field() {
-        let cases: Vec<(Body, Result<(&str, Sensitivity), &str>)> = vec![
+        let cases: Vec<Case> = vec![
             (incident("police/domestic-abuse", DashRisk::High), Ok(("police/domestic-abuse", Sensitivity::Sensitive))),
             (incident("police/domestic-abuse", DashRisk::Unspecified), Err("police_incident.risk")),
             (incident("police/arrest", DashRisk::Medium), Err("police_incident.risk")),
