@@ -123,7 +123,6 @@ impl BrokerService {
         }
         let decision = HoldDecision { state: HoldState::Released, by: &caller, reason, break_glass: true };
         let hold = self.apply(hold, &enquiry, &caller, decision).await?;
-        self.holds.raise_break_glass_alert(&hold, &caller, reason).await?;
         tracing::warn!(agency = %hold.agency, enquiry_id = %enquiry.enquiry_id, "break-glass release; agency alerted");
         Ok(hold_to_wire(&hold, None, Viewer::Enquiry))
     }
@@ -151,7 +150,7 @@ impl BrokerService {
         }
         let logged = self.decision_entry(&hold, enquiry, caller, &decision);
         self.log.append(vec![logged.clone()]).await?;
-        if !self.holds.decide(&hold.hold_id, &decision).await? {
+        if !self.holds.decide(&hold, &decision).await? {
             // Another decision won the race after this one was logged: the log
             // says so too, so that it never shows a release that did not happen.
             let now = self.hold(&hold.hold_id).await?;

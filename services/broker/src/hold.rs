@@ -20,6 +20,7 @@ use crate::{
     BrokerError,
     enquiry::Enquiry,
     log::{Companions, Value},
+    outbox::{Outbox, Outgoing},
 };
 
 /// Where a hold stands.
@@ -97,11 +98,12 @@ pub struct HoldDecision<'a> {
 pub struct HoldStore {
     db: Db,
     keys: Arc<KeyRing>,
+    outbox: Outbox,
 }
 
 impl HoldStore {
-    pub fn new(db: Db, keys: Arc<KeyRing>) -> Self {
-        Self { db, keys }
+    pub fn new(db: Db, keys: Arc<KeyRing>, outbox: Outbox) -> Self {
+        Self { db, keys, outbox }
     }
 
     /// The holds of one check as rows for the log to write with the check's
@@ -171,8 +173,11 @@ impl HoldStore {
     }
 
     /// Records a decision on a hold that is still held. `false` if it was
-    /// decided meanwhile (by another gatekeeper, or a break-glass).
-    pub async fn decide(&self, hold_id: &str, decision: &HoldDecision<'_>) -> Result<bool, BrokerError> {
+    /// decided meanwhile (by another gatekeeper, or a break-glass). A
+    /// break-glass alerts the owning agency in the same transaction: its list
+    /// of alerts and its queue.
+    pub async fn decide(&self, hold: &Hold, decision: &HoldDecision<'_>) -> Result<bool, BrokerError> {
+        let mut tx = self.db.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE held_items SET state = $1, decided_by = $2, decided_at = $3, reason = $4, break_glass = $5 \
              WHERE hold_id = $6 AND state = 'held'",
@@ -182,27 +187,54 @@ impl HoldStore {
         .bind(crate::now_rfc3339())
         .bind(decision.reason)
         .bind(i64::from(decision.break_glass))
-        .bind(hold_id)
-        .execute(&self.db.pool)
+        .bind(hold.hold_id.as_str())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if decision.break_glass {
+            self.alert(&mut tx, hold, decision).await?;
+        }
+        tx.commit().await?;
+        if decision.break_glass {
+            self.outbox.committed();
+        }
+        Ok(true)
     }
 
-    /// Tells the owning agency that a manager broke the glass on its item.
-    pub async fn raise_break_glass_alert(&self, hold: &Hold, by: &Identity, reason: &str) -> Result<(), BrokerError> {
+    async fn alert(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        hold: &Hold,
+        decision: &HoldDecision<'_>,
+    ) -> Result<(), BrokerError> {
+        let alert_id = uuid::Uuid::new_v4().to_string();
+        let raised_at = crate::now_rfc3339();
         sqlx::query(
             "INSERT INTO agency_alerts (alert_id, agency, kind, hold_id, enquiry_id, raised_by, raised_at, reason) \
              VALUES ($1, $2, 'break-glass', $3, $4, $5, $6, $7)",
         )
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(alert_id.as_str())
         .bind(hold.agency.as_str())
         .bind(hold.hold_id.as_str())
         .bind(hold.enquiry_id.to_string())
-        .bind(by.as_str())
-        .bind(crate::now_rfc3339())
-        .bind(reason)
-        .execute(&self.db.pool)
+        .bind(decision.by.as_str())
+        .bind(raised_at.as_str())
+        .bind(decision.reason)
+        .execute(&mut **tx)
         .await?;
+        let body = pb::agency_message::Body::BreakGlassAlert(pb::BreakGlassAlert {
+            hold_id: hold.hold_id.clone(),
+            enquiry_id: hold.enquiry_id.to_string(),
+            record_ref: hold.record_ref.clone(),
+            category: hold.category.clone(),
+            raised_by: decision.by.to_string(),
+            raised_at: raised_at.clone(),
+            reason: decision.reason.to_owned(),
+        });
+        let message = Outgoing::new(hold.agency, format!("a-{alert_id}"), raised_at, body);
+        self.outbox.enqueue(tx, &[message]).await?;
         Ok(())
     }
 

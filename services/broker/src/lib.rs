@@ -141,7 +141,7 @@ pub async fn build(
     let service = service::BrokerService {
         enquiries: enquiry::EnquiryStore::new(db.clone(), keys.clone()),
         frontdoor: frontdoor::FrontDoorStore::new(db.clone(), keys.clone(), outbox.clone()),
-        holds: hold::HoldStore::new(db.clone(), keys),
+        holds: hold::HoldStore::new(db.clone(), keys, outbox.clone()),
         outbox,
         candidates: candidate::CandidateStore::new(db),
         clock: settings.clock,

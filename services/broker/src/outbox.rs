@@ -61,6 +61,7 @@ impl Outgoing {
             Some(Body::ReferralOutcome(_)) => "referral-outcome",
             Some(Body::InformationProduct(_)) => "information-product",
             Some(Body::DisclosureNotification(_)) => "disclosure-notification",
+            Some(Body::BreakGlassAlert(_)) => "break-glass",
             None => "empty",
         }
     }

@@ -157,6 +157,10 @@ fn print_message(m: &pb::AgencyMessage) {
             n.enquiry_id,
             n.seq
         ),
+        Some(Body::BreakGlassAlert(a)) => format!(
+            "BREAK-GLASS on your held record {} ({}) for enquiry {} by {}: {}",
+            a.record_ref, a.category, a.enquiry_id, a.raised_by, a.reason
+        ),
         None => "(empty)".into(),
     };
     println!("{}  {}  {}", m.message_id, m.deliver_after, what);

@@ -158,6 +158,22 @@ async fn break_glass_needs_a_manager_a_reason_and_level_3_and_alerts_the_owning_
     );
     assert_eq!(alerts[0].enquiry_id, first.enquiry_id);
     assert!(police.list_alerts(pb::ListAlertsRequest {}).await?.into_inner().alerts.is_empty());
+    // The health system's queue carries the same alert, delivered until acknowledged.
+    let mut health_system = h.system.broker_as("agency-health").await?;
+    let queued = health_system.poll_messages(pb::PollMessagesRequest::default()).await?.into_inner().messages;
+    let glass_alerts: Vec<_> = queued
+        .iter()
+        .filter_map(|m| match &m.body {
+            Some(pb::agency_message::Body::BreakGlassAlert(a)) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(glass_alerts.len(), 1);
+    assert_eq!((glass_alerts[0].hold_id.as_str(), glass_alerts[0].reason.as_str()), (hold_id.as_str(), reason));
+    assert_eq!(glass_alerts[0].category, "health/sexual-health");
+    let mut police_system = h.system.broker_as("agency-police").await?;
+    let police_queue = police_system.poll_messages(pb::PollMessagesRequest::default()).await?.into_inner().messages;
+    assert!(police_queue.iter().all(|m| !matches!(m.body, Some(pb::agency_message::Body::BreakGlassAlert(_)))));
     let refused = rita.list_alerts(pb::ListAlertsRequest {}).await.expect_err("not an agency");
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     let entries = log_about(&h, &first.enquiry_id, "health/sexual-health").await?;
