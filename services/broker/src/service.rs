@@ -76,28 +76,45 @@ impl BrokerService {
     /// the call is still refused.
     pub(crate) async fn refuse(&self, caller: &Identity, action: Action, enquiry: Option<&Enquiry>) -> BrokerError {
         tracing::warn!(action = action.as_str(), "refused: caller not permitted");
-        let mut entry = NewEntry {
-            requester: caller.to_string(),
-            role: self.policy().access.roles_of(caller).join(" "),
-            requester_agency: caller.organisation().into(),
+        let base = match enquiry {
+            Some(enquiry) => self.enquiry_entry(caller, enquiry),
+            None => self.caller_entry(caller),
+        };
+        let entry = NewEntry {
             outcome: "refused".into(),
             tier: "none".into(),
             reason: format!("permission denied: {}", action.as_str()),
-            policy_version: self.policy().version().into(),
-            ..NewEntry::default()
+            ..base
         };
-        if let Some(enquiry) = enquiry {
-            entry.enquiry_id = enquiry.enquiry_id.to_string();
-            entry.level = enquiry.level.as_str().into();
-            entry.purpose = enquiry.purpose.as_str().into();
-            entry.lawful_basis = enquiry.lawful_basis.as_str().into();
-            entry.consent = enquiry.consent.as_str().into();
-            entry.on_behalf_of = enquiry.assigned_researcher.to_string();
-        }
         if let Err(error) = self.log.append(vec![entry]).await {
             tracing::error!(%error, "a refusal could not be logged");
         }
         BrokerError::PermissionDenied(format!("{caller} may not {} ({})", action.describe(), action.as_str()))
+    }
+
+    /// A log entry's caller and policy version, for an action on no enquiry.
+    fn caller_entry(&self, caller: &Identity) -> NewEntry {
+        let policy = self.policy();
+        NewEntry {
+            requester: caller.to_string(),
+            role: policy.access.roles_of(caller).join(" "),
+            requester_agency: caller.organisation().into(),
+            policy_version: policy.version().into(),
+            ..NewEntry::default()
+        }
+    }
+
+    /// A log entry's caller and `enquiry`'s context, made for the enquiry's researcher.
+    pub(crate) fn enquiry_entry(&self, caller: &Identity, enquiry: &Enquiry) -> NewEntry {
+        NewEntry {
+            enquiry_id: enquiry.enquiry_id.to_string(),
+            level: enquiry.level.as_str().into(),
+            purpose: enquiry.purpose.as_str().into(),
+            lawful_basis: enquiry.lawful_basis.as_str().into(),
+            consent: enquiry.consent.as_str().into(),
+            on_behalf_of: enquiry.assigned_researcher.to_string(),
+            ..self.caller_entry(caller)
+        }
     }
 
     /// A log entry about one record of one subject of `enquiry`, made by
@@ -110,7 +127,6 @@ impl BrokerService {
         agency: Agency,
         record_ref: &str,
     ) -> NewEntry {
-        let policy = self.policy();
         let person_ref = enquiry
             .subjects
             .iter()
@@ -118,22 +134,12 @@ impl BrokerService {
             .and_then(|s| self.enquiries.person_refs(&s.person).into_iter().next())
             .unwrap_or_default();
         NewEntry {
-            requester: caller.to_string(),
-            role: policy.access.roles_of(caller).join(" "),
-            requester_agency: caller.organisation().into(),
-            enquiry_id: enquiry.enquiry_id.to_string(),
-            level: enquiry.level.as_str().into(),
-            purpose: enquiry.purpose.as_str().into(),
-            lawful_basis: enquiry.lawful_basis.as_str().into(),
-            consent: enquiry.consent.as_str().into(),
             subject_id: subject_id.into(),
             person_ref,
             agency: agency.as_str().into(),
             record_ref: record_ref.into(),
-            policy_version: policy.version().into(),
-            on_behalf_of: enquiry.assigned_researcher.to_string(),
             recipient: enquiry.assigned_researcher.to_string(),
-            ..NewEntry::default()
+            ..self.enquiry_entry(caller, enquiry)
         }
     }
 
@@ -321,17 +327,13 @@ impl BrokerService {
         .collect::<Vec<_>>()
         .join(" ");
         let entry = NewEntry {
-            requester: caller.to_string(),
-            role: self.policy().access.roles_of(caller).join(" "),
-            requester_agency: caller.organisation().into(),
             agency: filter.agency.clone().unwrap_or_default(),
             enquiry_id: filter.enquiry_id.clone().unwrap_or_default(),
             person_ref: filter.person_refs.as_ref().and_then(|refs| refs.first().cloned()).unwrap_or_default(),
             outcome: "log-searched".into(),
             tier: "none".into(),
             reason: format!("disclosure log searched: {described}"),
-            policy_version: self.policy().version().into(),
-            ..NewEntry::default()
+            ..self.caller_entry(caller)
         };
         self.log.append(vec![entry]).await
     }
@@ -553,16 +555,8 @@ impl BrokerService {
     }
 
     async fn log_ig_action(&self, caller: &Identity, reason: String) -> Result<(), BrokerError> {
-        let entry = NewEntry {
-            requester: caller.to_string(),
-            role: self.policy().access.roles_of(caller).join(" "),
-            requester_agency: caller.organisation().into(),
-            outcome: "log-searched".into(),
-            tier: "none".into(),
-            reason,
-            policy_version: self.policy().version().into(),
-            ..NewEntry::default()
-        };
+        let entry =
+            NewEntry { outcome: "log-searched".into(), tier: "none".into(), reason, ..self.caller_entry(caller) };
         self.log.append(vec![entry]).await
     }
 

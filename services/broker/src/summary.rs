@@ -70,23 +70,12 @@ impl BrokerService {
     }
 
     fn summary_entry(&self, caller: &Identity, enquiry: &Enquiry, lines: usize) -> NewEntry {
-        let policy = self.policy();
         NewEntry {
-            requester: caller.to_string(),
-            role: policy.access.roles_of(caller).join(" "),
-            requester_agency: caller.organisation().into(),
-            enquiry_id: enquiry.enquiry_id.to_string(),
-            level: enquiry.level.as_str().into(),
-            purpose: enquiry.purpose.as_str().into(),
-            lawful_basis: enquiry.lawful_basis.as_str().into(),
-            consent: enquiry.consent.as_str().into(),
             outcome: "summary-compiled".into(),
             tier: "none".into(),
             reason: format!("family summary of {lines} lines, all previously disclosed to this enquiry"),
-            policy_version: policy.version().into(),
-            on_behalf_of: enquiry.assigned_researcher.to_string(),
             recipient: caller.to_string(),
-            ..NewEntry::default()
+            ..self.enquiry_entry(caller, enquiry)
         }
     }
 }
