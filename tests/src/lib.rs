@@ -86,11 +86,12 @@ impl Harness {
 
     /// Stops every server and drops any PostgreSQL schemas it made.
     pub async fn stop(self) -> anyhow::Result<()> {
+        let services: Vec<String> = self.system.database_urls.iter().map(|(name, _)| name.clone()).collect();
         self.system.stop().await;
         if let Some(prefix) = self.schema_prefix {
             let pool = sqlx::AnyPool::connect(&postgres_url()).await?;
-            for service in ["broker", "feed_police", "feed_health", "feed_education", "feed_social_care"] {
-                let sql = format!("DROP SCHEMA IF EXISTS {prefix}_{service} CASCADE");
+            for service in services {
+                let sql = format!("DROP SCHEMA IF EXISTS {prefix}_{} CASCADE", service.replace('-', "_"));
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await?;
             }
             pool.close().await;

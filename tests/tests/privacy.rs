@@ -83,7 +83,7 @@ fn assert_trace_context_crosses_broker_to_feeds(output: &str) {
 async fn a_full_check_leaves_no_personal_data_in_logs_traces_or_files() -> anyhow::Result<()> {
     let captured = mash_telemetry::capture_for_tests();
     let h = Harness::start(Backend::Sqlite).await?;
-    let mut feed = h.system.feed_as(Agency::Police, "agency-police").await?;
+    let mut feed = h.system.feed_as(Agency::POLICE, "agency-police").await?;
     let summary = feed.push(tokio_stream::iter(vec![planted_record()])).await?.into_inner();
     assert_eq!(summary.stored, 1);
 

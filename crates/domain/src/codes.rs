@@ -36,15 +36,41 @@ macro_rules! code_enum {
     };
 }
 
-code_enum!(
-    /// A partner agency with a feed behind the broker.
-    Agency {
-        Police => "police",
-        Health => "health",
-        Education => "education",
-        SocialCare => "social-care",
+/// A partner agency with a feed behind the broker, one of those in
+/// `policy/agencies.csv` (see [`crate::registry`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Agency(&'static str);
+
+impl Agency {
+    /// The agencies this code base ships adapters and demo data for.
+    pub const POLICE: Agency = Agency("police");
+    pub const HEALTH: Agency = Agency("health");
+    pub const EDUCATION: Agency = Agency("education");
+    pub const SOCIAL_CARE: Agency = Agency("social-care");
+
+    pub(crate) fn named(name: &'static str) -> Self {
+        Self(name)
     }
-);
+
+    /// Every agency in the registry, in its order.
+    pub fn all() -> &'static [Agency] {
+        crate::registry::registry().agencies()
+    }
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
+        crate::registry::registry().agency(field, raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for Agency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
 
 code_enum!(
     /// The MAIS classification of an item.
@@ -152,61 +178,26 @@ impl AgeBand {
 }
 
 /// An item category such as `police/domestic-abuse`. Each belongs to one agency
-/// and fixes the item's kind and its least sensitivity.
+/// and fixes the item's kind and its least sensitivity; the registry
+/// (`policy/agencies.csv`) lists them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Category(&'static CategoryDef);
 
-#[derive(PartialEq, Eq, Hash)]
-struct CategoryDef {
-    name: &'static str,
-    agency: Agency,
-    kind: ItemKind,
-    sensitivity: Sensitivity,
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CategoryDef {
+    pub(crate) name: &'static str,
+    pub(crate) agency: Agency,
+    pub(crate) kind: ItemKind,
+    pub(crate) sensitivity: Sensitivity,
 }
-
-const fn def(name: &'static str, agency: Agency, kind: ItemKind, sensitivity: Sensitivity) -> CategoryDef {
-    CategoryDef { name, agency, kind, sensitivity }
-}
-
-use Agency::*;
-use ItemKind::*;
-use Sensitivity::*;
-
-static CATEGORIES: &[CategoryDef] = &[
-    def("police/domestic-abuse", Police, Event, Sensitive),
-    def("police/violence", Police, Event, Sensitive),
-    def("police/missing-episode", Police, Event, Standard),
-    def("police/arrest", Police, Event, Sensitive),
-    def("police/intelligence", Police, State, Sensitive),
-    def("police/covert-intelligence", Police, State, Restricted),
-    def("police/witness-protection", Police, Involvement, Restricted),
-    def("police/refuge-address", Police, State, Restricted),
-    def("health/gp-registration", Health, State, Standard),
-    def("health/health-visitor", Health, Involvement, Standard),
-    def("health/school-nurse", Health, Involvement, Standard),
-    def("health/emergency-attendance", Health, Event, Sensitive),
-    def("health/maternity", Health, Involvement, Sensitive),
-    def("health/mental-health", Health, Involvement, Sensitive),
-    def("health/sexual-health", Health, Event, Restricted),
-    def("education/school-registration", Education, State, Standard),
-    def("education/attendance", Education, State, Standard),
-    def("education/exclusion", Education, Event, Standard),
-    def("education/special-educational-needs", Education, State, Sensitive),
-    def("education/child-missing-education", Education, State, Standard),
-    def("education/free-school-meals", Education, State, Standard),
-    def("social-care/child-in-need", SocialCare, Involvement, Standard),
-    def("social-care/child-protection-plan", SocialCare, Involvement, Sensitive),
-    def("social-care/looked-after", SocialCare, Involvement, Sensitive),
-    def("social-care/referral", SocialCare, Event, Standard),
-    def("social-care/adoption", SocialCare, Involvement, Restricted),
-];
 
 impl Category {
     pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
-        CATEGORIES
+        crate::registry::registry()
+            .categories()
             .iter()
             .find(|d| d.name == raw)
-            .map(Category)
+            .map(|d| Category(d))
             .ok_or_else(|| DomainError::invalid(field, format!("unknown category {raw:?}")))
     }
 
@@ -220,7 +211,7 @@ impl Category {
     }
 
     pub fn all() -> impl Iterator<Item = Category> {
-        CATEGORIES.iter().map(Category)
+        crate::registry::registry().categories().iter().map(|d| Category(d))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -286,7 +277,7 @@ mod tests {
         let err = Category::parse("record.category", "police/parking").expect_err("unknown");
         assert_eq!(err.field, "record.category");
         assert!(Agency::parse("agencies[0]", "probation").is_err());
-        assert!(Category::parse_for("c", "health/maternity", Agency::Police).is_err());
+        assert!(Category::parse_for("c", "health/maternity", Agency::POLICE).is_err());
         assert!(Tier::Detail > Tier::Summary && Tier::Existence > Tier::None);
     }
 }

@@ -8,6 +8,7 @@ mod identifiers;
 mod identity;
 mod ids;
 mod person;
+pub mod registry;
 
 pub use codes::{
     AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Sex, Tier,

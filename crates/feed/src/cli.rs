@@ -8,7 +8,7 @@ use mash_policy::LivePolicy;
 use mash_transport::{ConfigFile, DatabaseUrl, TlsArgs};
 use tokio::sync::watch;
 
-use crate::{FeedSettings, RecordAdapter};
+use crate::{FeedSettings, RecordAdapter, mapped::MappedAdapter};
 
 /// Settings come from flags, else `MASH_FEED_*` environment variables, else
 /// the `--config` file.
@@ -37,16 +37,45 @@ struct Args {
     tls: TlsArgs,
     #[arg(long, env = "MASH_POLICY_DIR", default_value = "policy")]
     policy_dir: PathBuf,
+    /// The agency's mapping file (`<agency>.toml`), for the generic `feed`
+    /// binary: an agency described by configuration and its own proto.
+    #[arg(long, env = "MASH_FEED_AGENCY_MAPPING")]
+    agency_mapping: Option<PathBuf>,
 }
 
-/// Parses settings, starts the feed and serves until SIGTERM or Ctrl-C.
+/// Parses settings, starts the feed of `adapter`'s agency and serves until
+/// SIGTERM or Ctrl-C.
 pub fn main(adapter: Arc<dyn RecordAdapter>) -> anyhow::Result<()> {
     let args: Args = mash_transport::parse_layered();
+    if args.agency_mapping.is_some() {
+        anyhow::bail!("--agency-mapping is for the generic feed binary; this feed's agency is built in");
+    }
+    run(args, format!("feed-{}", adapter.agency()), || Ok(adapter))
+}
+
+/// The generic feed: the agency, its records and their items come from
+/// `--agency-mapping` (see [`crate::mapped`]).
+pub fn main_mapped() -> anyhow::Result<()> {
+    let args: Args = mash_transport::parse_layered();
+    let Some(mapping) = args.agency_mapping.clone() else {
+        anyhow::bail!("--agency-mapping (or MASH_FEED_AGENCY_MAPPING) is required");
+    };
+    run(args, "feed".into(), move || Ok(Arc::new(MappedAdapter::load(&mapping)?)))
+}
+
+fn run(
+    args: Args,
+    service: String,
+    adapter: impl FnOnce() -> anyhow::Result<Arc<dyn RecordAdapter>>,
+) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async move {
-        let _telemetry = mash_telemetry::init(&format!("feed-{}", adapter.agency()))?;
-        // The policy files are watched: a valid change is in force within seconds.
+        let _telemetry = mash_telemetry::init(&service)?;
+        // The policy files are watched: a valid change is in force within
+        // seconds. Loading them also puts the registry of agencies in force,
+        // which a mapped adapter needs.
         let policy = LivePolicy::load(&args.policy_dir).await?;
         policy.clone().watch(std::time::Duration::from_secs(2));
+        let adapter = adapter()?;
         let settings = FeedSettings {
             listen: args.listen,
             push_listen: args.push_listen,

@@ -48,7 +48,7 @@ impl ItemContent {
 
 /// Turns one agency's typed records into items. This is all an agency adds
 /// to the shared feed: a new agency is an adapter and a proto message.
-pub trait RecordAdapter: Send + Sync + 'static {
+pub trait RecordAdapter: std::fmt::Debug + Send + Sync + 'static {
     fn agency(&self) -> Agency;
 
     /// Classifies a record body, or names the field that is wrong. Bodies of
@@ -86,6 +86,7 @@ pub fn body_name(body: &Body) -> &'static str {
         Body::SocialCare(_) => "social_care",
         Body::PoliceIntelligence(_) => "police_intelligence",
         Body::PoliceMarker(_) => "police_marker",
+        Body::Record(_) => "record",
     }
 }
 

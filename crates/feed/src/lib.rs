@@ -5,7 +5,9 @@
 //! them. Records are classified into items by the agency's
 //! [`RecordAdapter`], sealed with the agency's key, and found again by keyed
 //! blind indexes of the subject's identifiers. The four feed services are
-//! each an adapter plus [`FeedSettings`]; everything else is here.
+//! each an adapter plus [`FeedSettings`]; everything else is here. An agency
+//! without an adapter of its own is described by configuration: a mapping
+//! file and its proto ([`mapped`]), served by the generic `feed` binary.
 //!
 //! Modules: `item` (what a record becomes), `store` (SQL and sealing),
 //! `service` (the gRPC edge), `error` (the one mapping to gRPC status).
@@ -13,6 +15,7 @@
 pub mod cli;
 mod error;
 mod item;
+pub mod mapped;
 mod service;
 mod store;
 

@@ -33,9 +33,9 @@ use crate::index::FeedIndex;
 use crate::run::{Feed, Tally, run};
 use crate::view::{Identifiers, Truth, View, load};
 
-const FEED: Agency = Agency::Health;
+const FEED: Agency = Agency::HEALTH;
 const NO_IDENTIFIERS: &str = "no identifiers";
-const QUERY_AGENCIES: [Agency; 3] = [Agency::Education, Agency::SocialCare, Agency::Police];
+const QUERY_AGENCIES: [Agency; 3] = [Agency::EDUCATION, Agency::SOCIAL_CARE, Agency::POLICE];
 
 struct QuerySet {
     name: String,

@@ -40,7 +40,7 @@ pub struct CertPaths {
 #[derive(Clone, Debug)]
 pub struct DevPki {
     pub dir: PathBuf,
-    names: Vec<&'static str>,
+    names: Vec<String>,
 }
 
 impl DevPki {
@@ -50,7 +50,7 @@ impl DevPki {
     /// returns, so nobody can mint more certificates from these files.
     pub fn generate(dir: &Path, ca_name: &str, principals: &[Principal]) -> Result<DevPki, PkiError> {
         for principal in principals {
-            check_name(principal.name)?;
+            check_name(&principal.name)?;
         }
         write::create_dir(dir)?;
         let (ca_params, ca_key) = ca(ca_name)?;
@@ -64,13 +64,13 @@ impl DevPki {
             write::public(&dir.join(format!("{}.pem", principal.name)), &cert_pem)?;
             write::secret(&dir.join(format!("{}.key", principal.name)), &key_pem)?;
         }
-        let names = principals.iter().map(|p| p.name).collect();
+        let names = principals.iter().map(|p| p.name.clone()).collect();
         Ok(DevPki { dir: dir.to_owned(), names })
     }
 
     /// Paths of the PEM files of the principal called `name`.
     pub fn paths(&self, name: &str) -> Result<CertPaths, PkiError> {
-        if !self.names.contains(&name) {
+        if !self.names.iter().any(|n| n == name) {
             return Err(PkiError::UnknownPrincipal(name.to_owned()));
         }
         Ok(CertPaths {
@@ -105,7 +105,7 @@ fn ca(ca_name: &str) -> Result<(CertificateParams, KeyPair), PkiError> {
 fn leaf(principal: &Principal, issuer: &Issuer<'_, KeyPair>) -> Result<(String, String), PkiError> {
     let generate = |source| PkiError::Generate { subject: principal.spiffe_id.clone(), source };
     let key = KeyPair::generate().map_err(generate)?;
-    let mut params = base_params(principal.name);
+    let mut params = base_params(&principal.name);
     params.subject_alt_names = subject_alt_names(principal).map_err(generate)?;
     params.extended_key_usages = extended_key_usages(principal.kind);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

@@ -40,7 +40,7 @@ fn eku(pem_path: &Path) -> Result<(bool, bool), Box<dyn std::error::Error>> {
 #[test]
 fn demo_principals_have_the_expected_ids_in_order() {
     let principals = demo_principals();
-    let pairs: Vec<(&str, &str)> = principals.iter().map(|p| (p.name, p.spiffe_id.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = principals.iter().map(|p| (p.name.as_str(), p.spiffe_id.as_str())).collect();
     assert_eq!(pairs.len(), 17);
     assert_eq!(pairs[0], ("broker", "spiffe://mash.local/service/broker"));
     assert_eq!(pairs[4], ("feed-social-care", "spiffe://mash.local/service/feed-social-care"));
@@ -59,7 +59,7 @@ fn generates_files_with_the_right_names_and_usages() -> TestResult {
     let dir = tempfile::tempdir()?;
     let pki = DevPki::generate(&dir.path().join("pki"), "MASH dev CA", &demo_principals())?;
     for principal in demo_principals() {
-        let paths = pki.paths(principal.name)?;
+        let paths = pki.paths(&principal.name)?;
         assert!(paths.ca.is_file() && paths.cert.is_file() && paths.key.is_file(), "{}", principal.name);
     }
 
@@ -94,7 +94,7 @@ fn unknown_and_unsafe_names_are_rejected() -> TestResult {
 
     let mut evil = demo_principals().remove(0);
     for name in ["../broker", "ca", ""] {
-        evil.name = name;
+        evil.name = name.to_string();
         let result = DevPki::generate(dir.path(), "MASH dev CA", std::slice::from_ref(&evil));
         assert!(matches!(result, Err(PkiError::InvalidName(_))), "{name:?}");
     }

@@ -12,7 +12,11 @@
 //! A third, [`notifications`], is plain configuration: which disclosures the
 //! owning agency is told about, per category.
 //!
-//! A [`Policy`] also carries its version: a content hash of all five files,
+//! The sixth file, `agencies.csv`, is the registry of agencies and categories
+//! (`mash_domain::registry`): loading a policy puts it in force, and a reload
+//! that changes it is refused, because agencies change only on restart.
+//!
+//! A [`Policy`] also carries its version: a content hash of all six files,
 //! written into every disclosure-log entry.
 
 pub mod access;
@@ -37,11 +41,14 @@ pub enum PolicyError {
     Casbin { path: String, message: String },
     #[error("policy fails validation: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Registry(#[from] mash_domain::registry::RegistryError),
 }
 
-/// The five policy files, by convention side by side in one directory.
+/// The six policy files, by convention side by side in one directory.
 #[derive(Clone, Debug)]
 pub struct PolicyFiles {
+    pub agencies: PathBuf,
     pub access_model: PathBuf,
     pub access_policy: PathBuf,
     pub disclosure_model: PathBuf,
@@ -52,6 +59,7 @@ pub struct PolicyFiles {
 impl PolicyFiles {
     pub fn in_dir(dir: &Path) -> Self {
         Self {
+            agencies: dir.join("agencies.csv"),
             access_model: dir.join("access_model.conf"),
             access_policy: dir.join("access_policy.csv"),
             disclosure_model: dir.join("disclosure_model.conf"),
@@ -60,11 +68,18 @@ impl PolicyFiles {
         }
     }
 
-    fn all(&self) -> [&Path; 5] {
-        [&self.access_model, &self.access_policy, &self.disclosure_model, &self.disclosure_policy, &self.notifications]
+    fn all(&self) -> [&Path; 6] {
+        [
+            &self.agencies,
+            &self.access_model,
+            &self.access_policy,
+            &self.disclosure_model,
+            &self.disclosure_policy,
+            &self.notifications,
+        ]
     }
 
-    /// `sha256:` and the hash of the five files' contents, in a fixed order.
+    /// `sha256:` and the hash of the six files' contents, in a fixed order.
     pub fn version(&self) -> Result<String, PolicyError> {
         let mut hasher = Sha256::new();
         for path in self.all() {
@@ -90,6 +105,9 @@ pub struct Policy {
 impl Policy {
     pub async fn load(files: &PolicyFiles) -> Result<Self, PolicyError> {
         let version = files.version()?;
+        let agencies = std::fs::read_to_string(&files.agencies)
+            .map_err(|source| PolicyError::Read { path: files.agencies.display().to_string(), source })?;
+        mash_domain::registry::install(&agencies)?;
         let access = access::AccessPolicy::load(&files.access_model, &files.access_policy).await?;
         let disclosure = disclosure::DisclosurePolicy::load(&files.disclosure_model, &files.disclosure_policy).await?;
         let notifications = notifications::Notifications::load(&files.notifications)?;

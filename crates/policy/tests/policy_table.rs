@@ -254,12 +254,12 @@ async fn access_rules() {
         (&ian, Action::LogSearch, Scope::Any, true),
         (&ian, Action::EnquiryCheck, assigned, false),
         (&broker, Action::FeedSearch, Scope::Any, true),
-        (&broker, Action::FeedPush, Scope::Feed(Agency::Police), false),
-        (&police, Action::FeedPush, Scope::Feed(Agency::Police), true),
-        (&police, Action::FeedPush, Scope::Feed(Agency::Health), false),
+        (&broker, Action::FeedPush, Scope::Feed(Agency::POLICE), false),
+        (&police, Action::FeedPush, Scope::Feed(Agency::POLICE), true),
+        (&police, Action::FeedPush, Scope::Feed(Agency::HEALTH), false),
         (&police, Action::FeedSearch, Scope::Any, false),
-        (&police, Action::LogSearch, Scope::Feed(Agency::Police), true),
-        (&police, Action::LogSearch, Scope::Feed(Agency::Health), false),
+        (&police, Action::LogSearch, Scope::Feed(Agency::POLICE), true),
+        (&police, Action::LogSearch, Scope::Feed(Agency::HEALTH), false),
         (&police, Action::LogSearch, Scope::Any, false),
         (&stranger, Action::EnquiryOpen, assigned, false),
         (&rita, Action::EnquiryShare, assigned, true),
@@ -267,10 +267,10 @@ async fn access_rules() {
         (&maya, Action::EnquiryShare, unassigned, true),
         (&ian, Action::EnquiryShare, unassigned, false),
         (&police, Action::EnquiryShare, unassigned, false),
-        (&police, Action::QueueRead, Scope::Feed(Agency::Police), true),
-        (&police, Action::QueueRead, Scope::Feed(Agency::Health), false),
-        (&rita, Action::QueueRead, Scope::Feed(Agency::Police), false),
-        (&ian, Action::QueueRead, Scope::Feed(Agency::Police), false),
+        (&police, Action::QueueRead, Scope::Feed(Agency::POLICE), true),
+        (&police, Action::QueueRead, Scope::Feed(Agency::HEALTH), false),
+        (&rita, Action::QueueRead, Scope::Feed(Agency::POLICE), false),
+        (&ian, Action::QueueRead, Scope::Feed(Agency::POLICE), false),
         (&police, Action::ContactCreate, Scope::Any, true),
         (&police, Action::ContactTriage, Scope::Any, false),
         (&police, Action::ContactRead, Scope::Any, false),
@@ -296,6 +296,7 @@ async fn a_missing_or_broken_policy_file_does_not_load() {
 fn copy_shipped(dir: &std::path::Path) {
     let shipped = shipped();
     for (from, name) in [
+        (&shipped.agencies, "agencies.csv"),
         (&shipped.access_model, "access_model.conf"),
         (&shipped.access_policy, "access_policy.csv"),
         (&shipped.disclosure_model, "disclosure_model.conf"),
@@ -354,6 +355,17 @@ async fn a_reload_swaps_a_valid_policy_and_keeps_the_old_one_when_the_new_is_bro
     let rejected = live.reload().await.expect_err("a refusal must not look like not known");
     assert!(rejected.to_string().contains("not known"), "{rejected}");
     assert_eq!(live.current().version(), first);
+
+    // Agencies change only on restart: a new one in the registry is refused
+    // even with every other file deciding its category.
+    let agencies_file = dir.join("agencies.csv");
+    let agencies = std::fs::read_to_string(&agencies_file).expect("read");
+    std::fs::write(&agencies_file, format!("{agencies}probation/supervision, involvement, sensitive\n"))
+        .expect("write");
+    let rejected = live.reload().await.expect_err("agencies change only on restart");
+    assert!(rejected.to_string().contains("restart"), "{rejected}");
+    assert_eq!(live.current().version(), first);
+    std::fs::write(&agencies_file, agencies).expect("write");
 
     // A valid change is taken up without a restart, with a new version.
     std::fs::write(&policy_file, good.replace(LEVEL_1_POLICE, "p, *, 1, *, *, *, *, police/*, *, *, summary, allow"))

@@ -70,4 +70,12 @@ pub use record::{
     SchoolAttendance, SchoolExclusion, SocialCareInvolvement, Subject,
 };
 pub use settings::{AgencyProfile, Demography, MAX_PEOPLE, Noise, Settings};
+
+/// The agencies the generator has a view for.
+pub const AGENCIES: [mash_domain::Agency; 4] = [
+    mash_domain::Agency::POLICE,
+    mash_domain::Agency::HEALTH,
+    mash_domain::Agency::EDUCATION,
+    mash_domain::Agency::SOCIAL_CARE,
+];
 pub use views::{Records, records};

@@ -75,10 +75,10 @@ pub enum Body {
 impl Body {
     pub fn agency(&self) -> Agency {
         match self {
-            Body::Police(_) | Body::PoliceIntelligence(_) => Agency::Police,
-            Body::Health(_) => Agency::Health,
-            Body::Education(_) => Agency::Education,
-            Body::SocialCare(_) => Agency::SocialCare,
+            Body::Police(_) | Body::PoliceIntelligence(_) => Agency::POLICE,
+            Body::Health(_) => Agency::HEALTH,
+            Body::Education(_) => Agency::EDUCATION,
+            Body::SocialCare(_) => Agency::SOCIAL_CARE,
         }
     }
 

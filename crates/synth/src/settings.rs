@@ -143,12 +143,16 @@ impl Settings {
         self
     }
 
+    /// The profile of one of the four agencies the generator knows; any
+    /// other agency is known to nobody.
     pub fn profile(&self, agency: Agency) -> &AgencyProfile {
+        const NOBODY: AgencyProfile = AgencyProfile { coverage: 0.0, nhs_number: 0.0, upn: 0.0, noise_scale: 0.0 };
         match agency {
-            Agency::Police => &self.police,
-            Agency::Health => &self.health,
-            Agency::Education => &self.education,
-            Agency::SocialCare => &self.social_care,
+            Agency::POLICE => &self.police,
+            Agency::HEALTH => &self.health,
+            Agency::EDUCATION => &self.education,
+            Agency::SOCIAL_CARE => &self.social_care,
+            _ => &NOBODY,
         }
     }
 

@@ -28,12 +28,14 @@ use crate::{
 /// Every record `agency` holds, family by family; only one family's records
 /// are in memory at a time.
 pub fn records(settings: &Settings, agency: Agency) -> Result<Records, SynthError> {
+    let agency = Source::of(agency)
+        .ok_or_else(|| SynthError::Settings(format!("the synthetic population has no view for the {agency} agency")))?;
     Ok(Records { families: families(settings)?, agency, buffer: Vec::new().into_iter(), records: 0, incidents: 0 })
 }
 
 pub struct Records {
     families: Families,
-    agency: Agency,
+    agency: Source,
     buffer: std::vec::IntoIter<AgencyRecord>,
     records: u64,
     incidents: u64,
@@ -50,10 +52,10 @@ impl Iterator for Records {
             let family = self.families.next()?;
             let settings = self.families.settings();
             let stream = match self.agency {
-                Agency::Police => Stream::Police,
-                Agency::Health => Stream::Health,
-                Agency::Education => Stream::Education,
-                Agency::SocialCare => Stream::SocialCare,
+                Source::Police => Stream::Police,
+                Source::Health => Stream::Health,
+                Source::Education => Stream::Education,
+                Source::SocialCare => Stream::SocialCare,
             };
             let mut view = View {
                 settings,
@@ -66,19 +68,43 @@ impl Iterator for Records {
                 incidents: &mut self.incidents,
             };
             match self.agency {
-                Agency::Police => view.police(),
-                Agency::Health => view.health(),
-                Agency::Education => view.education(),
-                Agency::SocialCare => view.social_care(),
+                Source::Police => view.police(),
+                Source::Health => view.health(),
+                Source::Education => view.education(),
+                Source::SocialCare => view.social_care(),
             }
             self.buffer = view.out.into_iter();
         }
     }
 }
 
+/// The four agencies the generator knows how to record people for.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Police,
+    Health,
+    Education,
+    SocialCare,
+}
+
+impl Source {
+    fn of(agency: Agency) -> Option<Self> {
+        [Self::Police, Self::Health, Self::Education, Self::SocialCare].into_iter().find(|s| s.agency() == agency)
+    }
+
+    fn agency(self) -> Agency {
+        match self {
+            Self::Police => Agency::POLICE,
+            Self::Health => Agency::HEALTH,
+            Self::Education => Agency::EDUCATION,
+            Self::SocialCare => Agency::SOCIAL_CARE,
+        }
+    }
+}
+
 struct View<'a> {
     settings: &'a Settings,
-    agency: Agency,
+    agency: Source,
     family: &'a Family,
     rng: Rng,
     /// Each person's subject in this agency, drawn at their first record.
@@ -106,7 +132,7 @@ impl View<'_> {
     }
 
     fn coverage(&self) -> f64 {
-        self.settings.profile(self.agency).coverage
+        self.settings.profile(self.agency.agency()).coverage
     }
 
     fn age(&self, member: usize) -> i32 {
@@ -133,7 +159,7 @@ impl View<'_> {
         let (subject, noise) = match &self.subjects[member] {
             Some(seen) => seen.clone(),
             None => {
-                let profile = self.settings.profile(self.agency);
+                let profile = self.settings.profile(self.agency.agency());
                 let seen = observe(person, profile, &self.settings.noise, self.as_of(), &mut self.rng);
                 self.subjects[member] = Some(seen.clone());
                 seen
@@ -141,10 +167,10 @@ impl View<'_> {
         };
         *self.records += 1;
         let prefix = match self.agency {
-            Agency::Police => 'P',
-            Agency::Health => 'H',
-            Agency::Education => 'E',
-            Agency::SocialCare => 'S',
+            Source::Police => 'P',
+            Source::Health => 'H',
+            Source::Education => 'E',
+            Source::SocialCare => 'S',
         };
         self.out.push(AgencyRecord {
             record_id: format!("{prefix}-{:08}", *self.records),

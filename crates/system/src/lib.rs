@@ -40,7 +40,7 @@ pub struct SystemConfig {
     /// Certificates, keys, SQLite files and `endpoints.json` go here.
     pub dir: PathBuf,
     pub databases: Databases,
-    /// `Some(p)`: the broker on p and the feeds on p+1…p+4; `None`: ephemeral ports.
+    /// `Some(p)`: the broker on p and the feeds on p+1, p+2…; `None`: ephemeral ports.
     pub base_port: Option<u16>,
     pub policy_dir: PathBuf,
     pub check_deadline: Duration,
@@ -52,6 +52,9 @@ pub struct SystemConfig {
     pub clock: mash_broker::Clock,
     /// Give each feed a push port of its own (as deployed), instead of one port for all.
     pub split_feed_ports: bool,
+    /// Feeds of agencies described by configuration (`mash_feed::mapped`),
+    /// after the four built in. Their agencies must be in the policy's registry.
+    pub mapped_feeds: Vec<Arc<dyn RecordAdapter>>,
 }
 
 impl SystemConfig {
@@ -69,6 +72,7 @@ impl SystemConfig {
             content_retention: Duration::from_secs(6 * 365 * 24 * 3600),
             clock: mash_broker::Clock::System,
             split_feed_ports: false,
+            mapped_feeds: Vec::new(),
         }
     }
 }
@@ -96,6 +100,9 @@ pub struct System {
     pub feeds: Vec<(Agency, SocketAddr)>,
     /// Where each feed takes pushes: its own port, or the same as `feeds`.
     pub feed_push: Vec<(Agency, SocketAddr)>,
+    /// What each feed was started with: a second replica of a feed is
+    /// `mash_feed::build` with the same settings on other ports.
+    pub feed_settings: Vec<(Agency, FeedSettings)>,
     pub pki: DevPki,
     pub broker_log: mash_broker::log::DisclosureLog,
     pub database_urls: Vec<(String, String)>,
@@ -129,8 +136,9 @@ impl System {
         let mut tasks = Vec::new();
         let mut feeds = Vec::new();
         let mut feed_push = Vec::new();
+        let mut feed_settings = Vec::new();
         let mut database_urls = Vec::new();
-        for (offset, adapter) in (1..).zip(adapters()) {
+        for (offset, adapter) in (1..).zip(adapters().into_iter().chain(config.mapped_feeds.iter().cloned())) {
             let agency = adapter.agency();
             let name = format!("feed-{agency}");
             let database_url = database_url(&config, &name).await?;
@@ -143,6 +151,7 @@ impl System {
                 tls: tls_for(&pki, &name)?,
                 policy: policy.clone(),
             };
+            feed_settings.push((agency, settings.clone()));
             let feed = mash_feed::build(adapter, settings, stopped(watcher.clone())).await?;
             feeds.push((agency, feed.local_addr));
             feed_push.push((agency, feed.push_addr.unwrap_or(feed.local_addr)));
@@ -181,6 +190,7 @@ impl System {
             broker: broker.local_addr,
             feeds,
             feed_push,
+            feed_settings,
             pki,
             broker_log: broker.log,
             database_urls,
@@ -296,7 +306,7 @@ fn endpoints(
 ) -> anyhow::Result<Endpoints> {
     let identities = mash_pki::demo_principals()
         .iter()
-        .map(|p| Ok((p.name.to_owned(), pki.paths(p.name)?)))
+        .map(|p| Ok((p.name.clone(), pki.paths(&p.name)?)))
         .collect::<anyhow::Result<_>>()?;
     Ok(Endpoints {
         broker: format!("https://{broker}"),

@@ -52,7 +52,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let pki = DevPki::generate(dir.path(), "test CA", &demo_principals())?;
         for principal in demo_principals() {
-            let der = CertificateDer::from_pem_file(pki.paths(principal.name)?.cert)?;
+            let der = CertificateDer::from_pem_file(pki.paths(&principal.name)?.cert)?;
             assert_eq!(identity_from_cert_der(&der)?.as_str(), principal.spiffe_id);
         }
         Ok(())

@@ -161,7 +161,7 @@ fn product_kind(raw: i32, agency: Agency) -> Result<pb::InformationProductKind, 
         Ok(pb::InformationProductKind::Unspecified) => {
             Err(DomainError::invalid("kind", "is required: operation encompass or notification"))
         }
-        Ok(pb::InformationProductKind::OperationEncompass) if agency != Agency::Education => Err(DomainError::invalid(
+        Ok(pb::InformationProductKind::OperationEncompass) if agency != Agency::EDUCATION => Err(DomainError::invalid(
             "agency",
             "an Operation Encompass notification goes to the child's school (education)",
         )),

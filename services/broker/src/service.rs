@@ -254,7 +254,7 @@ impl BrokerService {
         // Information governance reads everything; an agency system only the
         // entries about its own agency's records; anyone else nothing.
         if !self.policy().access.allows(&caller, Action::LogSearch, Scope::Any) {
-            let own = Agency::ALL
+            let own = Agency::all()
                 .iter()
                 .copied()
                 .find(|a| self.policy().access.allows(&caller, Action::LogSearch, Scope::Feed(*a)));
@@ -341,7 +341,7 @@ impl BrokerService {
 
 fn parse_agencies(raw: &[String]) -> Result<Vec<Agency>, DomainError> {
     if raw.is_empty() {
-        return Ok(Agency::ALL.to_vec());
+        return Ok(Agency::all().to_vec());
     }
     let mut agencies = Vec::new();
     for (i, name) in raw.iter().enumerate() {

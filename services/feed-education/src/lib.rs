@@ -9,11 +9,12 @@ use mash_proto::v1::{
     SpecialEducationalNeeds, education_record::Record, push_record::Body,
 };
 
+#[derive(Debug)]
 pub struct Adapter;
 
 impl RecordAdapter for Adapter {
     fn agency(&self) -> Agency {
-        Agency::Education
+        Agency::EDUCATION
     }
 
     fn to_item(&self, body: &Body) -> Result<ItemContent, DomainError> {
@@ -30,13 +31,13 @@ impl RecordAdapter for Adapter {
                     "is missing: give attendance, exclusion, registration, special_needs, missing_education or free_school_meals",
                 )),
             },
-            other => Err(wrong_body(Agency::Education, other, "education")),
+            other => Err(wrong_body(Agency::EDUCATION, other, "education")),
         }
     }
 }
 
 fn category(name: &str) -> Result<Category, DomainError> {
-    Category::parse_for("education.category", name, Agency::Education)
+    Category::parse_for("education.category", name, Agency::EDUCATION)
 }
 
 fn attendance_item(a: &SchoolAttendance) -> Result<ItemContent, DomainError> {

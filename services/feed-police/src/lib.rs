@@ -8,11 +8,12 @@ use mash_proto::v1::{
     DashRisk, PoliceIncident, PoliceIntelligence, PoliceSafeguardingMarker, SubjectRole, push_record::Body,
 };
 
+#[derive(Debug)]
 pub struct Adapter;
 
 impl RecordAdapter for Adapter {
     fn agency(&self) -> Agency {
-        Agency::Police
+        Agency::POLICE
     }
 
     fn to_item(&self, body: &Body) -> Result<ItemContent, DomainError> {
@@ -20,7 +21,7 @@ impl RecordAdapter for Adapter {
             Body::PoliceIncident(incident) => incident_item(incident),
             Body::PoliceIntelligence(intelligence) => intelligence_item(intelligence),
             Body::PoliceMarker(marker) => marker_item(marker),
-            other => Err(wrong_body(Agency::Police, other, "police_incident, police_intelligence or police_marker")),
+            other => Err(wrong_body(Agency::POLICE, other, "police_incident, police_intelligence or police_marker")),
         }
     }
 }
@@ -29,7 +30,7 @@ fn category(field: &str, raw: &str, allowed: &[&str]) -> Result<Category, Domain
     if !allowed.contains(&raw) {
         return Err(DomainError::invalid(field, format!("must be one of {}", allowed.join(", "))));
     }
-    Category::parse_for(field, raw, Agency::Police)
+    Category::parse_for(field, raw, Agency::POLICE)
 }
 
 fn incident_item(i: &PoliceIncident) -> Result<ItemContent, DomainError> {
@@ -45,7 +46,7 @@ fn incident_item(i: &PoliceIncident) -> Result<ItemContent, DomainError> {
             ));
         }
     };
-    let category = Category::parse_for("police_incident.category", &i.category, Agency::Police)?;
+    let category = Category::parse_for("police_incident.category", &i.category, Agency::POLICE)?;
     if ["police/intelligence", "police/covert-intelligence", "police/refuge-address", "police/witness-protection"]
         .contains(&category.as_str())
     {

@@ -5,17 +5,18 @@ use mash_domain::{Agency, Category, DomainError};
 use mash_feed::{ItemContent, ItemField, RecordAdapter, item_date, wrong_body};
 use mash_proto::v1::{SocialCareInvolvement, push_record::Body};
 
+#[derive(Debug)]
 pub struct Adapter;
 
 impl RecordAdapter for Adapter {
     fn agency(&self) -> Agency {
-        Agency::SocialCare
+        Agency::SOCIAL_CARE
     }
 
     fn to_item(&self, body: &Body) -> Result<ItemContent, DomainError> {
         match body {
             Body::SocialCare(involvement) => involvement_item(involvement),
-            other => Err(wrong_body(Agency::SocialCare, other, "social_care")),
+            other => Err(wrong_body(Agency::SOCIAL_CARE, other, "social_care")),
         }
     }
 }
@@ -29,7 +30,7 @@ fn involvement_item(s: &SocialCareInvolvement) -> Result<ItemContent, DomainErro
     if end.is_some_and(|end| end < start) {
         return Err(DomainError::invalid("social_care.end_date", "is before the start date"));
     }
-    let category = Category::parse_for("social_care.category", &s.category, Agency::SocialCare)?;
+    let category = Category::parse_for("social_care.category", &s.category, Agency::SOCIAL_CARE)?;
     let mut fields = vec![
         ItemField::open("end_date", end.map(|d| d.to_string()).unwrap_or_else(|| "open".into())),
         ItemField::open("allocated_team", s.team.trim()),

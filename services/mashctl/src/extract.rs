@@ -45,6 +45,39 @@ fn json_row(line: &str) -> anyhow::Result<Row> {
 /// The push record for a row of `agency`'s extract.
 pub fn record(agency: &str, row: &Row) -> pb::PushRecord {
     let get = |key: &str| row.get(key).cloned().unwrap_or_default();
+    pb::PushRecord { body: body(agency, &get), ..envelope(row) }
+}
+
+/// The columns every extract has, outside the agency's own.
+const ENVELOPE: [&str; 10] = [
+    "record_id",
+    "version",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "nhs_number",
+    "upn",
+    "postcode",
+    "sex",
+    "previous_family_names",
+];
+
+/// A row of an agency described by configuration: its own columns (all but
+/// the envelope's) are the fields of its record message, by name.
+pub fn mapped_record(message: &prost_reflect::MessageDescriptor, row: &Row) -> anyhow::Result<pb::PushRecord> {
+    let fields: serde_json::Map<String, serde_json::Value> = row
+        .iter()
+        .filter(|(key, _)| !ENVELOPE.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), serde_json::Value::String(value.clone())))
+        .collect();
+    let record_id = row.get("record_id").map_or("", String::as_str);
+    let body = mash_feed::mapped::body_from_json(message, fields.into())
+        .with_context(|| format!("record {record_id:?} does not fit {}", message.full_name()))?;
+    Ok(pb::PushRecord { body: Some(body), ..envelope(row) })
+}
+
+fn envelope(row: &Row) -> pb::PushRecord {
+    let get = |key: &str| row.get(key).cloned().unwrap_or_default();
     let subject = pb::Person {
         given_name: get("given_name"),
         family_name: get("family_name"),
@@ -65,7 +98,7 @@ pub fn record(agency: &str, row: &Row) -> pb::PushRecord {
         // An unreadable version becomes 0, which the feed rejects by name.
         version: get("version").trim().parse().unwrap_or(0),
         subject: Some(subject),
-        body: body(agency, &get),
+        body: None,
     }
 }
 

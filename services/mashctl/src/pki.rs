@@ -21,12 +21,18 @@ pub struct PkiArgs {
     /// `mashctl up --base-port` lays them out.
     #[arg(long)]
     base_port: Option<u16>,
+    /// The policy directory whose `agencies.csv` names the agencies to issue
+    /// feed, system and gatekeeper certificates for (default: the shipped four).
+    #[arg(long)]
+    policy_dir: Option<PathBuf>,
 }
 
-/// Services that hold an encryption key ring.
-const KEYED_SERVICES: [&str; 5] = ["broker", "feed-police", "feed-health", "feed-education", "feed-social-care"];
-
 pub fn run(args: PkiArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.policy_dir {
+        let path = dir.join("agencies.csv");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        mash_domain::registry::install(&text)?;
+    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     // Absolute, so that endpoints.json works from any directory.
     let out = std::path::absolute(&args.out)?;
@@ -41,7 +47,9 @@ pub fn run(args: PkiArgs) -> anyhow::Result<()> {
     }
     let keys = out.join("keys");
     std::fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display()))?;
-    for service in KEYED_SERVICES {
+    // Every service that holds an encryption key ring: the broker and each feed.
+    let feeds = Agency::all().iter().map(|agency| format!("feed-{agency}"));
+    for service in std::iter::once("broker".to_owned()).chain(feeds) {
         let path = keys.join(format!("{service}.json"));
         if !path.exists() {
             mash_seal::KeyRing::write_new(&path, &format!("{service}-1"))?;
@@ -65,7 +73,7 @@ fn endpoints(pki_dir: &Path, base_port: u16, log_key: PathBuf) -> anyhow::Result
         Ok(format!("https://127.0.0.1:{port}"))
     };
     let feeds = (1..)
-        .zip(Agency::ALL)
+        .zip(Agency::all())
         .map(|(offset, agency)| Ok((agency.as_str().to_owned(), uri(offset)?)))
         .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
     let identities = mash_pki::demo_principals()

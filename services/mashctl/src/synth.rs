@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mash_domain::Agency;
 use mash_synth::{Settings, Truth, write_extract};
 
 #[derive(Debug, Args)]
@@ -29,7 +28,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     settings.validate()?;
     std::fs::create_dir_all(&args.out)?;
     let truth = if args.truth { Truth::Include } else { Truth::Omit };
-    for &agency in Agency::ALL {
+    for agency in mash_synth::AGENCIES {
         let path = args.out.join(format!("{agency}.jsonl"));
         let written = write_extract(std::fs::File::create(&path)?, &settings, agency, truth)?;
         println!("{agency:<12} {written:>9} records  {}", path.display());
@@ -56,7 +55,7 @@ mod tests {
         let out = dir.path().join("synth");
         run(SynthArgs { people: 400, seed: 7, out: out.clone(), truth: false })?;
         let system = mash_system::System::start(mash_system::SystemConfig::new(&dir.path().join("system"))).await?;
-        for &agency in Agency::ALL {
+        for agency in mash_synth::AGENCIES {
             let rows = crate::extract::read(&out.join(format!("{agency}.jsonl")))?;
             let records: Vec<_> = rows.iter().map(|row| crate::extract::record(agency.as_str(), row)).collect();
             let mut feed = system.feed_as(agency, &format!("agency-{agency}")).await?;

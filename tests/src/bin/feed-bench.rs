@@ -140,7 +140,7 @@ fn generate(args: &Args) -> anyhow::Result<Data> {
     loop {
         let settings = Settings::new(args.seed, people.min(mash_synth::MAX_PEOPLE));
         let health: Vec<AgencyRecord> =
-            records(&settings, Agency::Health)?.take(usize::try_from(args.records)?).collect();
+            records(&settings, Agency::HEALTH)?.take(usize::try_from(args.records)?).collect();
         if (health.len() as u64) < args.records {
             anyhow::ensure!(people < mash_synth::MAX_PEOPLE, "the largest population has too few health records");
             people = (f64::from(people) * args.records as f64 / health.len().max(1) as f64 * 1.02).ceil() as u32;
@@ -153,7 +153,7 @@ fn generate(args: &Args) -> anyhow::Result<Data> {
         }
         // Education's view of people health holds, one query per person, spread evenly.
         let mut seen = HashSet::new();
-        let candidates: Vec<(u32, Subject)> = records(&settings, Agency::Education)?
+        let candidates: Vec<(u32, Subject)> = records(&settings, Agency::EDUCATION)?
             .filter(|r| held.contains(&r.person.0) && seen.insert(r.person.0))
             .map(|r| (r.person.0, r.subject))
             .collect();

@@ -451,7 +451,11 @@ pub mod cluster {
             let mut principals = mash_pki::demo_principals();
             let broker_id = principals.iter().find(|p| p.name == "broker").context("no broker")?.spiffe_id.clone();
             for name in &REPLICA_NAMES[..config.replicas] {
-                principals.push(Principal { name, spiffe_id: broker_id.clone(), kind: PrincipalKind::Service });
+                principals.push(Principal {
+                    name: name.to_string(),
+                    spiffe_id: broker_id.clone(),
+                    kind: PrincipalKind::Service,
+                });
             }
             let pki = DevPki::generate(&dir.path().join("pki"), "MASH scale-out CA", &principals)?;
             let keys = dir.path().join("keys");

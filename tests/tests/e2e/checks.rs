@@ -149,7 +149,7 @@ async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend:
 async fn agency_statuses_report_found_not_known_unavailable_and_timed_out(backend: Backend) -> anyhow::Result<()> {
     let noah_only = |level| enquiry(level, vec![subject(NOAH, Relation::Child)]);
     // Police's feed is unreachable in this system.
-    let h = Harness::start_with(backend, |c| c.feed_override = Some((Agency::Police, "https://127.0.0.1:1".into())))
+    let h = Harness::start_with(backend, |c| c.feed_override = Some((Agency::POLICE, "https://127.0.0.1:1".into())))
         .await?;
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;

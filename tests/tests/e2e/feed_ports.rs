@@ -18,19 +18,19 @@ async fn with_a_push_port_each_port_serves_only_its_own_methods(backend: Backend
     let h = Harness::start_with(backend, |c| c.split_feed_ports = true).await?;
     // The demo data goes in through the push ports.
     assert!(demo::load(&h.system).await? > 0);
-    let search_port = h.system.feeds.iter().find(|(a, _)| *a == Agency::Police).map(|(_, addr)| *addr);
-    let push_port = h.system.feed_push.iter().find(|(a, _)| *a == Agency::Police).map(|(_, addr)| *addr);
+    let search_port = h.system.feeds.iter().find(|(a, _)| *a == Agency::POLICE).map(|(_, addr)| *addr);
+    let push_port = h.system.feed_push.iter().find(|(a, _)| *a == Agency::POLICE).map(|(_, addr)| *addr);
     assert_ne!(search_port, push_port, "two ports");
 
-    let record = demo::records(Agency::Police).remove(0);
-    let mut police_on_search_port = h.system.feed_as(Agency::Police, "agency-police").await?;
+    let record = demo::records(Agency::POLICE).remove(0);
+    let mut police_on_search_port = h.system.feed_as(Agency::POLICE, "agency-police").await?;
     let refused = police_on_search_port.push(tokio_stream::iter(vec![record])).await.expect_err("push port only");
     assert_eq!(refused.code(), Code::Unimplemented, "{refused:?}");
     let delete = pb::DeleteRequest { record_id: "P-1001".into() };
     let refused = police_on_search_port.delete(delete).await.expect_err("push port only");
     assert_eq!(refused.code(), Code::Unimplemented, "{refused:?}");
 
-    let mut broker_on_push_port = h.system.feed_push_as(Agency::Police, "broker").await?;
+    let mut broker_on_push_port = h.system.feed_push_as(Agency::POLICE, "broker").await?;
     let search =
         pb::SearchRequest { subjects: vec![pb::SubjectQuery { subject_ref: "s".into(), person: Some(AMY.to_wire()) }] };
     let refused = broker_on_push_port.search(search).await.expect_err("search port only");

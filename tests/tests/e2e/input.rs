@@ -99,7 +99,7 @@ fn with_body(mut row: pb::PushRecord, edit: impl FnOnce(&mut pb::PoliceIncident)
 
 async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
-    let good = demo::records(Agency::Police);
+    let good = demo::records(Agency::POLICE);
     let mut bad_nhs = good[0].clone();
     bad_nhs.record_id = "BAD-1".into();
     if let Some(subject) = &mut bad_nhs.subject {
@@ -108,7 +108,7 @@ async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Back
     let unknown_category = with_body(pb::PushRecord { record_id: "BAD-2".into(), ..good[1].clone() }, |i| {
         i.category = "police/parking".into()
     });
-    let health_row = pb::PushRecord { record_id: "BAD-3".into(), ..demo::records(Agency::Health)[0].clone() };
+    let health_row = pb::PushRecord { record_id: "BAD-3".into(), ..demo::records(Agency::HEALTH)[0].clone() };
     let oversized =
         with_body(pb::PushRecord { record_id: "BAD-4".into(), ..good[2].clone() }, |i| i.summary = "x".repeat(70_000));
     let future = with_body(pb::PushRecord { record_id: "BAD-5".into(), ..good[3].clone() }, |i| {
@@ -125,7 +125,7 @@ async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Back
         good[2].clone(),
     ];
 
-    let mut feed = h.system.feed_as(Agency::Police, "agency-police").await?;
+    let mut feed = h.system.feed_as(Agency::POLICE, "agency-police").await?;
     let summary = feed.push(tokio_stream::iter(rows)).await?.into_inner();
     assert_eq!((summary.received, summary.stored, summary.unchanged), (8, 3, 0));
     let rejected: Vec<(u64, &str, &str)> =
@@ -147,8 +147,8 @@ async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Back
 
 async fn pushes_are_idempotent_on_record_id_and_version(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
-    let mut feed = h.system.feed_as(Agency::Education, "agency-education").await?;
-    let rows = demo::records(Agency::Education);
+    let mut feed = h.system.feed_as(Agency::EDUCATION, "agency-education").await?;
+    let rows = demo::records(Agency::EDUCATION);
     let n = rows.len() as u64;
     assert!(n >= 4);
     let first = feed.push(tokio_stream::iter(rows.clone())).await?.into_inner();

@@ -43,7 +43,7 @@ fn noisy_amy() -> pb::PushRecord {
 async fn a_noisy_record_is_a_possible_match_until_a_researcher_confirms_it(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
     demo::load(&h.system).await?;
-    let mut police = h.system.feed_as(Agency::Police, "agency-police").await?;
+    let mut police = h.system.feed_as(Agency::POLICE, "agency-police").await?;
     police.push(tokio_stream::iter(vec![noisy_amy()])).await?;
 
     let mut rita = h.system.broker_as("rita-researcher").await?;

@@ -82,24 +82,24 @@ async fn a_researcher_cannot_search_a_feed_directly(backend: Backend) -> anyhow:
     let query =
         pb::SearchRequest { subjects: vec![pb::SubjectQuery { subject_ref: "x".into(), person: Some(AMY.to_wire()) }] };
     for principal in ["rita-researcher", "maya-manager", "ian-ig", "agency-police"] {
-        let mut feed = h.system.feed_as(Agency::Police, principal).await?;
+        let mut feed = h.system.feed_as(Agency::POLICE, principal).await?;
         let status = denied(feed.search(query.clone()).await);
         assert!(status.message().contains("feed.search"), "{}", status.message());
     }
     // The broker's own identity is answered.
-    let mut as_broker = h.system.feed_as(Agency::Police, "broker").await?;
+    let mut as_broker = h.system.feed_as(Agency::POLICE, "broker").await?;
     assert_eq!(as_broker.search(query).await?.into_inner().results.len(), 1);
     h.stop().await
 }
 
 async fn an_agency_cannot_push_into_another_agencys_feed(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
-    let mut health_feed_as_police = h.system.feed_as(Agency::Health, "agency-police").await?;
-    let rows = demo::records(Agency::Health);
+    let mut health_feed_as_police = h.system.feed_as(Agency::HEALTH, "agency-police").await?;
+    let rows = demo::records(Agency::HEALTH);
     denied(health_feed_as_police.push(tokio_stream::iter(rows)).await);
     denied(health_feed_as_police.delete(pb::DeleteRequest { record_id: "H-2001".into() }).await);
-    let mut as_researcher = h.system.feed_as(Agency::Health, "rita-researcher").await?;
-    denied(as_researcher.push(tokio_stream::iter(demo::records(Agency::Health))).await);
+    let mut as_researcher = h.system.feed_as(Agency::HEALTH, "rita-researcher").await?;
+    denied(as_researcher.push(tokio_stream::iter(demo::records(Agency::HEALTH))).await);
     assert_eq!(h.count("feed-health", "records").await?, 0, "nothing was stored");
     h.stop().await
 }

@@ -4,7 +4,6 @@
 
 use std::{collections::BTreeMap, fs::File, path::PathBuf, time::Instant};
 
-use mash_domain::Agency;
 use mash_synth::{JsonLines, Kinship, NoiseKind, Settings, SynthError, families, records};
 
 fn main() -> Result<(), SynthError> {
@@ -23,7 +22,7 @@ fn main() -> Result<(), SynthError> {
     }
     println!("{person_count} people in {family_count} families, {twins} twin pairs: {:.2?}", started.elapsed());
 
-    for agency in Agency::ALL {
+    for agency in mash_synth::AGENCIES {
         let started = Instant::now();
         let mut writer = match &directory {
             Some(directory) => Some(JsonLines::new(File::create(directory.join(format!("{agency}.jsonl")))?)),
@@ -31,7 +30,7 @@ fn main() -> Result<(), SynthError> {
         };
         let (mut count, mut no_identifier) = (0, 0);
         let mut noise: BTreeMap<&str, usize> = BTreeMap::new();
-        for record in records(&settings, *agency)? {
+        for record in records(&settings, agency)? {
             count += 1;
             no_identifier += usize::from(record.subject.nhs_number.is_none() && record.subject.upn.is_none());
             for kind in record.noise.iter() {
