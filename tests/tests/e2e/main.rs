@@ -5,6 +5,7 @@ mod agency_queue;
 mod checks;
 mod family_summary;
 mod feed_ports;
+mod feed_replicas;
 mod frontdoor;
 mod golden;
 mod holds;
