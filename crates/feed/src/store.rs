@@ -388,27 +388,21 @@ impl FeedStore {
         let queries: Vec<MatchRecord> = people.iter().map(MatchRecord::from_person).collect();
         let keys: Vec<HashSet<Vec<u8>>> = queries.iter().map(|q| self.index_keys(q).into_iter().collect()).collect();
         let unique: BTreeSet<&Vec<u8>> = keys.iter().flatten().collect();
-        let hits = self.records_under(&unique).await?;
-        // Each query's candidates, and each distinct record opened once however many keys or
-        // people it is found under.
-        let per_query: Vec<BTreeSet<i64>> = keys
-            .iter()
-            .map(|blind| hits.iter().filter(|(key, _)| blind.contains(key)).map(|&(_, id)| id).collect())
-            .collect();
-        let ids: BTreeSet<i64> = per_query.iter().flatten().copied().collect();
-        let opened = self.open_records(&ids).await?;
+        // Each distinct record is opened once however many keys or people it is found under.
+        let candidates = self.candidates(&unique).await?;
         Ok(queries
             .iter()
-            .zip(per_query)
-            .map(|(query, ids)| {
-                let mut candidates: Vec<&(FoundItem, MatchRecord)> =
-                    ids.iter().filter_map(|id| opened.get(id)).collect();
-                candidates.sort_by(|(a, _), (b, _)| b.date.cmp(&a.date).then_with(|| a.record_id.cmp(&b.record_id)));
-                let mut found: Vec<(FoundItem, MatchRecord, Scored)> = candidates
+            .zip(&keys)
+            .map(|(query, blind)| {
+                let mut mine: Vec<&Candidate> = candidates.iter().filter(|c| c.filed_under_any(blind)).collect();
+                mine.sort_by(|a, b| {
+                    b.item.date.cmp(&a.item.date).then_with(|| a.item.record_id.cmp(&b.item.record_id))
+                });
+                let mut found: Vec<(FoundItem, MatchRecord, Scored)> = mine
                     .into_iter()
-                    .filter_map(|(item, candidate)| {
-                        let scored = self.model.score(query, candidate);
-                        (scored.verdict != Verdict::NoMatch).then(|| (item.clone(), candidate.clone(), scored))
+                    .filter_map(|c| {
+                        let scored = self.model.score(query, &c.subject);
+                        (scored.verdict != Verdict::NoMatch).then(|| (c.item.clone(), c.subject.clone(), scored))
                     })
                     .collect();
                 settle_by_subject(&mut found);
@@ -421,51 +415,35 @@ impl FeedStore {
         blocking_keys(record).iter().map(|key| index_key(&self.keys, key)).collect()
     }
 
-    /// (index key, record id) of every record under any of `keys`, in every epoch.
-    async fn records_under(&self, keys: &BTreeSet<&Vec<u8>>) -> Result<Vec<(Vec<u8>, i64)>, FeedError> {
-        let newest: Option<i64> =
-            sqlx::query("SELECT MAX(id) AS newest FROM records").fetch_one(&self.db.pool).await?.try_get("newest")?;
-        let Some(newest) = newest else { return Ok(Vec::new()) };
+    /// Every record filed under any of `keys`, in any epoch, opened. One statement: on SQLite
+    /// each statement is a hop to the connection's thread and back, and a check sends one
+    /// search to every feed. The epochs run from 0 to the newest record's, computed in the
+    /// statement so that a record another replica has just written is never missed.
+    async fn candidates(&self, keys: &BTreeSet<&Vec<u8>>) -> Result<Vec<Candidate>, FeedError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let epochs = epoch(newest) + 1;
         let sql = format!(
-            "SELECT blind_key, record FROM record_keys WHERE epoch IN ({}) AND blind_key IN ({})",
-            self.db.placeholders(1, usize::try_from(epochs).unwrap_or(0)),
-            self.db.placeholders(usize::try_from(epochs).unwrap_or(0) + 1, keys.len())
+            "WITH RECURSIVE epochs(e) AS ( \
+                 SELECT 0 UNION ALL SELECT e + 1 FROM epochs \
+                 WHERE e < ((SELECT COALESCE(MAX(id), 0) FROM records) >> {EPOCH_BITS})) \
+             SELECT id, record_id, version, kind, category, sensitivity, item_date, key_id, content, index_keys \
+             FROM records WHERE id IN ( \
+                 SELECT record FROM record_keys WHERE epoch IN (SELECT e FROM epochs) AND blind_key IN ({}))",
+            self.db.placeholders(1, keys.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for e in 0..epochs {
-            query = query.bind(e);
-        }
         for key in keys {
             query = query.bind(key.as_slice());
         }
         let rows = query.fetch_all(&self.db.pool).await?;
-        rows.iter().map(|row| Ok((row.try_get("blind_key")?, row.try_get("record")?))).collect()
-    }
-
-    /// Opens records by id: each as an item and its subject's match record.
-    async fn open_records(&self, ids: &BTreeSet<i64>) -> Result<HashMap<i64, (FoundItem, MatchRecord)>, FeedError> {
-        let ids: Vec<i64> = ids.iter().copied().collect();
-        let mut opened = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK_IDS) {
-            let sql = format!(
-                "SELECT id, record_id, version, kind, category, sensitivity, item_date, key_id, content \
-                 FROM records WHERE id IN ({})",
-                self.db.placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&self.db.pool).await? {
-                let (item, subject) = self.decode(&row)?;
-                opened.insert(row.try_get::<i64, _>("id")?, (item, MatchRecord::from_person(&subject)));
-            }
-        }
-        Ok(opened)
+        rows.iter()
+            .map(|row| {
+                let (item, subject) = self.decode(row)?;
+                let index_keys = row.try_get("index_keys")?;
+                Ok(Candidate { item, subject: MatchRecord::from_person(&subject), index_keys })
+            })
+            .collect()
     }
 
     fn decode(&self, row: &AnyRow) -> Result<(FoundItem, Person), FeedError> {
@@ -488,6 +466,20 @@ impl FeedStore {
             version,
         };
         Ok((item, subject))
+    }
+}
+
+/// A record a search found, opened, with the index keys it is filed under.
+struct Candidate {
+    item: FoundItem,
+    subject: MatchRecord,
+    /// The record's `index_keys`: its index keys, concatenated.
+    index_keys: Vec<u8>,
+}
+
+impl Candidate {
+    fn filed_under_any(&self, keys: &HashSet<Vec<u8>>) -> bool {
+        self.index_keys.chunks_exact(INDEX_KEY_BYTES).any(|key| keys.contains(key))
     }
 }
 
