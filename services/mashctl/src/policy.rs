@@ -63,6 +63,14 @@ pub async fn run(command: PolicyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PolicyCommand::Diff { old, new } => {
+            // One process has one registry of agencies, and the decisions are
+            // compared category by category.
+            let agencies = |dir: &Path| std::fs::read(dir.join("agencies.csv")).ok();
+            anyhow::ensure!(
+                agencies(&old) == agencies(&new),
+                "the two policies list different agencies or categories (agencies.csv); compare those files \
+                 directly, then the policies over the same agencies.csv"
+            );
             let (old, new) = (load(&old).await?, load(&new).await?);
             let changes = changes(&old, &new);
             for change in &changes {
