@@ -4,8 +4,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mash_db::{Backend, Db};
 use mash_domain::{Agency, Category, ItemKind, Person, PersonInput, Sensitivity, parse_date};
-use mash_matching::{BlockingKey, MatchRecord, Model, Scored, Verdict, blocking_keys, settle};
-use mash_seal::{KeyRing, Sealed};
+use mash_matching::{BlockingKey, MatchRecord, Model, Scored, Verdict, for_each_blocking_key, settle};
+use mash_seal::{KeyRing, Sealed, Sealer};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Executor, Row, any::AnyRow};
 
@@ -35,13 +35,13 @@ pub enum Upserted {
 }
 
 /// The sealed part of a record.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SealedContent {
     subject: SealedSubject,
     fields: Vec<ItemField>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SealedSubject {
     given_name: Option<String>,
     family_name: Option<String>,
@@ -78,17 +78,36 @@ impl SealedSubject {
     }
 }
 
-impl From<&Person> for SealedSubject {
-    fn from(p: &Person) -> Self {
+/// [`SealedContent`] as written at push, borrowed from the record rather than copied from it.
+#[derive(Serialize)]
+struct SealingContent<'a> {
+    subject: SealingSubject<'a>,
+    fields: &'a [ItemField],
+}
+
+#[derive(Serialize)]
+struct SealingSubject<'a> {
+    given_name: Option<&'a str>,
+    family_name: Option<&'a str>,
+    date_of_birth: Option<String>,
+    nhs_number: Option<&'a str>,
+    upn: Option<&'a str>,
+    postcode: Option<&'a str>,
+    sex: Option<&'a str>,
+    previous_family_names: &'a [String],
+}
+
+impl<'a> From<&'a Person> for SealingSubject<'a> {
+    fn from(p: &'a Person) -> Self {
         Self {
-            given_name: p.given_name.clone(),
-            family_name: p.family_name.clone(),
+            given_name: p.given_name.as_deref(),
+            family_name: p.family_name.as_deref(),
             date_of_birth: p.date_of_birth.map(|d| d.to_string()),
-            nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
-            upn: p.upn.as_ref().map(|u| u.as_str().to_owned()),
-            postcode: p.postcode.clone(),
-            sex: p.sex.map(|s| s.as_str().to_owned()),
-            previous_family_names: p.previous_family_names.clone(),
+            nhs_number: p.nhs_number.as_ref().map(|n| n.as_str()),
+            upn: p.upn.as_ref().map(|u| u.as_str()),
+            postcode: p.postcode.as_deref(),
+            sex: p.sex.map(|s| s.as_str()),
+            previous_family_names: &p.previous_family_names,
         }
     }
 }
@@ -109,12 +128,14 @@ pub struct Prepared {
     version: u64,
     category: Category,
     sensitivity: Sensitivity,
-    date: time::Date,
+    /// The item date as stored, "YYYY-MM-DD".
+    date: String,
     nhs_index: Option<Vec<u8>>,
     upn_index: Option<Vec<u8>>,
     sealed: Sealed,
-    /// Index keys of the subject's blocking keys, distinct.
-    keys: Vec<Vec<u8>>,
+    /// The subject's blocking keys as index keys, distinct, each as [`INDEX_KEY_BYTES`]
+    /// big-endian bytes: the record's `index_keys` column.
+    index_keys: Vec<u8>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -139,7 +160,9 @@ impl Prepared {
 /// Bytes of a blocking key's HMAC kept in the index. Two different keys share a prefix with
 /// probability 2^-64, and a shared one only adds a candidate that scoring then drops; the full
 /// 32 bytes made each index entry about three times as large, so less of the index stayed in
-/// cache and each insert wrote more of it.
+/// cache and each insert wrote more of it. `record_keys` holds them as a big-endian signed
+/// integer (migration 0004): bound as a BLOB, each of a record's ~7 entries cost two allocations
+/// and copies in sqlx and a third in SQLite, and sorting a batch's entries compared slices.
 const INDEX_KEY_BYTES: usize = 8;
 
 /// `record_keys` leads with an epoch, the record's id over 2^16: new records take increasing
@@ -182,6 +205,23 @@ pub fn index_key(keys: &KeyRing, key: &BlockingKey) -> Vec<u8> {
     digest
 }
 
+/// [`index_key`] of a blocking key's text, as `record_keys` stores it.
+fn index_value(keys: &KeyRing, key: &str) -> i64 {
+    let digest = keys.blind_digest(key.as_bytes());
+    let mut prefix = [0; INDEX_KEY_BYTES];
+    prefix.copy_from_slice(&digest[..INDEX_KEY_BYTES]);
+    i64::from_be_bytes(prefix)
+}
+
+/// The index keys listed in a record's `index_keys` column.
+fn index_values(listed: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    listed.chunks_exact(INDEX_KEY_BYTES).map(|key| {
+        let mut prefix = [0; INDEX_KEY_BYTES];
+        prefix.copy_from_slice(key);
+        i64::from_be_bytes(prefix)
+    })
+}
+
 fn epoch(id: i64) -> i64 {
     id >> EPOCH_BITS
 }
@@ -197,28 +237,35 @@ impl FeedStore {
         format!("{}/{record_id}/{version}", self.agency).into_bytes()
     }
 
+    /// A sealer for the next `count` records to prepare.
+    pub fn sealer(&self, count: usize) -> Sealer<'_> {
+        self.keys.sealer(count)
+    }
+
     /// Seals a record and blinds its keys, ready for [`FeedStore::upsert`].
-    pub fn prepare(&self, record: NewRecord) -> Result<Prepared, FeedError> {
+    pub fn prepare(&self, sealer: &mut Sealer<'_>, record: NewRecord) -> Result<Prepared, FeedError> {
         let NewRecord { record_id, version, subject, content } = record;
         to_i64(version)?;
         let mut keys = self.index_keys(&MatchRecord::from_person(&subject));
         keys.sort_unstable();
         keys.dedup();
+        let index_keys = keys.iter().flat_map(|key| key.to_be_bytes()).collect();
         let nhs_index = subject.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str()));
         let upn_index = subject.upn.as_ref().map(|u| self.keys.blind_index(u.as_str()));
-        let sealed = SealedContent { subject: (&subject).into(), fields: content.fields };
-        let plaintext = serde_json::to_vec(&sealed).map_err(|e| FeedError::Internal(e.to_string()))?;
-        let sealed = self.keys.seal(&self.associated_data(&record_id, version), &plaintext);
+        let sealing = SealingContent { subject: (&subject).into(), fields: &content.fields };
+        let sealed = sealer
+            .seal_with(&self.associated_data(&record_id, version), |buffer| serde_json::to_writer(buffer, &sealing))
+            .map_err(|e| FeedError::Internal(e.to_string()))?;
         Ok(Prepared {
             record_id,
             version,
             category: content.category,
             sensitivity: content.sensitivity,
-            date: content.date,
+            date: content.date.to_string(),
             nhs_index,
             upn_index,
             sealed,
-            keys,
+            index_keys,
         })
     }
 
@@ -258,11 +305,11 @@ impl FeedStore {
             };
             outcomes.push(outcome);
         }
-        let mut entries: Vec<(i64, &[u8], i64)> = Vec::new();
+        let mut entries: Vec<(i64, i64, i64)> = Vec::new();
         for chunk in writes.chunks(CHUNK_RECORDS) {
             let ids = self.write_records(&mut tx, chunk).await?;
             for (record, id) in chunk.iter().zip(ids) {
-                entries.extend(record.keys.iter().map(|key| (epoch(id), key.as_slice(), id)));
+                entries.extend(index_values(&record.index_keys).map(|key| (epoch(id), key, id)));
             }
         }
         // A new version's keys replace the old version's.
@@ -311,22 +358,36 @@ impl FeedStore {
                 .bind(record.category.kind().as_str())
                 .bind(record.category.as_str())
                 .bind(record.sensitivity.as_str())
-                .bind(record.date.to_string())
+                .bind(record.date.as_str())
                 .bind(record.nhs_index.as_deref())
                 .bind(record.upn_index.as_deref())
                 .bind(record.sealed.key_id.as_str())
                 .bind(record.sealed.blob.as_slice())
-                .bind(record.keys.concat())
+                .bind(record.index_keys.as_slice())
                 .bind(now);
         }
-        let mut ids = HashMap::new();
-        for row in query.fetch_all(&mut **tx).await? {
-            ids.insert(row.try_get::<String, _>("record_id")?, row.try_get::<i64, _>("id")?);
+        let rows = query.fetch_all(&mut **tx).await?;
+        // Both databases return the rows in VALUES order, though neither promises it: each row is
+        // taken as its record's if the ids agree, and looked up by record id only if not, instead
+        // of a map from every returned record id, one string and one hash per record.
+        let mut ids = vec![None; chunk.len()];
+        let mut by_record_id: Option<HashMap<&str, usize>> = None;
+        for (at, row) in rows.iter().enumerate() {
+            let (id, record_id): (i64, &str) = (row.try_get(0)?, row.try_get(1)?);
+            let position = match chunk.get(at) {
+                Some(record) if record.record_id == record_id => at,
+                _ => {
+                    let by_record_id = by_record_id.get_or_insert_with(|| {
+                        chunk.iter().enumerate().map(|(at, r)| (r.record_id.as_str(), at)).collect()
+                    });
+                    *by_record_id
+                        .get(record_id)
+                        .ok_or_else(|| FeedError::Internal("upsert returned an unknown record".into()))?
+                }
+            };
+            ids[position] = Some(id);
         }
-        chunk
-            .iter()
-            .map(|r| ids.get(&r.record_id).copied().ok_or_else(|| FeedError::Internal("upsert returned no id".into())))
-            .collect()
+        ids.into_iter().map(|id| id.ok_or_else(|| FeedError::Internal("upsert returned no id".into()))).collect()
     }
 
     /// Deletes the index entries of records, given each one's id and its `index_keys`.
@@ -339,7 +400,7 @@ impl FeedStore {
             // Entries of these records under any of their keys in any of their epochs: exactly
             // their own entries, found through the primary key.
             let epochs: BTreeSet<i64> = chunk.iter().map(|&(id, _)| epoch(id)).collect();
-            let keys: BTreeSet<&[u8]> = chunk.iter().flat_map(|(_, keys)| keys.chunks(INDEX_KEY_BYTES)).collect();
+            let keys: BTreeSet<i64> = chunk.iter().flat_map(|(_, keys)| index_values(keys)).collect();
             if keys.is_empty() {
                 continue;
             }
@@ -386,8 +447,8 @@ impl FeedStore {
     /// name is a nickname of the child's, neither is called a certain match.
     pub async fn search(&self, people: &[Person]) -> Result<Vec<Vec<Found>>, FeedError> {
         let queries: Vec<MatchRecord> = people.iter().map(MatchRecord::from_person).collect();
-        let keys: Vec<HashSet<Vec<u8>>> = queries.iter().map(|q| self.index_keys(q).into_iter().collect()).collect();
-        let unique: BTreeSet<&Vec<u8>> = keys.iter().flatten().collect();
+        let keys: Vec<HashSet<i64>> = queries.iter().map(|q| self.index_keys(q).into_iter().collect()).collect();
+        let unique: BTreeSet<i64> = keys.iter().flatten().copied().collect();
         let hits = self.records_under(&unique).await?;
         // Each query's candidates, and each distinct record opened once however many keys or
         // people it is found under.
@@ -417,12 +478,15 @@ impl FeedStore {
             .collect())
     }
 
-    fn index_keys(&self, record: &MatchRecord) -> Vec<Vec<u8>> {
-        blocking_keys(record).iter().map(|key| index_key(&self.keys, key)).collect()
+    /// The record's blocking keys as index keys; possibly repeated.
+    fn index_keys(&self, record: &MatchRecord) -> Vec<i64> {
+        let mut keys = Vec::with_capacity(24);
+        for_each_blocking_key(record, |key| keys.push(index_value(&self.keys, key)));
+        keys
     }
 
     /// (index key, record id) of every record under any of `keys`, in every epoch.
-    async fn records_under(&self, keys: &BTreeSet<&Vec<u8>>) -> Result<Vec<(Vec<u8>, i64)>, FeedError> {
+    async fn records_under(&self, keys: &BTreeSet<i64>) -> Result<Vec<(i64, i64)>, FeedError> {
         let newest: Option<i64> =
             sqlx::query("SELECT MAX(id) AS newest FROM records").fetch_one(&self.db.pool).await?.try_get("newest")?;
         let Some(newest) = newest else { return Ok(Vec::new()) };
@@ -440,7 +504,7 @@ impl FeedStore {
             query = query.bind(e);
         }
         for key in keys {
-            query = query.bind(key.as_slice());
+            query = query.bind(*key);
         }
         let rows = query.fetch_all(&self.db.pool).await?;
         rows.iter().map(|row| Ok((row.try_get("blind_key")?, row.try_get("record")?))).collect()
@@ -592,6 +656,65 @@ mod tests {
                 (0, "1102030405060708".to_owned(), 1),
                 (0, "2102030405060708".to_owned(), 2)
             ]
+        );
+        Ok(())
+    }
+
+    /// A record sealed at push reads back as it was pushed.
+    #[test]
+    fn sealed_content_reads_back_as_written() -> Result<(), Box<dyn std::error::Error>> {
+        use mash_domain::{NhsNumber, Person, Sex};
+        let person = Person {
+            given_name: Some("Amy".into()),
+            family_name: Some("O'Neil-Smith".into()),
+            date_of_birth: Some(time::macros::date!(2015 - 01 - 02)),
+            nhs_number: Some(NhsNumber::parse("nhs_number", "9434765919")?),
+            upn: None,
+            postcode: Some("LS1 1AA".into()),
+            sex: Some(Sex::Female),
+            previous_family_names: vec!["Khan".into()],
+        };
+        let fields = vec![super::ItemField::open("setting", "GP"), super::ItemField::restricted("notes", "n")];
+        let written = serde_json::to_vec(&super::SealingContent { subject: (&person).into(), fields: &fields })?;
+        let read: super::SealedContent = serde_json::from_slice(&written)?;
+        assert!(read.subject.to_person() == Some(person));
+        assert_eq!(read.fields, fields);
+        Ok(())
+    }
+
+    /// Migration 0004 keeps every index entry, its key now the integer the feed binds for it:
+    /// the same 8 bytes, big-endian and signed.
+    #[tokio::test]
+    async fn the_integer_key_migration_carries_entries_over() -> Result<(), sqlx::Error> {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0001_records.sql")).execute(&pool).await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0002_record_keys_without_rowid.sql")).execute(&pool).await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0003_integer_ids_epoch_index.sql")).execute(&pool).await?;
+        let keys: [[u8; 8]; 4] = [
+            [1, 2, 3, 4, 5, 6, 7, 8],
+            [0x80, 0, 0, 0, 0, 0, 0, 1],
+            [0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            [0xff, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32],
+        ];
+        for (record, key) in keys.iter().enumerate() {
+            sqlx::query("INSERT INTO record_keys (epoch, blind_key, record) VALUES (0, ?, ?)")
+                .bind(key.as_slice())
+                .bind(i64::try_from(record).unwrap_or_default())
+                .execute(&pool)
+                .await?;
+        }
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0004_integer_index_keys.sql")).execute(&pool).await?;
+
+        let rows = sqlx::query("SELECT blind_key, typeof(blind_key) AS type FROM record_keys ORDER BY record")
+            .fetch_all(&pool)
+            .await?;
+        let migrated: Vec<(i64, String)> = rows.iter().map(|r| (r.get("blind_key"), r.get("type"))).collect();
+        let expected: Vec<(i64, String)> =
+            keys.iter().map(|k| (i64::from_be_bytes(*k), "integer".to_owned())).collect();
+        assert_eq!(migrated, expected);
+        assert_eq!(
+            super::index_values(keys.as_flattened()).collect::<Vec<_>>(),
+            expected.iter().map(|e| e.0).collect::<Vec<_>>()
         );
         Ok(())
     }

@@ -425,20 +425,24 @@ async fn candidates(
     for (_, query) in queries {
         let person = mash_domain::Person::parse("query", mash_feed::person_input(query), today)?;
         let blocking = blocking_keys(&MatchRecord::from_person(&person));
-        let blind: Vec<Vec<u8>> = blocking.iter().map(|k| mash_feed::index_key(&keys, k)).collect();
+        // `record_keys` holds each index key's 8 bytes as a big-endian signed integer.
+        let blind: Vec<i64> = blocking
+            .iter()
+            .map(|k| Ok(i64::from_be_bytes(mash_feed::index_key(&keys, k).as_slice().try_into()?)))
+            .collect::<anyhow::Result<_>>()?;
         let placeholders = vec!["?"; blind.len()].join(", ");
         let sql = format!(
             "SELECT COUNT(DISTINCT record) AS n FROM record_keys WHERE epoch IN ({epoch_list}) AND blind_key IN ({placeholders})"
         );
         let mut count = sqlx::query(AssertSqlSafe(sql));
         for key in &blind {
-            count = count.bind(key.clone());
+            count = count.bind(*key);
         }
         let n: i64 = count.fetch_one(&pool).await?.try_get("n")?;
         hist.saturating_record(u64::try_from(n)?);
         for (key, blind) in blocking.iter().zip(&blind) {
             let sql = format!("SELECT COUNT(*) AS n FROM record_keys WHERE epoch IN ({epoch_list}) AND blind_key = ?");
-            let size: i64 = sqlx::query(AssertSqlSafe(sql)).bind(blind.clone()).fetch_one(&pool).await?.try_get("n")?;
+            let size: i64 = sqlx::query(AssertSqlSafe(sql)).bind(*blind).fetch_one(&pool).await?.try_get("n")?;
             let entry = blocks.entry(key.kind().to_owned()).or_default();
             let size = u64::try_from(size)?;
             *entry = (entry.0 + 1, entry.1 + size, entry.2.max(size));
