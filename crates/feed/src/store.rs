@@ -305,12 +305,21 @@ impl FeedStore {
             };
             outcomes.push(outcome);
         }
+        // Each statement's values are bound while the database runs the one before: binding them
+        // (copies into sqlx's `Any` arguments) takes about half as long as SQLite takes to run
+        // them, and SQLite's thread, the push's bottleneck, waited for it.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut entries: Vec<(i64, i64, i64)> = Vec::new();
-        for chunk in writes.chunks(CHUNK_RECORDS) {
-            let ids = self.write_records(&mut tx, chunk).await?;
-            for (record, id) in chunk.iter().zip(ids) {
+        let mut chunks = writes.chunks(CHUNK_RECORDS);
+        let mut next = chunks.next().map(|chunk| self.records_query(chunk, now).map(|q| (chunk, q))).transpose()?;
+        while let Some((chunk, query)) = next {
+            let (rows, following) = futures::join!(query.fetch_all(&mut *tx), async {
+                chunks.next().map(|chunk| self.records_query(chunk, now).map(|q| (chunk, q))).transpose()
+            });
+            for (record, id) in chunk.iter().zip(ids_in_order(chunk, &rows?)?) {
                 entries.extend(index_values(&record.index_keys).map(|key| (epoch(id), key, id)));
             }
+            next = following?;
         }
         // A new version's keys replace the old version's.
         let replaced: Vec<(i64, &[u8])> =
@@ -318,28 +327,34 @@ impl FeedStore {
         self.delete_keys(&mut tx, &replaced).await?;
         // In index order: consecutive inserts land on the same or neighbouring pages.
         entries.sort_unstable();
-        for chunk in entries.chunks(CHUNK_KEYS) {
-            // An entry already there (a concurrent push of the same version) is the same entry.
-            let insert = format!(
-                "INSERT INTO record_keys (epoch, blind_key, record) VALUES {} ON CONFLICT DO NOTHING",
-                self.db.value_rows(chunk.len(), 3)
-            );
-            let mut query = sqlx::query(AssertSqlSafe(insert));
-            for &(epoch, key, id) in chunk {
-                query = query.bind(epoch).bind(key).bind(id);
-            }
-            query.execute(&mut *tx).await?;
+        let mut chunks = entries.chunks(CHUNK_KEYS);
+        let mut next = chunks.next().map(|chunk| self.keys_query(chunk));
+        while let Some(query) = next {
+            let (done, following) =
+                futures::join!(query.execute(&mut *tx), async { chunks.next().map(|chunk| self.keys_query(chunk)) });
+            done?;
+            next = following;
         }
         tx.commit().await?;
         Ok(outcomes)
     }
 
-    /// Inserts or replaces records; their ids, in the order given.
-    async fn write_records(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        chunk: &[&Prepared],
-    ) -> Result<Vec<i64>, FeedError> {
+    /// Inserts index entries, (epoch, key, record id) each.
+    fn keys_query(&self, chunk: &[(i64, i64, i64)]) -> AnyQuery<'static> {
+        // An entry already there (a concurrent push of the same version) is the same entry.
+        let insert = format!(
+            "INSERT INTO record_keys (epoch, blind_key, record) VALUES {} ON CONFLICT DO NOTHING",
+            self.db.value_rows(chunk.len(), 3)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(insert));
+        for &(epoch, key, id) in chunk {
+            query = query.bind(epoch).bind(key).bind(id);
+        }
+        query
+    }
+
+    /// Inserts or replaces records, returning (id, record_id) of each.
+    fn records_query<'a>(&self, chunk: &[&'a Prepared], now: i64) -> Result<AnyQuery<'a>, FeedError> {
         let upsert = format!(
             "INSERT INTO records (record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, key_id, content, index_keys, updated_at) \
              VALUES {} ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, \
@@ -349,7 +364,6 @@ impl FeedStore {
              RETURNING id, record_id",
             self.db.value_rows(chunk.len(), RECORD_COLUMNS)
         );
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut query = sqlx::query(AssertSqlSafe(upsert));
         for record in chunk {
             query = query
@@ -366,28 +380,7 @@ impl FeedStore {
                 .bind(record.index_keys.as_slice())
                 .bind(now);
         }
-        let rows = query.fetch_all(&mut **tx).await?;
-        // Both databases return the rows in VALUES order, though neither promises it: each row is
-        // taken as its record's if the ids agree, and looked up by record id only if not, instead
-        // of a map from every returned record id, one string and one hash per record.
-        let mut ids = vec![None; chunk.len()];
-        let mut by_record_id: Option<HashMap<&str, usize>> = None;
-        for (at, row) in rows.iter().enumerate() {
-            let (id, record_id): (i64, &str) = (row.try_get(0)?, row.try_get(1)?);
-            let position = match chunk.get(at) {
-                Some(record) if record.record_id == record_id => at,
-                _ => {
-                    let by_record_id = by_record_id.get_or_insert_with(|| {
-                        chunk.iter().enumerate().map(|(at, r)| (r.record_id.as_str(), at)).collect()
-                    });
-                    *by_record_id
-                        .get(record_id)
-                        .ok_or_else(|| FeedError::Internal("upsert returned an unknown record".into()))?
-                }
-            };
-            ids[position] = Some(id);
-        }
-        ids.into_iter().map(|id| id.ok_or_else(|| FeedError::Internal("upsert returned no id".into()))).collect()
+        Ok(query)
     }
 
     /// Deletes the index entries of records, given each one's id and its `index_keys`.
@@ -553,6 +546,33 @@ impl FeedStore {
         };
         Ok((item, subject))
     }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// The ids that [`FeedStore::records_query`] returned, in the order of its records.
+fn ids_in_order(chunk: &[&Prepared], rows: &[AnyRow]) -> Result<Vec<i64>, FeedError> {
+    // Both databases return the rows in VALUES order, though neither promises it: each row is
+    // taken as its record's if the ids agree, and looked up by record id only if not, instead
+    // of a map from every returned record id, one string and one hash per record.
+    let mut ids = vec![None; chunk.len()];
+    let mut by_record_id: Option<HashMap<&str, usize>> = None;
+    for (at, row) in rows.iter().enumerate() {
+        let (id, record_id): (i64, &str) = (row.try_get(0)?, row.try_get(1)?);
+        let position = match chunk.get(at) {
+            Some(record) if record.record_id == record_id => at,
+            _ => {
+                let by_record_id = by_record_id.get_or_insert_with(|| {
+                    chunk.iter().enumerate().map(|(at, r)| (r.record_id.as_str(), at)).collect()
+                });
+                *by_record_id
+                    .get(record_id)
+                    .ok_or_else(|| FeedError::Internal("upsert returned an unknown record".into()))?
+            }
+        };
+        ids[position] = Some(id);
+    }
+    ids.into_iter().map(|id| id.ok_or_else(|| FeedError::Internal("upsert returned no id".into()))).collect()
 }
 
 /// A record as stored, to decide whether a pushed version replaces it, and how.
