@@ -172,3 +172,44 @@ pub mod fixtures {
         result.subjects.iter().find(|s| s.subject_id == subject_id)
     }
 }
+
+/// The synthetic population's records as agency systems push them.
+pub mod synthetic {
+    use mash_proto::v1::{self as pb, push_record::Body};
+    use mash_synth::{AgencyRecord, Subject};
+
+    /// The person as the agency's record holds them.
+    pub fn person(subject: &Subject) -> pb::Person {
+        pb::Person {
+            given_name: subject.given_name.clone(),
+            family_name: subject.family_name.clone(),
+            date_of_birth: subject.date_of_birth.to_string(),
+            nhs_number: subject.nhs_number.clone().unwrap_or_default(),
+            upn: subject.upn.clone().unwrap_or_default(),
+            postcode: subject.postcode.clone().unwrap_or_default(),
+            sex: subject.sex.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            previous_family_names: Vec::new(),
+        }
+    }
+
+    /// A health record as health's system pushes it; records of other agencies get no body,
+    /// which the feed rejects by name.
+    pub fn push_record(record: &AgencyRecord) -> pb::PushRecord {
+        let body = match &record.body {
+            mash_synth::Body::Health(contact) => Some(Body::HealthContact(pb::HealthContact {
+                category: contact.category.into(),
+                contact_date: contact.contact_date.to_string(),
+                setting: contact.setting.clone(),
+                reason: contact.reason.into(),
+                clinical_notes: contact.clinical_notes.into(),
+            })),
+            _ => None,
+        };
+        pb::PushRecord {
+            record_id: record.record_id.clone(),
+            version: record.version,
+            subject: Some(person(&record.subject)),
+            body,
+        }
+    }
+}

@@ -4,8 +4,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mash_db::{Backend, Db};
 use mash_domain::{Agency, Category, ItemKind, Person, PersonInput, Sensitivity, parse_date};
-use mash_matching::{BlockingKey, MatchRecord, Model, Scored, Verdict, blocking_keys, settle};
-use mash_seal::{KeyRing, Sealed};
+use mash_matching::{BlockingKey, MatchRecord, Model, Scored, Verdict, for_each_blocking_key, settle};
+use mash_seal::{KeyRing, Sealed, Sealer};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Executor, Row, any::AnyRow};
 
@@ -35,13 +35,13 @@ pub enum Upserted {
 }
 
 /// The sealed part of a record.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SealedContent {
     subject: SealedSubject,
     fields: Vec<ItemField>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SealedSubject {
     given_name: Option<String>,
     family_name: Option<String>,
@@ -78,17 +78,36 @@ impl SealedSubject {
     }
 }
 
-impl From<&Person> for SealedSubject {
-    fn from(p: &Person) -> Self {
+/// [`SealedContent`] as written at push, borrowed from the record rather than copied from it.
+#[derive(Serialize)]
+struct SealingContent<'a> {
+    subject: SealingSubject<'a>,
+    fields: &'a [ItemField],
+}
+
+#[derive(Serialize)]
+struct SealingSubject<'a> {
+    given_name: Option<&'a str>,
+    family_name: Option<&'a str>,
+    date_of_birth: Option<String>,
+    nhs_number: Option<&'a str>,
+    upn: Option<&'a str>,
+    postcode: Option<&'a str>,
+    sex: Option<&'a str>,
+    previous_family_names: &'a [String],
+}
+
+impl<'a> From<&'a Person> for SealingSubject<'a> {
+    fn from(p: &'a Person) -> Self {
         Self {
-            given_name: p.given_name.clone(),
-            family_name: p.family_name.clone(),
+            given_name: p.given_name.as_deref(),
+            family_name: p.family_name.as_deref(),
             date_of_birth: p.date_of_birth.map(|d| d.to_string()),
-            nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()),
-            upn: p.upn.as_ref().map(|u| u.as_str().to_owned()),
-            postcode: p.postcode.clone(),
-            sex: p.sex.map(|s| s.as_str().to_owned()),
-            previous_family_names: p.previous_family_names.clone(),
+            nhs_number: p.nhs_number.as_ref().map(|n| n.as_str()),
+            upn: p.upn.as_ref().map(|u| u.as_str()),
+            postcode: p.postcode.as_deref(),
+            sex: p.sex.map(|s| s.as_str()),
+            previous_family_names: &p.previous_family_names,
         }
     }
 }
@@ -109,12 +128,14 @@ pub struct Prepared {
     version: u64,
     category: Category,
     sensitivity: Sensitivity,
-    date: time::Date,
+    /// The item date as stored, "YYYY-MM-DD".
+    date: String,
     nhs_index: Option<Vec<u8>>,
     upn_index: Option<Vec<u8>>,
     sealed: Sealed,
-    /// Index keys of the subject's blocking keys, distinct.
-    keys: Vec<Vec<u8>>,
+    /// The subject's blocking keys as index keys, distinct, each as [`INDEX_KEY_BYTES`]
+    /// big-endian bytes: the record's `index_keys` column.
+    index_keys: Vec<u8>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -139,7 +160,9 @@ impl Prepared {
 /// Bytes of a blocking key's HMAC kept in the index. Two different keys share a prefix with
 /// probability 2^-64, and a shared one only adds a candidate that scoring then drops; the full
 /// 32 bytes made each index entry about three times as large, so less of the index stayed in
-/// cache and each insert wrote more of it.
+/// cache and each insert wrote more of it. `record_keys` holds them as a big-endian signed
+/// integer (migration 0004): bound as a BLOB, each of a record's ~7 entries cost two allocations
+/// and copies in sqlx and a third in SQLite, and sorting a batch's entries compared slices.
 const INDEX_KEY_BYTES: usize = 8;
 
 /// `record_keys` leads with an epoch, the record's id over 2^16: new records take increasing
@@ -182,6 +205,23 @@ pub fn index_key(keys: &KeyRing, key: &BlockingKey) -> Vec<u8> {
     digest
 }
 
+/// [`index_key`] of a blocking key's text, as `record_keys` stores it.
+fn index_value(keys: &KeyRing, key: &str) -> i64 {
+    let digest = keys.blind_digest(key.as_bytes());
+    let mut prefix = [0; INDEX_KEY_BYTES];
+    prefix.copy_from_slice(&digest[..INDEX_KEY_BYTES]);
+    i64::from_be_bytes(prefix)
+}
+
+/// The index keys listed in a record's `index_keys` column.
+fn index_values(listed: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    listed.chunks_exact(INDEX_KEY_BYTES).map(|key| {
+        let mut prefix = [0; INDEX_KEY_BYTES];
+        prefix.copy_from_slice(key);
+        i64::from_be_bytes(prefix)
+    })
+}
+
 fn epoch(id: i64) -> i64 {
     id >> EPOCH_BITS
 }
@@ -197,28 +237,35 @@ impl FeedStore {
         format!("{}/{record_id}/{version}", self.agency).into_bytes()
     }
 
+    /// A sealer for the next `count` records to prepare.
+    pub fn sealer(&self, count: usize) -> Sealer<'_> {
+        self.keys.sealer(count)
+    }
+
     /// Seals a record and blinds its keys, ready for [`FeedStore::upsert`].
-    pub fn prepare(&self, record: NewRecord) -> Result<Prepared, FeedError> {
+    pub fn prepare(&self, sealer: &mut Sealer<'_>, record: NewRecord) -> Result<Prepared, FeedError> {
         let NewRecord { record_id, version, subject, content } = record;
         to_i64(version)?;
         let mut keys = self.index_keys(&MatchRecord::from_person(&subject));
         keys.sort_unstable();
         keys.dedup();
+        let index_keys = keys.iter().flat_map(|key| key.to_be_bytes()).collect();
         let nhs_index = subject.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str()));
         let upn_index = subject.upn.as_ref().map(|u| self.keys.blind_index(u.as_str()));
-        let sealed = SealedContent { subject: (&subject).into(), fields: content.fields };
-        let plaintext = serde_json::to_vec(&sealed).map_err(|e| FeedError::Internal(e.to_string()))?;
-        let sealed = self.keys.seal(&self.associated_data(&record_id, version), &plaintext);
+        let sealing = SealingContent { subject: (&subject).into(), fields: &content.fields };
+        let sealed = sealer
+            .seal_with(&self.associated_data(&record_id, version), |buffer| serde_json::to_writer(buffer, &sealing))
+            .map_err(|e| FeedError::Internal(e.to_string()))?;
         Ok(Prepared {
             record_id,
             version,
             category: content.category,
             sensitivity: content.sensitivity,
-            date: content.date,
+            date: content.date.to_string(),
             nhs_index,
             upn_index,
             sealed,
-            keys,
+            index_keys,
         })
     }
 
@@ -234,75 +281,144 @@ impl FeedStore {
             (&mut *conn).execute(SQLITE_WRITER_PRAGMAS).await?;
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let existing = stored(&self.db, &mut tx, records.iter().map(|r| r.record_id.as_str())).await?;
-        let mut versions: HashMap<&str, u64> = existing.iter().map(|(id, e)| (id.as_str(), e.version)).collect();
-        let mut outcomes = Vec::with_capacity(records.len());
-        // Later rows in a batch win over earlier ones for the same record.
-        let mut writes: Vec<&Prepared> = Vec::new();
-        let mut position: HashMap<&str, usize> = HashMap::new();
-        for record in records {
-            let outcome = match versions.get(record.record_id.as_str()) {
-                Some(&stored) if stored == record.version => Upserted::Unchanged,
-                Some(&stored) if stored > record.version => Upserted::Stale { stored_version: stored },
-                _ => {
-                    versions.insert(&record.record_id, record.version);
-                    match position.get(record.record_id.as_str()) {
-                        Some(&at) => writes[at] = record,
-                        None => {
-                            position.insert(&record.record_id, writes.len());
-                            writes.push(record);
-                        }
-                    }
-                    Upserted::Stored
-                }
-            };
-            outcomes.push(outcome);
-        }
-        let mut entries: Vec<(i64, &[u8], i64)> = Vec::new();
-        for chunk in writes.chunks(CHUNK_RECORDS) {
-            let ids = self.write_records(&mut tx, chunk).await?;
-            for (record, id) in chunk.iter().zip(ids) {
-                entries.extend(record.keys.iter().map(|key| (epoch(id), key.as_slice(), id)));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // The first row of each record is inserted outright unless the record is already stored:
+        // on a first push that is every row, and looking up 20,000 record ids first took a sixth
+        // of the writer's time. The other rows (records already stored, and later rows of a
+        // record in this batch) are compared with what is stored, this batch's first rows
+        // included, as before.
+        let mut first_rows: Vec<usize> = Vec::with_capacity(records.len());
+        let mut seen: HashSet<&str> = HashSet::with_capacity(records.len());
+        for (at, record) in records.iter().enumerate() {
+            if seen.insert(&record.record_id) {
+                first_rows.push(at);
             }
         }
-        // A new version's keys replace the old version's.
-        let replaced: Vec<(i64, &[u8])> =
-            writes.iter().filter_map(|r| existing.get(&r.record_id)).map(|e| (e.id, e.index_keys.as_slice())).collect();
-        self.delete_keys(&mut tx, &replaced).await?;
+        let first: Vec<&Prepared> = first_rows.iter().map(|&at| &records[at]).collect();
+        let inserted = self.write_records(&mut tx, &first, now, false).await?;
+        let mut outcomes: Vec<Option<Upserted>> = vec![None; records.len()];
+        // The version of each record that this batch leaves stored, with its id.
+        let mut written: Vec<(i64, &Prepared)> = Vec::with_capacity(records.len());
+        for ((&at, record), id) in first_rows.iter().zip(&first).zip(inserted) {
+            if let Some(id) = id {
+                outcomes[at] = Some(Upserted::Stored);
+                written.push((id, record));
+            }
+        }
+        let rest: Vec<usize> = (0..records.len()).filter(|&at| outcomes[at].is_none()).collect();
+        if !rest.is_empty() {
+            let existing = stored(&self.db, &mut tx, rest.iter().map(|&at| records[at].record_id.as_str())).await?;
+            let mut versions: HashMap<&str, u64> = existing.iter().map(|(id, e)| (id.as_str(), e.version)).collect();
+            // Later rows in a batch win over earlier ones for the same record.
+            let mut writes: Vec<&Prepared> = Vec::new();
+            let mut position: HashMap<&str, usize> = HashMap::new();
+            for &at in &rest {
+                let record = &records[at];
+                outcomes[at] = Some(match versions.get(record.record_id.as_str()) {
+                    Some(&stored) if stored == record.version => Upserted::Unchanged,
+                    Some(&stored) if stored > record.version => Upserted::Stale { stored_version: stored },
+                    _ => {
+                        versions.insert(&record.record_id, record.version);
+                        match position.get(record.record_id.as_str()) {
+                            Some(&at) => writes[at] = record,
+                            None => {
+                                position.insert(&record.record_id, writes.len());
+                                writes.push(record);
+                            }
+                        }
+                        Upserted::Stored
+                    }
+                });
+            }
+            let ids = self.write_records(&mut tx, &writes, now, true).await?;
+            for (record, id) in writes.iter().zip(ids) {
+                written.push((id.ok_or_else(|| FeedError::Internal("upsert returned no id".into()))?, record));
+            }
+            // A new version's keys replace the old version's (none are filed yet for a record
+            // first inserted by this batch).
+            let replaced: Vec<(i64, &[u8])> = writes
+                .iter()
+                .filter_map(|r| existing.get(&r.record_id))
+                .map(|e| (e.id, e.index_keys.as_slice()))
+                .collect();
+            self.delete_keys(&mut tx, &replaced).await?;
+            // Only the last version written of a record is filed.
+            let mut filed = HashSet::new();
+            written.reverse();
+            written.retain(|(id, _)| filed.insert(*id));
+        }
+        let mut entries: Vec<(i64, i64, i64)> = Vec::new();
+        for (id, record) in &written {
+            entries.extend(index_values(&record.index_keys).map(|key| (epoch(*id), key, *id)));
+        }
         // In index order: consecutive inserts land on the same or neighbouring pages.
         entries.sort_unstable();
-        for chunk in entries.chunks(CHUNK_KEYS) {
-            // An entry already there (a concurrent push of the same version) is the same entry.
-            let insert = format!(
-                "INSERT INTO record_keys (epoch, blind_key, record) VALUES {} ON CONFLICT DO NOTHING",
-                self.db.value_rows(chunk.len(), 3)
-            );
-            let mut query = sqlx::query(AssertSqlSafe(insert));
-            for &(epoch, key, id) in chunk {
-                query = query.bind(epoch).bind(key).bind(id);
-            }
-            query.execute(&mut *tx).await?;
+        let mut chunks = entries.chunks(CHUNK_KEYS);
+        let mut next = chunks.next().map(|chunk| self.keys_query(chunk));
+        while let Some(query) = next {
+            let (done, following) =
+                futures::join!(query.execute(&mut *tx), async { chunks.next().map(|chunk| self.keys_query(chunk)) });
+            done?;
+            next = following;
         }
         tx.commit().await?;
-        Ok(outcomes)
+        outcomes.into_iter().map(|o| o.ok_or_else(|| FeedError::Internal("a record has no outcome".into()))).collect()
     }
 
-    /// Inserts or replaces records; their ids, in the order given.
+    /// Inserts records, `replace`-ing stored records of the same id or leaving them as they are;
+    /// the id of each record written, in the order given.
     async fn write_records(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        chunk: &[&Prepared],
-    ) -> Result<Vec<i64>, FeedError> {
-        let upsert = format!(
-            "INSERT INTO records (record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, key_id, content, index_keys, updated_at) \
-             VALUES {} ON CONFLICT (record_id) DO UPDATE SET version = excluded.version, kind = excluded.kind, \
+        records: &[&Prepared],
+        now: i64,
+        replace: bool,
+    ) -> Result<Vec<Option<i64>>, FeedError> {
+        // Each statement's values are bound while the database runs the one before: binding them
+        // (copies into sqlx's `Any` arguments) takes about half as long as SQLite takes to run
+        // them, and SQLite's thread, the push's bottleneck, waited for it.
+        let mut ids = Vec::with_capacity(records.len());
+        let mut chunks = records.chunks(CHUNK_RECORDS);
+        let query = |chunk| self.records_query(chunk, now, replace).map(|q| (chunk, q));
+        let mut next = chunks.next().map(query).transpose()?;
+        while let Some((chunk, statement)) = next {
+            let (rows, following) =
+                futures::join!(statement.fetch_all(&mut **tx), async { chunks.next().map(query).transpose() });
+            ids.extend(returned_ids(chunk, &rows?)?);
+            next = following?;
+        }
+        Ok(ids)
+    }
+
+    /// Inserts index entries, (epoch, key, record id) each.
+    fn keys_query(&self, chunk: &[(i64, i64, i64)]) -> AnyQuery<'static> {
+        // An entry already there (a concurrent push of the same version) is the same entry.
+        let insert = format!(
+            "INSERT INTO record_keys (epoch, blind_key, record) VALUES {} ON CONFLICT DO NOTHING",
+            self.db.value_rows(chunk.len(), 3)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(insert));
+        for &(epoch, key, id) in chunk {
+            query = query.bind(epoch).bind(key).bind(id);
+        }
+        query
+    }
+
+    /// Inserts records, returning (id, record_id) of each row written; see `write_records`.
+    fn records_query<'a>(&self, chunk: &[&'a Prepared], now: i64, replace: bool) -> Result<AnyQuery<'a>, FeedError> {
+        let on_conflict = if replace {
+            "DO UPDATE SET version = excluded.version, kind = excluded.kind, \
              category = excluded.category, sensitivity = excluded.sensitivity, item_date = excluded.item_date, \
              nhs_index = excluded.nhs_index, upn_index = excluded.upn_index, key_id = excluded.key_id, \
-             content = excluded.content, index_keys = excluded.index_keys, updated_at = excluded.updated_at \
-             RETURNING id, record_id",
+             content = excluded.content, index_keys = excluded.index_keys, updated_at = excluded.updated_at"
+        } else {
+            "DO NOTHING"
+        };
+        let upsert = format!(
+            "INSERT INTO records (record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, key_id, content, index_keys, updated_at) \
+             VALUES {} ON CONFLICT (record_id) {on_conflict} RETURNING id, record_id",
             self.db.value_rows(chunk.len(), RECORD_COLUMNS)
         );
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut query = sqlx::query(AssertSqlSafe(upsert));
         for record in chunk {
             query = query
@@ -311,22 +427,15 @@ impl FeedStore {
                 .bind(record.category.kind().as_str())
                 .bind(record.category.as_str())
                 .bind(record.sensitivity.as_str())
-                .bind(record.date.to_string())
+                .bind(record.date.as_str())
                 .bind(record.nhs_index.as_deref())
                 .bind(record.upn_index.as_deref())
                 .bind(record.sealed.key_id.as_str())
                 .bind(record.sealed.blob.as_slice())
-                .bind(record.keys.concat())
+                .bind(record.index_keys.as_slice())
                 .bind(now);
         }
-        let mut ids = HashMap::new();
-        for row in query.fetch_all(&mut **tx).await? {
-            ids.insert(row.try_get::<String, _>("record_id")?, row.try_get::<i64, _>("id")?);
-        }
-        chunk
-            .iter()
-            .map(|r| ids.get(&r.record_id).copied().ok_or_else(|| FeedError::Internal("upsert returned no id".into())))
-            .collect()
+        Ok(query)
     }
 
     /// Deletes the index entries of records, given each one's id and its `index_keys`.
@@ -339,7 +448,7 @@ impl FeedStore {
             // Entries of these records under any of their keys in any of their epochs: exactly
             // their own entries, found through the primary key.
             let epochs: BTreeSet<i64> = chunk.iter().map(|&(id, _)| epoch(id)).collect();
-            let keys: BTreeSet<&[u8]> = chunk.iter().flat_map(|(_, keys)| keys.chunks(INDEX_KEY_BYTES)).collect();
+            let keys: BTreeSet<i64> = chunk.iter().flat_map(|(_, keys)| index_values(keys)).collect();
             if keys.is_empty() {
                 continue;
             }
@@ -386,8 +495,8 @@ impl FeedStore {
     /// name is a nickname of the child's, neither is called a certain match.
     pub async fn search(&self, people: &[Person]) -> Result<Vec<Vec<Found>>, FeedError> {
         let queries: Vec<MatchRecord> = people.iter().map(MatchRecord::from_person).collect();
-        let keys: Vec<HashSet<Vec<u8>>> = queries.iter().map(|q| self.index_keys(q).into_iter().collect()).collect();
-        let unique: BTreeSet<&Vec<u8>> = keys.iter().flatten().collect();
+        let keys: Vec<HashSet<i64>> = queries.iter().map(|q| self.index_keys(q).into_iter().collect()).collect();
+        let unique: BTreeSet<i64> = keys.iter().flatten().copied().collect();
         // Each distinct record is opened once however many keys or people it is found under.
         let candidates = self.candidates(&unique).await?;
         Ok(queries
@@ -411,15 +520,18 @@ impl FeedStore {
             .collect())
     }
 
-    fn index_keys(&self, record: &MatchRecord) -> Vec<Vec<u8>> {
-        blocking_keys(record).iter().map(|key| index_key(&self.keys, key)).collect()
+    /// The record's blocking keys as index keys; possibly repeated.
+    fn index_keys(&self, record: &MatchRecord) -> Vec<i64> {
+        let mut keys = Vec::with_capacity(24);
+        for_each_blocking_key(record, |key| keys.push(index_value(&self.keys, key)));
+        keys
     }
 
     /// Every record filed under any of `keys`, in any epoch, opened. One statement: on SQLite
     /// each statement is a hop to the connection's thread and back, and a check sends one
     /// search to every feed. The epochs run from 0 to the newest record's, computed in the
     /// statement so that a record another replica has just written is never missed.
-    async fn candidates(&self, keys: &BTreeSet<&Vec<u8>>) -> Result<Vec<Candidate>, FeedError> {
+    async fn candidates(&self, keys: &BTreeSet<i64>) -> Result<Vec<Candidate>, FeedError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -434,7 +546,7 @@ impl FeedStore {
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for key in keys {
-            query = query.bind(key.as_slice());
+            query = query.bind(*key);
         }
         let rows = query.fetch_all(&self.db.pool).await?;
         rows.iter()
@@ -478,9 +590,34 @@ struct Candidate {
 }
 
 impl Candidate {
-    fn filed_under_any(&self, keys: &HashSet<Vec<u8>>) -> bool {
-        self.index_keys.chunks_exact(INDEX_KEY_BYTES).any(|key| keys.contains(key))
+    fn filed_under_any(&self, keys: &HashSet<i64>) -> bool {
+        index_values(&self.index_keys).any(|key| keys.contains(&key))
     }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// The id that [`FeedStore::records_query`] returned for each of its records, if it wrote it.
+fn returned_ids(chunk: &[&Prepared], rows: &[AnyRow]) -> Result<Vec<Option<i64>>, FeedError> {
+    // Both databases return the rows in VALUES order, though neither promises it: each row is
+    // matched to the next record with its id, and looked up among all of them only if there is
+    // none, instead of a map from every returned record id, one string and one hash per record.
+    let mut ids = vec![None; chunk.len()];
+    let mut next = 0;
+    let mut by_record_id: Option<HashMap<&str, usize>> = None;
+    for row in rows {
+        let (id, record_id): (i64, &str) = (row.try_get(0)?, row.try_get(1)?);
+        let at = match chunk[next..].iter().position(|r| r.record_id == record_id) {
+            Some(skipped) => next + skipped,
+            None => *by_record_id
+                .get_or_insert_with(|| chunk.iter().enumerate().map(|(at, r)| (r.record_id.as_str(), at)).collect())
+                .get(record_id)
+                .ok_or_else(|| FeedError::Internal("upsert returned an unknown record".into()))?,
+        };
+        ids[at] = Some(id);
+        next = at + 1;
+    }
+    Ok(ids)
 }
 
 /// A record as stored, to decide whether a pushed version replaces it, and how.
@@ -584,6 +721,112 @@ mod tests {
                 (0, "1102030405060708".to_owned(), 1),
                 (0, "2102030405060708".to_owned(), 2)
             ]
+        );
+        Ok(())
+    }
+
+    /// In a batch, the last row of a record wins and earlier ones are reported as before,
+    /// whether the record is new (inserted outright) or already stored (compared first); only
+    /// the stored version's keys are filed.
+    #[tokio::test]
+    async fn a_batch_keeps_the_latest_row_of_each_record() -> Result<(), Box<dyn std::error::Error>> {
+        use super::{FeedStore, NewRecord, Upserted};
+        use mash_domain::{Agency, Category, Person, PersonInput};
+        let key_file = std::env::temp_dir().join(format!("feed-store-test-{}.keys.json", std::process::id()));
+        mash_seal::KeyRing::write_new(&key_file, "k1")?;
+        let keys = mash_seal::KeyRing::load(&key_file)?;
+        std::fs::remove_file(&key_file)?;
+        let db = mash_db::connect("sqlite::memory:", &crate::migrations(), 1).await?;
+        let store = FeedStore::new(db, keys, Agency::HEALTH);
+        let category = Category::all().find(|c| c.agency() == Agency::HEALTH).ok_or("no health category")?;
+        let today = mash_domain::today();
+        let record =
+            |id: &str, version: u64, given_name: &str| -> Result<super::Prepared, Box<dyn std::error::Error>> {
+                let input =
+                    PersonInput { given_name, family_name: "Lee", date_of_birth: "2015-01-02", ..Default::default() };
+                let subject = Person::parse("subject", input, today)?;
+                let content = crate::ItemContent::new(category, today, vec![]);
+                let mut sealer = store.sealer(1);
+                Ok(store.prepare(&mut sealer, NewRecord { record_id: id.into(), version, subject, content })?)
+            };
+        let first = [record("A", 1, "Amy")?, record("B", 1, "Bo")?, record("A", 2, "Ann")?, record("A", 1, "Amy")?];
+        let outcomes = store.upsert(&first).await?;
+        assert_eq!(
+            outcomes,
+            [Upserted::Stored, Upserted::Stored, Upserted::Stored, Upserted::Stale { stored_version: 2 }]
+        );
+        let second = [record("A", 2, "Ann")?, record("B", 3, "Bea")?, record("C", 1, "Cy")?, record("B", 2, "Bo")?];
+        let outcomes = store.upsert(&second).await?;
+        assert_eq!(
+            outcomes,
+            [Upserted::Unchanged, Upserted::Stored, Upserted::Stored, Upserted::Stale { stored_version: 3 }]
+        );
+        let versions =
+            sqlx::query("SELECT record_id, version FROM records ORDER BY record_id").fetch_all(&store.db.pool).await?;
+        let versions: Vec<(String, i64)> = versions.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(versions, [("A".to_owned(), 2), ("B".to_owned(), 3), ("C".to_owned(), 1)]);
+        let filed: i64 = sqlx::query("SELECT COUNT(*) FROM record_keys").fetch_one(&store.db.pool).await?.get(0);
+        let listed: i64 =
+            sqlx::query("SELECT SUM(length(index_keys)) / 8 FROM records").fetch_one(&store.db.pool).await?.get(0);
+        assert_eq!(filed, listed);
+        Ok(())
+    }
+
+    /// A record sealed at push reads back as it was pushed.
+    #[test]
+    fn sealed_content_reads_back_as_written() -> Result<(), Box<dyn std::error::Error>> {
+        use mash_domain::{NhsNumber, Person, Sex};
+        let person = Person {
+            given_name: Some("Amy".into()),
+            family_name: Some("O'Neil-Smith".into()),
+            date_of_birth: Some(time::macros::date!(2015 - 01 - 02)),
+            nhs_number: Some(NhsNumber::parse("nhs_number", "9434765919")?),
+            upn: None,
+            postcode: Some("LS1 1AA".into()),
+            sex: Some(Sex::Female),
+            previous_family_names: vec!["Khan".into()],
+        };
+        let fields = vec![super::ItemField::open("setting", "GP"), super::ItemField::restricted("notes", "n")];
+        let written = serde_json::to_vec(&super::SealingContent { subject: (&person).into(), fields: &fields })?;
+        let read: super::SealedContent = serde_json::from_slice(&written)?;
+        assert!(read.subject.to_person() == Some(person));
+        assert_eq!(read.fields, fields);
+        Ok(())
+    }
+
+    /// Migration 0004 keeps every index entry, its key now the integer the feed binds for it:
+    /// the same 8 bytes, big-endian and signed.
+    #[tokio::test]
+    async fn the_integer_key_migration_carries_entries_over() -> Result<(), sqlx::Error> {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0001_records.sql")).execute(&pool).await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0002_record_keys_without_rowid.sql")).execute(&pool).await?;
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0003_integer_ids_epoch_index.sql")).execute(&pool).await?;
+        let keys: [[u8; 8]; 4] = [
+            [1, 2, 3, 4, 5, 6, 7, 8],
+            [0x80, 0, 0, 0, 0, 0, 0, 1],
+            [0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            [0xff, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32],
+        ];
+        for (record, key) in keys.iter().enumerate() {
+            sqlx::query("INSERT INTO record_keys (epoch, blind_key, record) VALUES (0, ?, ?)")
+                .bind(key.as_slice())
+                .bind(i64::try_from(record).unwrap_or_default())
+                .execute(&pool)
+                .await?;
+        }
+        sqlx::raw_sql(include_str!("../migrations/sqlite/0004_integer_index_keys.sql")).execute(&pool).await?;
+
+        let rows = sqlx::query("SELECT blind_key, typeof(blind_key) AS type FROM record_keys ORDER BY record")
+            .fetch_all(&pool)
+            .await?;
+        let migrated: Vec<(i64, String)> = rows.iter().map(|r| (r.get("blind_key"), r.get("type"))).collect();
+        let expected: Vec<(i64, String)> =
+            keys.iter().map(|k| (i64::from_be_bytes(*k), "integer".to_owned())).collect();
+        assert_eq!(migrated, expected);
+        assert_eq!(
+            super::index_values(keys.as_flattened()).collect::<Vec<_>>(),
+            expected.iter().map(|e| e.0).collect::<Vec<_>>()
         );
         Ok(())
     }

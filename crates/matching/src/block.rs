@@ -26,7 +26,7 @@
 //! kinds (see [`BlockingKey::kind`]) and trade recall for ingestion speed.
 
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write};
 
 use crate::compare::soundex;
 use crate::normalise::{MatchRecord, formal_names};
@@ -56,20 +56,38 @@ impl fmt::Debug for BlockingKey {
 /// The keys to index a record under, or to look a query up by; no duplicates.
 pub fn blocking_keys(record: &MatchRecord) -> Vec<BlockingKey> {
     let mut keys = BTreeSet::new();
-    let mut add = |kind: &str, value: String| keys.insert(BlockingKey(format!("{kind}:{value}")));
+    for_each_blocking_key(record, |key| {
+        keys.insert(BlockingKey(key.to_owned()));
+    });
+    keys.into_iter().collect()
+}
+
+/// Calls `each` with the text of every key of [`blocking_keys`], the same "kind:value", but
+/// written into one reused buffer: a feed blinds the keys of a million pushed records and needs
+/// no string for each. A key may be given more than once.
+pub fn for_each_blocking_key(record: &MatchRecord, mut each: impl FnMut(&str)) {
+    let mut key = String::with_capacity(32);
+    let mut add = |kind: &str, value: fmt::Arguments<'_>| {
+        key.clear();
+        key.push_str(kind);
+        key.push(':');
+        // Writing into a String cannot fail.
+        let _ = key.write_fmt(value);
+        each(&key);
+    };
     if let Some(nhs) = record.nhs_number() {
-        add("nhs", nhs.as_str().to_owned());
+        add("nhs", format_args!("{}", nhs.as_str()));
     }
     if let Some(upn) = record.upn() {
-        add("upn", upn.as_str().to_owned());
+        add("upn", format_args!("{}", upn.as_str()));
     }
     let initials = initials(record);
-    let sounds: BTreeSet<String> = record.surnames().map(sound).collect();
+    let sounds = sounds(record);
     let date = record.date_of_birth();
     // Day and month in a fixed order, so a transposed date gives the same key.
     let day_month = date.map(|d| {
         let (a, b) = (d.day(), u8::from(d.month()));
-        format!("{:02}{:02}", a.min(b), a.max(b))
+        (a.min(b), a.max(b))
     });
     if let Some(date) = date {
         // Surname and year alone made blocks of hundreds on common surnames at a million
@@ -78,40 +96,63 @@ pub fn blocking_keys(record: &MatchRecord) -> Vec<BlockingKey> {
         // about a sixth of the size.
         for sound in &sounds {
             for part in [date.day(), u8::from(date.month())] {
-                add("sn-ydm", format!("{sound}|{}|{part}", date.year()));
+                add("sn-ydm", format_args!("{sound}|{}|{part}", date.year()));
             }
         }
         if let Some(postcode) = record.postcode() {
-            add("pc-yob", format!("{}|{}", postcode.compact(), date.year()));
+            add("pc-yob", format_args!("{}|{}", postcode.compact(), date.year()));
         }
     }
     for initial in &initials {
-        if let (Some(date), Some(day_month)) = (date, &day_month) {
-            add("fi-dob", format!("{initial}|{}|{day_month}", date.year()));
+        if let (Some(date), Some((low, high))) = (date, day_month) {
+            add("fi-dob", format_args!("{initial}|{}|{low:02}{high:02}", date.year()));
         }
         for sound in &sounds {
-            if let Some(day_month) = &day_month {
-                add("name-dm", format!("{initial}|{sound}|{day_month}"));
+            if let Some((low, high)) = day_month {
+                add("name-dm", format_args!("{initial}|{sound}|{low:02}{high:02}"));
             }
             if let Some(postcode) = record.postcode() {
-                add("name-pd", format!("{initial}|{sound}|{}", postcode.outward()));
+                add("name-pd", format_args!("{initial}|{sound}|{}", postcode.outward()));
             }
         }
     }
-    keys.into_iter().collect()
 }
 
 /// The first letter of the given name and of each formal name it stands for,
-/// so that Bill is found under W as well as B.
-fn initials(record: &MatchRecord) -> BTreeSet<char> {
+/// so that Bill is found under W as well as B; distinct.
+fn initials(record: &MatchRecord) -> Vec<char> {
     let own = record.given_name().and_then(|name| name.chars().next());
     let formal = formal_names(record.nicknames).filter_map(|name| name.chars().next());
-    own.into_iter().chain(formal).collect()
+    let mut initials: Vec<char> = own.into_iter().chain(formal).collect();
+    initials.sort_unstable();
+    initials.dedup();
+    initials
 }
 
 /// A surname's Soundex, or the surname itself when it is not in Latin letters.
-fn sound(surname: &str) -> String {
-    soundex(surname).map_or_else(|| surname.to_owned(), |code| String::from_utf8_lossy(&code).into_owned())
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Sound<'a> {
+    Code([u8; 4]),
+    Name(&'a str),
+}
+
+impl fmt::Display for Sound<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // A Soundex code is an ASCII letter and three digits.
+            Sound::Code(code) => f.write_str(std::str::from_utf8(code).unwrap_or_default()),
+            Sound::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+/// The sounds of the surname and its alternates, distinct.
+fn sounds(record: &MatchRecord) -> Vec<Sound<'_>> {
+    let mut sounds: Vec<Sound<'_>> =
+        record.surnames().map(|surname| soundex(surname).map_or(Sound::Name(surname), Sound::Code)).collect();
+    sounds.sort_unstable();
+    sounds.dedup();
+    sounds
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use mash_domain::Agency;
 use mash_matching::{MatchRecord, blocking_keys};
-use mash_proto::v1::{self as pb, feed_client::FeedClient, push_record::Body};
+use mash_proto::v1::{self as pb, feed_client::FeedClient};
 use mash_seal::KeyRing;
 use mash_synth::{AgencyRecord, Settings, Subject, records};
 use mash_transport::TlsMaterial;
@@ -164,7 +164,7 @@ fn generate(args: &Args) -> anyhow::Result<Data> {
             .map(|i| &candidates[(i as f64 * step) as usize])
             .map(|(person, subject)| (*person, query_person(subject)))
             .collect();
-        let push = health.iter().map(push_record).collect();
+        let push = health.iter().map(mash_e2e::synthetic::push_record).collect();
         return Ok(Data { people: settings.people, push, person_of_record, queries });
     }
 }
@@ -174,42 +174,10 @@ fn record_number(record_id: &str) -> anyhow::Result<usize> {
     Ok(number.parse()?)
 }
 
-fn wire_person(subject: &Subject) -> pb::Person {
-    pb::Person {
-        given_name: subject.given_name.clone(),
-        family_name: subject.family_name.clone(),
-        date_of_birth: subject.date_of_birth.to_string(),
-        nhs_number: subject.nhs_number.clone().unwrap_or_default(),
-        upn: subject.upn.clone().unwrap_or_default(),
-        postcode: subject.postcode.clone().unwrap_or_default(),
-        sex: subject.sex.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        previous_family_names: Vec::new(),
-    }
-}
-
 /// A referrer's details of the person: names, date of birth, postcode and sex as education
 /// holds them, identifiers withheld so that matching is probabilistic.
 fn query_person(subject: &Subject) -> pb::Person {
-    pb::Person { nhs_number: String::new(), upn: String::new(), ..wire_person(subject) }
-}
-
-fn push_record(record: &AgencyRecord) -> pb::PushRecord {
-    let body = match &record.body {
-        mash_synth::Body::Health(contact) => Some(Body::HealthContact(pb::HealthContact {
-            category: contact.category.into(),
-            contact_date: contact.contact_date.to_string(),
-            setting: contact.setting.clone(),
-            reason: contact.reason.into(),
-            clinical_notes: contact.clinical_notes.into(),
-        })),
-        _ => None,
-    };
-    pb::PushRecord {
-        record_id: record.record_id.clone(),
-        version: record.version,
-        subject: Some(wire_person(&record.subject)),
-        body,
-    }
+    pb::Person { nhs_number: String::new(), upn: String::new(), ..mash_e2e::synthetic::person(subject) }
 }
 
 /// The feed in its own process, so that its memory is measured alone.
@@ -425,20 +393,24 @@ async fn candidates(
     for (_, query) in queries {
         let person = mash_domain::Person::parse("query", mash_feed::person_input(query), today)?;
         let blocking = blocking_keys(&MatchRecord::from_person(&person));
-        let blind: Vec<Vec<u8>> = blocking.iter().map(|k| mash_feed::index_key(&keys, k)).collect();
+        // `record_keys` holds each index key's 8 bytes as a big-endian signed integer.
+        let blind: Vec<i64> = blocking
+            .iter()
+            .map(|k| Ok(i64::from_be_bytes(mash_feed::index_key(&keys, k).as_slice().try_into()?)))
+            .collect::<anyhow::Result<_>>()?;
         let placeholders = vec!["?"; blind.len()].join(", ");
         let sql = format!(
             "SELECT COUNT(DISTINCT record) AS n FROM record_keys WHERE epoch IN ({epoch_list}) AND blind_key IN ({placeholders})"
         );
         let mut count = sqlx::query(AssertSqlSafe(sql));
         for key in &blind {
-            count = count.bind(key.clone());
+            count = count.bind(*key);
         }
         let n: i64 = count.fetch_one(&pool).await?.try_get("n")?;
         hist.saturating_record(u64::try_from(n)?);
         for (key, blind) in blocking.iter().zip(&blind) {
             let sql = format!("SELECT COUNT(*) AS n FROM record_keys WHERE epoch IN ({epoch_list}) AND blind_key = ?");
-            let size: i64 = sqlx::query(AssertSqlSafe(sql)).bind(blind.clone()).fetch_one(&pool).await?.try_get("n")?;
+            let size: i64 = sqlx::query(AssertSqlSafe(sql)).bind(*blind).fetch_one(&pool).await?.try_get("n")?;
             let entry = blocks.entry(key.kind().to_owned()).or_default();
             let size = u64::try_from(size)?;
             *entry = (entry.0 + 1, entry.1 + size, entry.2.max(size));

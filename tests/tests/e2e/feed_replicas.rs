@@ -7,9 +7,10 @@
 use std::sync::Arc;
 
 use mash_domain::Agency;
+use mash_e2e::synthetic;
 use mash_e2e::{Backend, Harness, on_both_backends};
-use mash_proto::v1::{self as pb, feed_client::FeedClient, push_record::Body};
-use mash_synth::{AgencyRecord, Settings, Subject};
+use mash_proto::v1::{self as pb, feed_client::FeedClient};
+use mash_synth::Settings;
 use mash_system::demo::{self, AMY};
 use tokio::sync::oneshot;
 
@@ -62,41 +63,8 @@ fn search(person: pb::Person) -> pb::SearchRequest {
 /// The first `n` of health's records of a synthetic population, as pushes.
 fn health_records(n: usize) -> anyhow::Result<Vec<pb::PushRecord>> {
     let settings = Settings::new(7, 30_000);
-    let records: Vec<pb::PushRecord> = mash_synth::records(&settings, Agency::HEALTH)?.take(n).map(push).collect();
+    let records: Vec<pb::PushRecord> =
+        mash_synth::records(&settings, Agency::HEALTH)?.take(n).map(|r| synthetic::push_record(&r)).collect();
     anyhow::ensure!(records.len() == n, "only {} health records", records.len());
     Ok(records)
-}
-
-/// Health's record as its system pushes it (any other body stays empty and
-/// would be rejected, which the test would see).
-fn push(record: AgencyRecord) -> pb::PushRecord {
-    let body = match &record.body {
-        mash_synth::Body::Health(contact) => Some(Body::HealthContact(pb::HealthContact {
-            category: contact.category.into(),
-            contact_date: contact.contact_date.to_string(),
-            setting: contact.setting.clone(),
-            reason: contact.reason.into(),
-            clinical_notes: contact.clinical_notes.into(),
-        })),
-        _ => None,
-    };
-    pb::PushRecord {
-        record_id: record.record_id.clone(),
-        version: record.version,
-        subject: Some(person(&record.subject)),
-        body,
-    }
-}
-
-fn person(subject: &Subject) -> pb::Person {
-    pb::Person {
-        given_name: subject.given_name.clone(),
-        family_name: subject.family_name.clone(),
-        date_of_birth: subject.date_of_birth.to_string(),
-        nhs_number: subject.nhs_number.clone().unwrap_or_default(),
-        upn: subject.upn.clone().unwrap_or_default(),
-        postcode: subject.postcode.clone().unwrap_or_default(),
-        sex: subject.sex.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        previous_family_names: Vec::new(),
-    }
 }

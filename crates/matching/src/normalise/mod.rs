@@ -90,13 +90,15 @@ impl MatchRecord {
     /// [`Postcode::parse`]; one that fails here is left out of the comparison
     /// rather than failing the search.
     pub fn from_person(person: &Person) -> Self {
-        let name = |n: &Option<String>| n.as_deref().unwrap_or_default().to_owned();
+        fn name(n: &Option<String>) -> &str {
+            n.as_deref().unwrap_or_default()
+        }
         let sex = person.sex.map(|sex| match sex {
             mash_domain::Sex::Female => Sex::Female,
             mash_domain::Sex::Male => Sex::Male,
         });
         let previous: Vec<&str> = person.previous_family_names.iter().map(String::as_str).collect();
-        let mut record = Self::from_parts(&name(&person.given_name), &name(&person.family_name), &previous, sex);
+        let mut record = Self::from_parts(name(&person.given_name), name(&person.family_name), &previous, sex);
         record.date_of_birth = person.date_of_birth;
         record.postcode = person.postcode.as_deref().and_then(|raw| Postcode::parse("postcode", raw).ok());
         record.nhs_number = person.nhs_number.clone();

@@ -12,6 +12,11 @@ use unicode_normalization::char::is_combining_mark;
 /// kept upper-cased rather than dropped, so that two different names written
 /// in, say, Arabic script do not both fold to "missing" and agree.
 pub(crate) fn fold(raw: &str) -> String {
+    // Nearly every name is plain ASCII, which NFD and the spelled-out letters leave unchanged:
+    // no need to decompose it, a cost paid for every record pushed.
+    if raw.is_ascii() {
+        return raw.bytes().filter(u8::is_ascii_alphabetic).map(|b| char::from(b.to_ascii_uppercase())).collect();
+    }
     let mut out = String::with_capacity(raw.len());
     for c in raw.nfd() {
         if is_combining_mark(c) || !c.is_alphabetic() {
