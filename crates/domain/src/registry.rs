@@ -52,9 +52,8 @@ pub fn registry() -> &'static Registry {
 /// the process, or confirms that it already is.
 pub fn install(text: &str) -> Result<&'static Registry, RegistryError> {
     let rows = parse(text)?;
-    let mut offered = Some(rows.clone());
-    let registry = INSTALLED.get_or_init(|| Registry::build(offered.take().unwrap_or_default()));
-    if offered.is_some() && registry.rows != rows {
+    let registry = INSTALLED.get_or_init(|| Registry::build(rows.clone()));
+    if registry.rows != rows {
         return Err(RegistryError::Changed);
     }
     Ok(registry)

@@ -31,23 +31,22 @@ const USERS: [&str; 4] = ["rita-researcher", "robin-researcher", "maya-manager",
 pub fn demo_principals() -> Vec<Principal> {
     let agencies: Vec<&str> = Agency::all().iter().map(|a| a.as_str()).collect();
     let feeds = agencies.iter().map(|agency| format!("feed-{agency}"));
-    let services = std::iter::once("broker".to_owned()).chain(feeds).map(|name| {
-        let path = name.clone();
-        principal(name, "service", &path, PrincipalKind::Service)
-    });
-    let users = USERS.iter().map(|name| principal(name.to_string(), "user", name, PrincipalKind::Client));
+    let services = std::iter::once("broker".to_owned())
+        .chain(feeds)
+        .map(|name| principal(&name, "service", &name, PrincipalKind::Service));
+    let users = USERS.iter().map(|name| principal(name, "user", name, PrincipalKind::Client));
     // The stems carry an `agency-` prefix so they cannot clash with the feed
     // services of the same agency.
     let systems =
-        agencies.iter().map(|agency| principal(format!("agency-{agency}"), "agency", agency, PrincipalKind::Client));
+        agencies.iter().map(|agency| principal(&format!("agency-{agency}"), "agency", agency, PrincipalKind::Client));
     // Each agency's gatekeeper, who decides on its restricted items.
     let gatekeepers = agencies.iter().map(|agency| {
-        principal(format!("{agency}-gatekeeper"), "agency", &format!("{agency}/gatekeeper"), PrincipalKind::Client)
+        principal(&format!("{agency}-gatekeeper"), "agency", &format!("{agency}/gatekeeper"), PrincipalKind::Client)
     });
     services.chain(users).chain(systems).chain(gatekeepers).collect()
 }
 
-fn principal(name: String, category: &str, path: &str, kind: PrincipalKind) -> Principal {
+fn principal(name: &str, category: &str, path: &str, kind: PrincipalKind) -> Principal {
     let spiffe_id = format!("spiffe://{TRUST_DOMAIN}/{category}/{path}");
-    Principal { name, spiffe_id, kind }
+    Principal { name: name.to_owned(), spiffe_id, kind }
 }

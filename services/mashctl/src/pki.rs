@@ -29,7 +29,7 @@ pub struct PkiArgs {
 
 pub fn run(args: PkiArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.policy_dir {
-        let path = dir.join("agencies.csv");
+        let path = mash_policy::PolicyFiles::in_dir(dir).agencies;
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         mash_domain::registry::install(&text)?;
     }
