@@ -181,10 +181,8 @@ const CHUNK_KEYS: usize = 3_000;
 /// Ids per `IN (…)` list.
 const CHUNK_IDS: usize = 4_000;
 
-/// Set on a SQLite connection before it writes a batch (see `upsert`):
-/// - `temp_store = MEMORY`: a multi-row INSERT that may fail on a constraint keeps a statement
-///   journal of every page it first touches; in a temporary FILE that was one write syscall per
-///   page (17% of the feed's time in a push profile), in memory it is a copy.
+/// Set on a SQLite connection before it writes a batch (see `upsert`); `mash_db::connect` has
+/// already put temporary data (the statement journal of each multi-row INSERT) in memory:
 /// - `cache_size = -65536` (64 MiB, default 2 MiB): a batch touches the newest epoch of the
 ///   blind-key index and the tails of the record tables; with 2 MiB these were read back from
 ///   the OS and spilled to the WAL mid-transaction.
@@ -195,8 +193,7 @@ const CHUNK_IDS: usize = 4_000;
 ///   at 64 MiB.
 ///
 /// Memory: the cache fills only on the connections that write, and only up to 64 MiB each.
-const SQLITE_WRITER_PRAGMAS: &str =
-    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 65536;";
+const SQLITE_WRITER_PRAGMAS: &str = "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 65536;";
 
 /// The index form of a blocking key: its keyed HMAC, cut to [`INDEX_KEY_BYTES`].
 pub fn index_key(keys: &KeyRing, key: &BlockingKey) -> Vec<u8> {
@@ -277,7 +274,7 @@ impl FeedStore {
         }
         let mut conn = self.db.pool.acquire().await?;
         if self.db.backend == Backend::Sqlite {
-            // Set on the connection, outside the transaction (SQLite refuses temp_store inside one).
+            // Set on the connection, outside the transaction.
             (&mut *conn).execute(SQLITE_WRITER_PRAGMAS).await?;
         }
         let mut tx = match self.db.backend {

@@ -253,6 +253,15 @@ pub fn adopt_remote_parent(span: &tracing::Span, metadata: &MetadataMap) {
     }
 }
 
+/// Links `span` to `other`: for work done once on behalf of several traced requests (the
+/// broker's batched feed searches), so that each request's trace can be followed to it.
+pub fn link(span: &tracing::Span, other: &tracing::Span) {
+    let context = other.context().span().span_context().clone();
+    if context.is_valid() {
+        span.add_link(context);
+    }
+}
+
 /// The W3C trace id (32 lowercase hex chars) of `span`, or `None` if it has no valid
 /// OpenTelemetry context (disabled, filtered out, or no subscriber installed).
 pub fn trace_id(span: &tracing::Span) -> Option<String> {

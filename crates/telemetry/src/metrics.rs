@@ -45,6 +45,7 @@ pub struct Metrics {
     check_agency_results: Family<Labels, Counter>,
     log_commit_duration: Histograms,
     log_commit_entries: Histograms,
+    feed_search_batch_checks: Histograms,
     log_append_failures: Counter,
     log_head: Gauge,
     policy_info: Family<Labels, Gauge>,
@@ -69,6 +70,7 @@ impl Metrics {
             check_agency_results: Family::default(),
             log_commit_duration: Family::new_with_constructor(latency),
             log_commit_entries: Family::new_with_constructor(batch),
+            feed_search_batch_checks: Family::new_with_constructor(batch),
             log_append_failures: Counter::default(),
             log_head: Gauge::default(),
             policy_info: Family::default(),
@@ -97,6 +99,11 @@ impl Metrics {
             "log_commit_batch_entries",
             "Entries per disclosure-log group commit",
             m.log_commit_entries.clone(),
+        );
+        registry.register(
+            "feed_search_batch_checks",
+            "Checks whose searches of one feed the broker sent as one call, by agency",
+            m.feed_search_batch_checks.clone(),
         );
         registry.register(
             "log_append_failures",
@@ -141,6 +148,10 @@ impl Metrics {
         self.log_commit_duration.get_or_create(&Vec::new()).observe(elapsed.as_secs_f64());
         self.log_commit_entries.get_or_create(&Vec::new()).observe(entries as f64);
         self.log_head.set(i64::try_from(head).unwrap_or(i64::MAX));
+    }
+
+    pub fn feed_search_batched(&self, agency: &str, checks: usize) {
+        self.feed_search_batch_checks.get_or_create(&vec![("agency", agency.to_owned())]).observe(checks as f64);
     }
 
     pub fn log_append_failed(&self) {

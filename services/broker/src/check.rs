@@ -8,12 +8,10 @@ use std::{
 use futures::future::join_all;
 use mash_domain::{AgeBand, Agency, Category, Relation, Sensitivity, Tier};
 use mash_policy::{Context, Decision, Policy, Role};
-use mash_proto::v1::{self as pb, feed_client::FeedClient};
-use mash_telemetry::TracePropagation;
+use mash_proto::v1 as pb;
 use prost::Message;
 use sha2::{Digest, Sha256};
 use time::Date;
-use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 use tracing::Instrument;
 
 use crate::{
@@ -21,9 +19,8 @@ use crate::{
     enquiry::{Enquiry, Subject},
     hold::NewHold,
     log::NewEntry,
+    search_batch::FeedSearches,
 };
-
-pub type Feed = FeedClient<InterceptedService<Channel, TracePropagation>>;
 
 /// Who asked, for the log and the policy.
 pub struct Requester {
@@ -41,40 +38,23 @@ pub enum FeedAnswer {
 
 /// Asks each feed about the subjects, in parallel, each under `deadline`.
 pub async fn fan_out(
-    feeds: &HashMap<Agency, Feed>,
+    feeds: &HashMap<Agency, FeedSearches>,
     agencies: &[Agency],
     subjects: &[&Subject],
     deadline: Duration,
 ) -> Vec<(Agency, FeedAnswer)> {
-    let request = pb::SearchRequest {
-        subjects: subjects
-            .iter()
-            .map(|s| pb::SubjectQuery {
-                subject_ref: s.subject_id.to_string(),
-                person: Some(person_to_wire(&s.person)),
-            })
-            .collect(),
-    };
+    let queries: Vec<pb::SubjectQuery> = subjects
+        .iter()
+        .map(|s| pb::SubjectQuery { subject_ref: s.subject_id.to_string(), person: Some(person_to_wire(&s.person)) })
+        .collect();
     let calls = agencies.iter().map(|&agency| {
-        let request = request.clone();
-        let feed = feeds.get(&agency).cloned();
+        let queries = queries.clone();
+        let feed = feeds.get(&agency);
         let span = tracing::info_span!("broker.feed_search", %agency);
         async move {
-            let Some(mut feed) = feed else { return (agency, FeedAnswer::Unavailable) };
-            let mut request = tonic::Request::new(request);
-            request.set_timeout(deadline);
-            let started = std::time::Instant::now();
-            let answer = match tokio::time::timeout(deadline, feed.search(request)).await {
-                Err(_) => FeedAnswer::TimedOut,
-                // The client's own deadline surfaces as one of several codes.
-                Ok(Err(status)) if status.code() == Code::DeadlineExceeded || started.elapsed() >= deadline => {
-                    FeedAnswer::TimedOut
-                }
-                Ok(Err(status)) => {
-                    tracing::warn!(code = ?status.code(), "feed search failed");
-                    FeedAnswer::Unavailable
-                }
-                Ok(Ok(response)) => FeedAnswer::Results(response.into_inner().results),
+            let answer = match feed {
+                Some(feed) => feed.search(queries, deadline).await,
+                None => FeedAnswer::Unavailable,
             };
             (agency, answer)
         }

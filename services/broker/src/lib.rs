@@ -25,6 +25,7 @@ pub mod log;
 mod messages;
 mod outbox;
 mod review;
+mod search_batch;
 mod service;
 mod summary;
 mod wire;
@@ -39,6 +40,7 @@ use mash_proto::v1::{broker_server::BrokerServer, feed_client::FeedClient};
 use mash_seal::KeyRing;
 use mash_telemetry::TracePropagation;
 use mash_transport::TlsMaterial;
+use search_batch::FeedSearches;
 pub use service::MAX_MESSAGE_BYTES;
 
 /// Everything the broker needs to start.
@@ -120,7 +122,7 @@ pub async fn build(
         // Lazy: a feed that starts after the broker, or restarts, is picked up
         // without restarting the broker; until then it reports "unavailable".
         let channel = mash_transport::connect_lazy(uri, &settings.tls)?;
-        feeds.insert(*agency, FeedClient::with_interceptor(channel, TracePropagation));
+        feeds.insert(*agency, FeedSearches::start(*agency, FeedClient::with_interceptor(channel, TracePropagation)));
     }
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);
     // Subscriptions end when the broker stops, so that shutdown need not wait for them.

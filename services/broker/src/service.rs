@@ -17,10 +17,11 @@ use tracing::Instrument;
 use crate::{
     BrokerError,
     candidate::CandidateStore,
-    check::{self, Feed, Requester},
+    check::{self, Requester},
     enquiry::{Enquiry, EnquiryInput, EnquiryStore},
     hold::HoldStore,
     log::{DisclosureLog, Entry, LogFilter, NewEntry},
+    search_batch::FeedSearches,
     wire,
 };
 
@@ -36,7 +37,7 @@ pub struct BrokerService {
     pub(crate) clock: crate::Clock,
     pub(crate) log: DisclosureLog,
     pub(crate) policy: Arc<LivePolicy>,
-    pub(crate) feeds: HashMap<Agency, Feed>,
+    pub(crate) feeds: HashMap<Agency, FeedSearches>,
     pub(crate) check_deadline: Duration,
     pub(crate) content_retention: Duration,
 }

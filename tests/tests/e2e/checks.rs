@@ -9,7 +9,7 @@ use mash_e2e::{
     on_both_backends,
 };
 use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, Tier};
-use mash_system::demo::{self, AMY, CONNOR, JADE, NOAH};
+use mash_system::demo::{self, AMY, CONNOR, ELLA, EVIE, JADE, NOAH};
 
 on_both_backends!(
     child_protection_sees_detail_without_restricted_fields,
@@ -19,6 +19,7 @@ on_both_backends!(
     agency_statuses_report_found_not_known_unavailable_and_timed_out,
     a_check_fails_closed_when_the_log_cannot_be_written,
     concurrent_checks_and_a_second_writer_extend_one_chain,
+    concurrent_checks_each_get_their_own_results,
     a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused,
 );
 
@@ -218,6 +219,74 @@ async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend
         (9 * 10 + 8 * 3, 1),
         "one unbroken chain, no gaps, no duplicates"
     );
+    h.stop().await
+}
+
+/// A check's results without what differs from one enquiry to the next (its ids), each subject
+/// named by its position in the enquiry.
+fn comparable(enquiry: &pb::Enquiry, mut results: pb::CheckResults) -> pb::CheckResults {
+    results.enquiry_id.clear();
+    for subject in results.agencies.iter_mut().flat_map(|a| &mut a.subjects) {
+        let at = enquiry.subjects.iter().position(|s| s.subject_id == subject.subject_id);
+        subject.subject_id = at.map_or_else(|| "not a subject of this enquiry".into(), |at| at.to_string());
+        subject.hold_ids.iter_mut().for_each(String::clear);
+        subject.possible_matches.iter_mut().for_each(|m| m.candidate_id.clear());
+    }
+    results
+}
+
+/// Whether any feed search the broker sent carried more than one check.
+fn some_search_was_batched() -> bool {
+    let metrics = mash_telemetry::metrics::metrics().encode();
+    let sum = |wanted: &dyn Fn(&str) -> bool| -> u64 {
+        metrics.lines().filter(|l| wanted(l)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
+    };
+    let searches = sum(&|l| l.starts_with("mash_feed_search_batch_checks_count{"));
+    let alone = sum(&|l| l.starts_with("mash_feed_search_batch_checks_bucket{") && l.contains("le=\"1.0\""));
+    searches > alone
+}
+
+/// Checks running at once may share feed searches (the broker batches them under load): each
+/// still gets exactly its own results, the same as when it runs alone, twins included (Ella and
+/// Evie share a date of birth, surname and address).
+async fn concurrent_checks_each_get_their_own_results(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    demo::load(&h.system).await?;
+    let households = [
+        vec![
+            subject(AMY, Relation::Child),
+            subject(JADE, Relation::ParentOrCarer),
+            subject(CONNOR, Relation::OtherAdult),
+        ],
+        vec![subject(NOAH, Relation::Child)],
+        vec![subject(ELLA, Relation::Child)],
+        vec![subject(EVIE, Relation::Child)],
+    ];
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let mut alone = Vec::new();
+    for household in &households {
+        let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household.clone())).await?.into_inner();
+        let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+        alone.push(comparable(&opened, results));
+    }
+    assert_ne!(alone[2], alone[3], "the twins' own records differ");
+    let mut together = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        for (kind, household) in households.iter().enumerate() {
+            let opened =
+                rita.open_enquiry(enquiry(Level::Level3ChildProtection, household.clone())).await?.into_inner();
+            let mut rita = rita.clone();
+            together.spawn(async move {
+                let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+                anyhow::Ok((kind, comparable(&opened, results)))
+            });
+        }
+    }
+    while let Some(done) = together.join_next().await {
+        let (kind, results) = done??;
+        assert_eq!(results, alone[kind], "household {kind}");
+    }
+    assert!(some_search_was_batched(), "32 checks at once shared no feed search");
     h.stop().await
 }
 
