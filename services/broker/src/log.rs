@@ -538,13 +538,11 @@ async fn insert_companions(
 ) -> Result<(), sqlx::Error> {
     let width = companions.columns.len();
     for chunk in companions.rows.chunks(64) {
-        let rows: Vec<String> =
-            (0..chunk.len()).map(|r| format!("({})", db.placeholders(r * width + 1, width))).collect();
         let sql = format!(
             "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO NOTHING",
             companions.table,
             companions.columns.join(", "),
-            rows.join(", "),
+            db.value_rows(chunk.len(), width),
             companions.key
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -565,8 +563,10 @@ async fn insert_content(
     recorded_at: &str,
     chunk: &[(u64, Sealed)],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<String> = (0..chunk.len()).map(|r| format!("({})", db.placeholders(r * 4 + 1, 4))).collect();
-    let sql = format!("INSERT INTO disclosed_content (seq, recorded_at, key_id, content) VALUES {}", rows.join(", "));
+    let sql = format!(
+        "INSERT INTO disclosed_content (seq, recorded_at, key_id, content) VALUES {}",
+        db.value_rows(chunk.len(), 4)
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for (seq, sealed) in chunk {
         query = query
@@ -584,9 +584,11 @@ async fn insert_entries(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     chunk: &[Entry],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<String> =
-        (0..chunk.len()).map(|r| format!("({})", db.placeholders(r * COLUMNS.len() + 1, COLUMNS.len()))).collect();
-    let sql = format!("INSERT INTO disclosure_log ({}) VALUES {}", COLUMNS.join(", "), rows.join(", "));
+    let sql = format!(
+        "INSERT INTO disclosure_log ({}) VALUES {}",
+        COLUMNS.join(", "),
+        db.value_rows(chunk.len(), COLUMNS.len())
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for entry in chunk {
         query = query.bind(i64::try_from(entry.seq).unwrap_or(i64::MAX));

@@ -89,12 +89,10 @@ impl Outbox {
         messages: &[Outgoing],
     ) -> Result<(), sqlx::Error> {
         for chunk in messages.chunks(64) {
-            let rows: Vec<String> =
-                (0..chunk.len()).map(|r| format!("({})", self.db.placeholders(r * 7 + 1, 7))).collect();
             let sql = format!(
                 "INSERT INTO agency_messages (message_id, agency, kind, created_at, deliver_after, key_id, body) \
                  VALUES {} ON CONFLICT (message_id) DO NOTHING",
-                rows.join(", ")
+                self.db.value_rows(chunk.len(), 7)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for out in chunk {

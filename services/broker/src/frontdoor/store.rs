@@ -134,9 +134,10 @@ impl FrontDoorStore {
         refs.sort_unstable();
         refs.dedup();
         if !refs.is_empty() {
-            let rows: Vec<String> =
-                (0..refs.len()).map(|i| format!("({})", self.db.placeholders(2 * i + 1, 2))).collect();
-            let sql = format!("INSERT INTO contact_children (person_ref, contact_id) VALUES {}", rows.join(", "));
+            let sql = format!(
+                "INSERT INTO contact_children (person_ref, contact_id) VALUES {}",
+                self.db.value_rows(refs.len(), 2)
+            );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for person_ref in refs {
                 query = query.bind(person_ref.as_str()).bind(id.get() as i64);
