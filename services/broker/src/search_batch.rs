@@ -3,18 +3,20 @@
 //!
 //! A check's search is mostly fixed cost (an mTLS round trip, a SQL statement on the feed's
 //! connection thread, the thread wake-ups around both); the subjects themselves cost little.
-//! Like the log's group commit, a batch is whatever queued during the previous call, so a lone
-//! check is sent at once, alone, and a busy broker sends fewer, larger searches. A feed never
+//! Like the log's group commit, a batch is whatever queued while the calls already out were
+//! answered, so a lone check is sent at once, alone, and a busy broker sends fewer, larger
+//! searches. Up to [`IN_FLIGHT`] calls are out at once, so that a check waits for a slow feed no
+//! longer than it did unbatched, until that many are out. A feed never
 //! learns which enquiry a subject belongs to, with or without batching: each subject is only a
 //! reference the broker chose, and the broker gives each check back only its own results.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use mash_domain::Agency;
 use mash_proto::v1::{self as pb, feed_client::FeedClient};
 use mash_telemetry::TracePropagation;
 use tokio::{
-    sync::{mpsc, oneshot},
+    sync::{Semaphore, mpsc, oneshot},
     time::Instant,
 };
 use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
@@ -27,7 +29,11 @@ pub type Feed = FeedClient<InterceptedService<Channel, TracePropagation>>;
 /// Subjects one `Search` may carry: the feed's own limit.
 const MAX_SUBJECTS: usize = 50;
 
-/// One feed's searches. Cloning gives another handle to the same queue.
+/// Calls to one feed out at once; further searches wait and go together in the next call.
+const IN_FLIGHT: usize = 2;
+
+/// One feed's searches. Cloning gives another handle to the same queue. The queue needs no
+/// bound: it holds at most one search per check in flight, and each check waits for its answer.
 #[derive(Clone, Debug)]
 pub struct FeedSearches {
     queue: mpsc::UnboundedSender<Waiting>,
@@ -66,6 +72,7 @@ impl FeedSearches {
 }
 
 async fn send_batches(agency: Agency, feed: Feed, mut queue: mpsc::UnboundedReceiver<Waiting>) {
+    let calls = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut next = None;
     loop {
         let first = match next.take() {
@@ -75,6 +82,8 @@ async fn send_batches(agency: Agency, feed: Feed, mut queue: mpsc::UnboundedRece
                 None => return,
             },
         };
+        // Searches that queue while every call is out join this one.
+        let Ok(call) = Arc::clone(&calls).acquire_owned().await else { return };
         let mut batch = vec![first];
         let mut subjects = batch[0].subjects.len();
         while let Ok(waiting) = queue.try_recv() {
@@ -93,7 +102,11 @@ async fn send_batches(agency: Agency, feed: Feed, mut queue: mpsc::UnboundedRece
         }
         if !batch.is_empty() {
             mash_telemetry::metrics::metrics().feed_search_batched(agency.as_str(), batch.len());
-            send(feed.clone(), batch).await;
+            let feed = feed.clone();
+            tokio::spawn(async move {
+                send(feed, batch).await;
+                drop(call);
+            });
         }
     }
 }

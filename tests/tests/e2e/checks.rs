@@ -270,17 +270,23 @@ async fn concurrent_checks_each_get_their_own_results(backend: Backend) -> anyho
         alone.push(comparable(&opened, results));
     }
     assert_ne!(alone[2], alone[3], "the twins' own records differ");
-    let mut together = tokio::task::JoinSet::new();
+    let mut opened = Vec::new();
     for _ in 0..8 {
         for (kind, household) in households.iter().enumerate() {
-            let opened =
-                rita.open_enquiry(enquiry(Level::Level3ChildProtection, household.clone())).await?.into_inner();
-            let mut rita = rita.clone();
-            together.spawn(async move {
-                let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
-                anyhow::Ok((kind, comparable(&opened, results)))
-            });
+            let request = enquiry(Level::Level3ChildProtection, household.clone());
+            opened.push((kind, rita.open_enquiry(request).await?.into_inner()));
         }
+    }
+    // All 32 checks are asked for at once.
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(opened.len()));
+    let mut together = tokio::task::JoinSet::new();
+    for (kind, opened) in opened {
+        let (mut rita, start) = (rita.clone(), start.clone());
+        together.spawn(async move {
+            start.wait().await;
+            let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+            anyhow::Ok((kind, comparable(&opened, results)))
+        });
     }
     while let Some(done) = together.join_next().await {
         let (kind, results) = done??;
