@@ -18,10 +18,10 @@ use sqlx::{
 pub enum DbError {
     #[error("database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
-    #[error("cannot connect to the {backend} database: {source}")]
-    Connect { backend: Backend, source: sqlx::Error },
-    #[error("migrating the {backend} database failed: {source}")]
-    Migrate { backend: Backend, source: MigrateError },
+    #[error("cannot connect to the {backend} database: {reason}")]
+    Connect { backend: Backend, reason: sqlx::Error },
+    #[error("migrating the {backend} database failed: {reason}")]
+    Migrate { backend: Backend, reason: MigrateError },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,12 +89,12 @@ pub async fn connect(url: &str, migrations: &Migrations, max_connections: u32) -
             })
         });
     }
-    let pool = options.connect(url).await.map_err(|source| DbError::Connect { backend, source })?;
+    let pool = options.connect(url).await.map_err(|reason| DbError::Connect { backend, reason })?;
     let migrator = match backend {
         Backend::Sqlite => &migrations.sqlite,
         Backend::Postgres => &migrations.postgres,
     };
-    migrator.run(&pool).await.map_err(|source| DbError::Migrate { backend, source })?;
+    migrator.run(&pool).await.map_err(|reason| DbError::Migrate { backend, reason })?;
     tracing::debug!(%backend, "database ready");
     Ok(Db { pool, backend })
 }

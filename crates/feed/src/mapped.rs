@@ -60,8 +60,8 @@ struct FieldSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -196,7 +196,7 @@ pub fn body_from_json(message: &MessageDescriptor, json: serde_json::Value) -> R
 fn read(path: &Path) -> Result<(Spec, MessageDescriptor), MappingError> {
     let shown = path.display().to_string();
     let invalid = |message: String| MappingError::Invalid { path: shown.clone(), message };
-    let text = std::fs::read_to_string(path).map_err(|source| MappingError::Read { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|reason| MappingError::Read { path: shown.clone(), reason })?;
     let spec: Spec = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     let message = compile(path, &spec).map_err(invalid)?;
     Ok((spec, message))

@@ -56,7 +56,7 @@ impl DevPki {
         let (ca_params, ca_key) = ca(ca_name)?;
         let ca_cert = ca_params
             .self_signed(&ca_key)
-            .map_err(|source| PkiError::Generate { subject: ca_name.to_owned(), source })?;
+            .map_err(|reason| PkiError::Generate { subject: ca_name.to_owned(), reason })?;
         write::public(&dir.join("ca.pem"), &ca_cert.pem())?;
         let issuer = Issuer::new(ca_params, ca_key);
         for principal in principals {
@@ -92,7 +92,7 @@ fn check_name(name: &str) -> Result<(), PkiError> {
 }
 
 fn ca(ca_name: &str) -> Result<(CertificateParams, KeyPair), PkiError> {
-    let generate = |source| PkiError::Generate { subject: ca_name.to_owned(), source };
+    let generate = |reason| PkiError::Generate { subject: ca_name.to_owned(), reason };
     let key = KeyPair::generate().map_err(generate)?;
     let mut params = base_params(ca_name);
     // Path length 0: this CA signs leaves only, never another CA.
@@ -103,7 +103,7 @@ fn ca(ca_name: &str) -> Result<(CertificateParams, KeyPair), PkiError> {
 
 /// Returns the leaf certificate and its private key, both PEM.
 fn leaf(principal: &Principal, issuer: &Issuer<'_, KeyPair>) -> Result<(String, String), PkiError> {
-    let generate = |source| PkiError::Generate { subject: principal.spiffe_id.clone(), source };
+    let generate = |reason| PkiError::Generate { subject: principal.spiffe_id.clone(), reason };
     let key = KeyPair::generate().map_err(generate)?;
     let mut params = base_params(&principal.name);
     params.subject_alt_names = subject_alt_names(principal).map_err(generate)?;

@@ -7,18 +7,18 @@ use std::path::Path;
 use crate::PkiError;
 
 pub(crate) fn create_dir(dir: &Path) -> Result<(), PkiError> {
-    fs::create_dir_all(dir).map_err(|source| PkiError::Write { path: dir.to_owned(), source })
+    fs::create_dir_all(dir).map_err(|reason| PkiError::Write { path: dir.to_owned(), reason })
 }
 
 pub(crate) fn public(path: &Path, pem: &str) -> Result<(), PkiError> {
-    fs::write(path, pem).map_err(|source| PkiError::Write { path: path.to_owned(), source })
+    fs::write(path, pem).map_err(|reason| PkiError::Write { path: path.to_owned(), reason })
 }
 
 /// Writes a private key readable by its owner only. The mode is set when the
 /// file is created, so the key is never readable by others even briefly, and
 /// again afterwards in case the file already existed with a wider mode.
 pub(crate) fn secret(path: &Path, pem: &str) -> Result<(), PkiError> {
-    write_secret(path, pem).map_err(|source| PkiError::Write { path: path.to_owned(), source })
+    write_secret(path, pem).map_err(|reason| PkiError::Write { path: path.to_owned(), reason })
 }
 
 #[cfg(unix)]

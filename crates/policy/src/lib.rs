@@ -35,8 +35,8 @@ pub use live::LivePolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("cannot read policy file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    #[error("cannot read policy file {path}: {reason}")]
+    Read { path: String, reason: std::io::Error },
     #[error("policy {path} does not load: {message}")]
     Casbin { path: String, message: String },
     #[error("policy fails validation: {0}")]
@@ -84,7 +84,7 @@ impl PolicyFiles {
         let mut hasher = Sha256::new();
         for path in self.all() {
             let bytes =
-                std::fs::read(path).map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
+                std::fs::read(path).map_err(|reason| PolicyError::Read { path: path.display().to_string(), reason })?;
             hasher.update((bytes.len() as u64).to_be_bytes());
             hasher.update(&bytes);
         }
@@ -106,7 +106,7 @@ impl Policy {
     pub async fn load(files: &PolicyFiles) -> Result<Self, PolicyError> {
         let version = files.version()?;
         let agencies = std::fs::read_to_string(&files.agencies)
-            .map_err(|source| PolicyError::Read { path: files.agencies.display().to_string(), source })?;
+            .map_err(|reason| PolicyError::Read { path: files.agencies.display().to_string(), reason })?;
         mash_domain::registry::install(&agencies)?;
         let access = access::AccessPolicy::load(&files.access_model, &files.access_policy).await?;
         let disclosure = disclosure::DisclosurePolicy::load(&files.disclosure_model, &files.disclosure_policy).await?;
@@ -176,7 +176,7 @@ async fn enforcer(model: &Path, policy: &Path) -> Result<casbin::Enforcer, Polic
         if !path.exists() {
             return Err(PolicyError::Read {
                 path: path.display().to_string(),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                reason: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
     }

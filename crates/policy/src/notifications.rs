@@ -16,7 +16,7 @@ pub struct Notifications {
 impl Notifications {
     pub(crate) fn load(path: &Path) -> Result<Self, PolicyError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| PolicyError::Read { path: path.display().to_string(), source })?;
+            .map_err(|reason| PolicyError::Read { path: path.display().to_string(), reason })?;
         Self::parse(&text).map_err(|message| PolicyError::Invalid(format!("{}: {message}", path.display())))
     }
 

@@ -8,12 +8,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("could not read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("could not read {}: {reason}", path.display())]
+    Read { path: PathBuf, reason: io::Error },
     /// `problem` is a fixed text: PEM parser messages can quote the input,
     /// which for a key file would be secret bytes.
     #[error("{}: {problem}", path.display())]
@@ -22,12 +18,8 @@ pub enum TransportError {
     Endpoint { uri: String, error: tonic::transport::Error },
     #[error("could not connect to {uri}: {}", Chain(error))]
     Connect { uri: String, error: tonic::transport::Error },
-    #[error("could not bind {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: io::Error,
-    },
+    #[error("could not bind {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: io::Error },
     #[error("invalid reflection descriptor: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server failed: {}", Chain(.0))]

@@ -16,7 +16,7 @@ use crate::{TlsMaterial, TransportError};
 /// returns it with the address it got. The option is set here because
 /// `Server::tcp_nodelay` is ignored for a listener passed in by the caller.
 pub fn bind(addr: SocketAddr) -> Result<(TcpIncoming, SocketAddr), TransportError> {
-    let bind_error = |source| TransportError::Bind { addr, source };
+    let bind_error = |reason| TransportError::Bind { addr, reason };
     let incoming = TcpIncoming::bind(addr).map_err(bind_error)?.with_nodelay(Some(true));
     let local = incoming.local_addr().map_err(bind_error)?;
     Ok((incoming, local))

@@ -75,7 +75,7 @@ impl TlsMaterial {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TransportError> {
-    std::fs::read(path).map_err(|source| TransportError::Read { path: path.to_owned(), source })
+    std::fs::read(path).map_err(|reason| TransportError::Read { path: path.to_owned(), reason })
 }
 
 fn read_certificates(path: &Path) -> Result<Vec<u8>, TransportError> {

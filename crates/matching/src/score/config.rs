@@ -49,8 +49,8 @@ pub struct LevelProbabilities {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the weights file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read the weights file {path}: {reason}")]
+    Read { path: PathBuf, reason: std::io::Error },
     #[error("the weights file is not of the expected shape: {0}")]
     Parse(#[from] serde_json::Error),
     #[error("the weights file is invalid: {0}")]
@@ -67,7 +67,7 @@ impl ModelConfig {
 
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
         let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+            std::fs::read_to_string(path).map_err(|reason| ConfigError::Read { path: path.to_owned(), reason })?;
         Self::from_json(&text)
     }
 
