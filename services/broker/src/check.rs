@@ -45,7 +45,10 @@ pub async fn fan_out(
 ) -> Vec<(Agency, FeedAnswer)> {
     let queries: Vec<pb::SubjectQuery> = subjects
         .iter()
-        .map(|s| pb::SubjectQuery { subject_ref: s.subject_id.to_string(), person: Some(person_to_wire(&s.person)) })
+        .map(|s| pb::SubjectQuery {
+            subject_ref: s.subject_id.to_string(),
+            person: Some(crate::wire::person_to_wire(&s.person)),
+        })
         .collect();
     let calls = agencies.iter().map(|&agency| {
         let queries = queries.clone();
@@ -61,19 +64,6 @@ pub async fn fan_out(
         .instrument(span)
     });
     join_all(calls).await
-}
-
-pub fn person_to_wire(p: &mash_domain::Person) -> pb::Person {
-    pb::Person {
-        given_name: p.given_name.clone().unwrap_or_default(),
-        family_name: p.family_name.clone().unwrap_or_default(),
-        date_of_birth: p.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-        nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
-        upn: p.upn.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
-        postcode: p.postcode.clone().unwrap_or_default(),
-        sex: p.sex.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        previous_family_names: p.previous_family_names.clone(),
-    }
 }
 
 /// Everything a check decides with, besides the feeds' answers.

@@ -13,10 +13,11 @@ use tonic::Status;
 
 use crate::{
     BrokerError, MAX_MESSAGE_BYTES,
-    check::{digest, person_to_wire, shown_content},
+    check::{digest, shown_content},
     log::Delivery,
     outbox::{MAX_BATCH, Outbox},
     service::BrokerService,
+    wire::person_to_wire,
 };
 
 const MAX_PRODUCT_CHARS: usize = 2000;

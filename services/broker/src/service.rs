@@ -162,7 +162,7 @@ impl BrokerService {
             .map(|(i, s)| {
                 Ok((
                     wire::relation(&format!("subjects[{i}].relation"), s.relation)?,
-                    s.person.as_ref().map(person_input),
+                    s.person.as_ref().map(wire::person_input),
                 ))
             })
             .collect::<Result<Vec<_>, DomainError>>()?;
@@ -294,7 +294,7 @@ impl BrokerService {
         let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
         let person_refs = match &request.person {
             Some(person) => {
-                let person = mash_domain::Person::parse("person", person_input(person), mash_domain::today())?;
+                let person = mash_domain::Person::parse("person", wire::person_input(person), mash_domain::today())?;
                 Some(self.enquiries.person_refs(&person))
             }
             None => None,
@@ -354,19 +354,6 @@ fn parse_agencies(raw: &[String]) -> Result<Vec<Agency>, DomainError> {
     Ok(agencies)
 }
 
-fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
-    mash_domain::PersonInput {
-        given_name: &p.given_name,
-        family_name: &p.family_name,
-        date_of_birth: &p.date_of_birth,
-        nhs_number: &p.nhs_number,
-        upn: &p.upn,
-        postcode: &p.postcode,
-        sex: &p.sex,
-        previous_family_names: &p.previous_family_names,
-    }
-}
-
 pub(crate) fn enquiry_to_wire(e: &Enquiry) -> pb::Enquiry {
     pb::Enquiry {
         enquiry_id: e.enquiry_id.to_string(),
@@ -383,7 +370,7 @@ pub(crate) fn enquiry_to_wire(e: &Enquiry) -> pb::Enquiry {
             .map(|s| pb::EnquirySubject {
                 subject_id: s.subject_id.to_string(),
                 relation: wire::relation_to_wire(s.relation).into(),
-                person: Some(check::person_to_wire(&s.person)),
+                person: Some(wire::person_to_wire(&s.person)),
             })
             .collect(),
     }

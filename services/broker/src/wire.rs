@@ -1,4 +1,4 @@
-//! Conversions between wire enums and domain codes, in one place.
+//! Conversions between wire messages and domain values (enums, people), in one place.
 
 use mash_domain::{ConsentState, DomainError, Level, Relation, Sensitivity, Tier};
 use mash_proto::v1 as pb;
@@ -104,5 +104,32 @@ pub fn hold_state_to_wire(state: crate::hold::HoldState) -> pb::HoldState {
         HoldState::Held => pb::HoldState::Held,
         HoldState::Released => pb::HoldState::Released,
         HoldState::Withheld => pb::HoldState::Withheld,
+    }
+}
+
+/// The wire person as the domain parses it.
+pub fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
+    mash_domain::PersonInput {
+        given_name: &p.given_name,
+        family_name: &p.family_name,
+        date_of_birth: &p.date_of_birth,
+        nhs_number: &p.nhs_number,
+        upn: &p.upn,
+        postcode: &p.postcode,
+        sex: &p.sex,
+        previous_family_names: &p.previous_family_names,
+    }
+}
+
+pub fn person_to_wire(p: &mash_domain::Person) -> pb::Person {
+    pb::Person {
+        given_name: p.given_name.clone().unwrap_or_default(),
+        family_name: p.family_name.clone().unwrap_or_default(),
+        date_of_birth: p.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+        nhs_number: p.nhs_number.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default(),
+        upn: p.upn.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default(),
+        postcode: p.postcode.clone().unwrap_or_default(),
+        sex: p.sex.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        previous_family_names: p.previous_family_names.clone(),
     }
 }

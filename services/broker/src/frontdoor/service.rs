@@ -79,7 +79,7 @@ impl BrokerService {
             .map(|(i, s)| {
                 Ok((
                     crate::wire::relation(&format!("subjects[{i}].relation"), s.relation)?,
-                    s.person.as_ref().map(wire::person_input),
+                    s.person.as_ref().map(crate::wire::person_input),
                 ))
             })
             .collect::<Result<Vec<_>, DomainError>>()?;
@@ -153,8 +153,7 @@ impl BrokerService {
         };
         // The enquiry's subjects are parsed again from the contact's, through
         // the same rules as any enquiry's.
-        let people: Vec<pb::Person> =
-            contact.subjects.iter().map(|s| crate::check::person_to_wire(&s.person)).collect();
+        let people: Vec<pb::Person> = contact.subjects.iter().map(|s| crate::wire::person_to_wire(&s.person)).collect();
         let input = EnquiryInput {
             level: Some(triage.level),
             purpose: &request.purpose,
@@ -165,7 +164,7 @@ impl BrokerService {
                 .subjects
                 .iter()
                 .zip(&people)
-                .map(|(s, person)| (Some(s.relation), Some(wire::person_input(person))))
+                .map(|(s, person)| (Some(s.relation), Some(crate::wire::person_input(person))))
                 .collect(),
         };
         let enquiry = Enquiry::parse(input, &caller)?;
@@ -362,7 +361,7 @@ fn contact_to_wire(c: &Contact) -> pb::Contact {
             .map(|s| pb::EnquirySubject {
                 subject_id: s.subject_id.to_string(),
                 relation: crate::wire::relation_to_wire(s.relation).into(),
-                person: Some(crate::check::person_to_wire(&s.person)),
+                person: Some(crate::wire::person_to_wire(&s.person)),
             })
             .collect(),
         re_referral: c.re_referral_of.is_some(),

@@ -110,16 +110,3 @@ pub fn outcome_to_wire(outcome: Outcome) -> pb::DecisionOutcome {
         Outcome::ReferralOther => W::ReferralToAnotherService,
     }
 }
-
-pub fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
-    mash_domain::PersonInput {
-        given_name: &p.given_name,
-        family_name: &p.family_name,
-        date_of_birth: &p.date_of_birth,
-        nhs_number: &p.nhs_number,
-        upn: &p.upn,
-        postcode: &p.postcode,
-        sex: &p.sex,
-        previous_family_names: &p.previous_family_names,
-    }
-}
