@@ -75,7 +75,10 @@ pub async fn connect(url: &str, migrations: &Migrations, max_connections: u32) -
     let backend = Backend::of_url(url)?;
     let mut options = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10));
     if backend == Backend::Sqlite {
-        options = options.after_connect(|conn, _| {
+        // No ping before each use: a SQLite connection is a file this process holds open, so it
+        // cannot have been dropped by a peer, and each ping was one more round trip to the
+        // connection's thread (and a wake-up of it) on the path of every query.
+        options = options.test_before_acquire(false).after_connect(|conn, _| {
             Box::pin(async move {
                 // `temp_store = MEMORY`: a multi-row INSERT that may fail on a constraint keeps a
                 // statement journal; in a temporary FILE each one opened a file and wrote every
