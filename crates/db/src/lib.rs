@@ -6,7 +6,11 @@
 //! Each service ships two migration directories, one per dialect; this crate
 //! picks the right one for the URL and runs it before the service starts.
 
+mod script;
+
 use std::time::Duration;
+
+pub use script::{Arg, Script};
 
 use sqlx::{
     AnyPool, Executor,

@@ -4,15 +4,12 @@
 
 use std::collections::HashSet;
 
-use mash_db::Db;
+use mash_db::{Arg, Db};
 use mash_domain::{Agency, EnquiryId, Identity, SubjectId};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::{
-    BrokerError,
-    log::{Companions, Value},
-};
+use crate::{BrokerError, log::Companions};
 
 /// A possible match a check has just met.
 pub struct NewCandidate {
@@ -63,12 +60,12 @@ impl CandidateStore {
             .iter()
             .map(|c| {
                 vec![
-                    Value::Text(c.candidate_id.clone()),
-                    Value::Text(c.enquiry_id.to_string()),
-                    Value::Text(c.subject_id.to_string()),
-                    Value::Text(c.agency.as_str().to_owned()),
-                    Value::Text(c.record_ref.clone()),
-                    Value::Text(seen_at.clone()),
+                    Arg::Text(c.candidate_id.clone()),
+                    Arg::Text(c.enquiry_id.to_string()),
+                    Arg::Text(c.subject_id.to_string()),
+                    Arg::Text(c.agency.as_str().to_owned()),
+                    Arg::Text(c.record_ref.clone()),
+                    Arg::Text(seen_at.clone()),
                 ]
             })
             .collect();

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use mash_db::Db;
+use mash_db::{Arg, Db};
 use mash_domain::{Agency, EnquiryId, Identity, SubjectId};
 use mash_proto::v1 as pb;
 use mash_seal::{KeyRing, Sealed};
@@ -19,7 +19,7 @@ use sqlx::{Row, any::AnyRow};
 use crate::{
     BrokerError,
     enquiry::Enquiry,
-    log::{Companions, Value},
+    log::Companions,
     outbox::{Outbox, Outgoing},
 };
 
@@ -114,7 +114,7 @@ impl HoldStore {
             .iter()
             .map(|hold| {
                 let sealed = self.keys.seal(hold.hold_id.as_bytes(), &hold.item.encode_to_vec());
-                let text = |s: &str| Value::Text(s.to_owned());
+                let text = |s: &str| Arg::Text(s.to_owned());
                 vec![
                     text(&hold.hold_id),
                     text(&hold.enquiry_id),
@@ -124,8 +124,8 @@ impl HoldStore {
                     text(&hold.item.category),
                     text(&held_at),
                     text("held"),
-                    Value::Text(sealed.key_id),
-                    Value::Bytes(sealed.blob),
+                    Arg::Text(sealed.key_id),
+                    Arg::Bytes(sealed.blob),
                 ]
             })
             .collect();

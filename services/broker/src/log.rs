@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use mash_db::Db;
+use mash_db::{Arg, Backend, Db, Script};
 use mash_domain::{Agency, Category};
 use mash_policy::{LivePolicy, Policy};
 use mash_proto::v1 as pb;
@@ -173,13 +173,6 @@ struct Append {
     done: oneshot::Sender<Result<(), ()>>,
 }
 
-/// A value of a companion row.
-#[derive(Clone, Debug)]
-pub enum Value {
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
 /// Rows written in the same transaction as the entries they go with (the
 /// holds and possible matches that a check's entries announce), so that
 /// neither exists without the other and the check pays for one commit. A
@@ -189,7 +182,7 @@ pub struct Companions {
     pub table: &'static str,
     pub columns: &'static [&'static str],
     pub key: &'static str,
-    pub rows: Vec<Vec<Value>>,
+    pub rows: Vec<Vec<Arg>>,
 }
 
 /// What the writer needs besides the database.
@@ -236,7 +229,7 @@ impl DisclosureLog {
     /// content has been purged.
     pub async fn shown(&self, seq: u64) -> Result<Option<Vec<u8>>, BrokerError> {
         let row = sqlx::query("SELECT key_id, content FROM disclosed_content WHERE seq = $1")
-            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .bind(seq_value(seq))
             .fetch_optional(&self.db.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -308,7 +301,7 @@ impl DisclosureLog {
             conditions.join(" AND "),
             limit.clamp(1, 1000)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(i64::try_from(after_seq).unwrap_or(i64::MAX));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(seq_value(after_seq));
         for value in binds {
             query = query.bind(value);
         }
@@ -406,68 +399,130 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
 
 /// Chains and writes a group of appends in one transaction.
 ///
-/// The transaction first advances `log_head`, which locks it: a concurrent
-/// writer, in this process or another replica, waits until this one commits,
-/// then continues the chain from the entries this one wrote.
+/// On SQLite, when this writer wrote the last head it knows of, the group is
+/// chained on that head and written in one call to the database (the
+/// transaction's statements are otherwise a round trip each). If another
+/// writer has moved the head meanwhile, the call fails (the entries'
+/// sequence numbers are taken, or the trigger `disclosure_log_within_head`
+/// refuses them), rolls back, and the group is written as below.
 async fn write_group(
     w: &Writer,
     group: &[Append],
     last_written: Option<(u64, String)>,
 ) -> Result<(u64, String), sqlx::Error> {
-    let (db, keys) = (&w.db, &w.keys);
+    if let (Backend::Sqlite, Some((size, hash))) = (w.db.backend, last_written) {
+        match write_on_known_head(w, group, size, hash).await {
+            Ok(head) => return Ok(head),
+            Err(error) => tracing::debug!(%error, "log head moved or write failed; writing under the head's lock"),
+        }
+    }
+    write_locked(w, group).await
+}
+
+async fn write_on_known_head(
+    w: &Writer,
+    group: &[Append],
+    size: u64,
+    hash: String,
+) -> Result<(u64, String), sqlx::Error> {
+    let recorded_at = crate::now_rfc3339();
+    let entries = chain(group, size, hash, &recorded_at);
+    let mut script = Script::default();
+    let new_size = size + entries.len() as u64;
+    script.push(
+        "UPDATE log_head SET size = ? WHERE id = 1 AND size = ?".into(),
+        vec![Arg::Int(seq_value(new_size)), Arg::Int(seq_value(size))],
+    );
+    add_group(w, &mut script, group, &entries, &recorded_at)?;
+    script.commit_at_once(&mut w.db.pool.acquire().await?).await?;
+    Ok(head_of(&entries, size))
+}
+
+/// The transaction first advances `log_head`, which locks it: a concurrent
+/// writer, in this process or another replica, waits until this one commits,
+/// then continues the chain from the entries this one wrote.
+async fn write_locked(w: &Writer, group: &[Append]) -> Result<(u64, String), sqlx::Error> {
     let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = w.db.pool.begin().await?;
     let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
         .bind(count)
         .fetch_one(&mut *tx)
         .await?;
-    let mut seq = u64::try_from(head.try_get::<i64, _>("size")? - count).unwrap_or(0);
-    let mut hash = match (seq, last_written) {
-        (0, _) => GENESIS.to_owned(),
-        (last, Some((size, hash))) if size == last => hash,
-        (last, _) => {
-            let row = sqlx::query("SELECT entry_hash FROM disclosure_log WHERE seq = $1")
-                .bind(i64::try_from(last).unwrap_or(i64::MAX))
-                .fetch_one(&mut *tx)
-                .await?;
-            row.try_get("entry_hash")?
-        }
+    let size = u64::try_from(head.try_get::<i64, _>("size")? - count).unwrap_or(0);
+    let hash = if size == 0 {
+        GENESIS.to_owned()
+    } else {
+        let row = sqlx::query("SELECT entry_hash FROM disclosure_log WHERE seq = $1")
+            .bind(seq_value(size))
+            .fetch_one(&mut *tx)
+            .await?;
+        row.try_get("entry_hash")?
     };
     let recorded_at = crate::now_rfc3339();
-    let mut entries = Vec::new();
-    for new in group.iter().flat_map(|a| &a.entries) {
-        seq += 1;
-        let mut entry = Entry {
-            seq,
-            recorded_at: recorded_at.clone(),
-            fields: new.clone(),
-            prev_hash: hash,
-            entry_hash: String::new(),
-        };
-        entry.entry_hash = entry.compute_hash();
-        hash = entry.entry_hash.clone();
-        entries.push(entry);
-    }
-    for chunk in fixed_size_chunks(&entries) {
-        insert_entries(db, &mut tx, chunk).await?;
+    let entries = chain(group, size, hash, &recorded_at);
+    let mut script = Script::default();
+    add_group(w, &mut script, group, &entries, &recorded_at)?;
+    script.run(&mut tx).await?;
+    tx.commit().await?;
+    Ok(head_of(&entries, size))
+}
+
+/// The group's entries, numbered after `size` and chained on `hash`.
+fn chain(group: &[Append], size: u64, mut hash: String, recorded_at: &str) -> Vec<Entry> {
+    let news = group.iter().flat_map(|a| &a.entries);
+    news.zip(size + 1..)
+        .map(|(new, seq)| {
+            let mut entry = Entry {
+                seq,
+                recorded_at: recorded_at.to_owned(),
+                fields: new.clone(),
+                prev_hash: std::mem::take(&mut hash),
+                entry_hash: String::new(),
+            };
+            entry.entry_hash = entry.compute_hash();
+            hash.clone_from(&entry.entry_hash);
+            entry
+        })
+        .collect()
+}
+
+fn head_of(entries: &[Entry], size: u64) -> (u64, String) {
+    let last = entries.last().expect("a group holds at least one entry");
+    (size + entries.len() as u64, last.entry_hash.clone())
+}
+
+fn seq_value(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Everything a group writes besides the head: the entries, the sealed
+/// content they showed, the agencies' messages and the companion rows.
+fn add_group(
+    w: &Writer,
+    script: &mut Script,
+    group: &[Append],
+    entries: &[Entry],
+    recorded_at: &str,
+) -> Result<(), sqlx::Error> {
+    for chunk in fixed_size_chunks(entries) {
+        add_entries(&w.db, script, chunk);
     }
     let shown: Vec<(u64, Sealed)> = entries
         .iter()
-        .filter_map(|e| e.fields.shown.as_ref().map(|bytes| (e.seq, keys.seal(e.seq.to_string().as_bytes(), bytes))))
+        .filter_map(|e| e.fields.shown.as_ref().map(|bytes| (e.seq, w.keys.seal(e.seq.to_string().as_bytes(), bytes))))
         .collect();
     for chunk in fixed_size_chunks(&shown) {
-        insert_content(db, &mut tx, &recorded_at, chunk).await?;
+        add_content(&w.db, script, recorded_at, chunk);
     }
-    let mut messages = deliveries(&entries)?;
+    let mut messages = deliveries(entries)?;
     if let Some(policy) = &w.policy {
-        messages.extend(notifications(&policy.current(), &entries));
+        messages.extend(notifications(&policy.current(), entries));
     }
-    w.outbox.enqueue(&mut tx, &messages).await?;
+    w.outbox.add(script, &messages);
     for companions in group.iter().flat_map(|a| &a.companions) {
-        insert_companions(db, &mut tx, companions).await?;
+        add_companions(&w.db, script, companions);
     }
-    tx.commit().await?;
-    Ok((seq, hash))
+    Ok(())
 }
 
 /// The information products of these entries, each naming its entry.
@@ -531,11 +586,7 @@ fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
     chunks
 }
 
-async fn insert_companions(
-    db: &Db,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    companions: &Companions,
-) -> Result<(), sqlx::Error> {
+fn add_companions(db: &Db, script: &mut Script, companions: &Companions) {
     let width = companions.columns.len();
     for chunk in companions.rows.chunks(64) {
         let sql = format!(
@@ -545,60 +596,40 @@ async fn insert_companions(
             db.value_rows(chunk.len(), width),
             companions.key
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for value in chunk.iter().flatten() {
-            query = match value {
-                Value::Text(text) => query.bind(text.clone()),
-                Value::Bytes(bytes) => query.bind(bytes.clone()),
-            };
-        }
-        query.execute(&mut **tx).await?;
+        script.push(sql, chunk.iter().flatten().cloned().collect());
     }
-    Ok(())
 }
 
-async fn insert_content(
-    db: &Db,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    recorded_at: &str,
-    chunk: &[(u64, Sealed)],
-) -> Result<(), sqlx::Error> {
+fn add_content(db: &Db, script: &mut Script, recorded_at: &str, chunk: &[(u64, Sealed)]) {
     let sql = format!(
         "INSERT INTO disclosed_content (seq, recorded_at, key_id, content) VALUES {}",
         db.value_rows(chunk.len(), 4)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut args = Vec::with_capacity(chunk.len() * 4);
     for (seq, sealed) in chunk {
-        query = query
-            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
-            .bind(recorded_at)
-            .bind(sealed.key_id.clone())
-            .bind(sealed.blob.clone());
+        args.extend([
+            Arg::Int(seq_value(*seq)),
+            Arg::Text(recorded_at.to_owned()),
+            Arg::Text(sealed.key_id.clone()),
+            Arg::Bytes(sealed.blob.clone()),
+        ]);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    script.push(sql, args);
 }
 
-async fn insert_entries(
-    db: &Db,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    chunk: &[Entry],
-) -> Result<(), sqlx::Error> {
+fn add_entries(db: &Db, script: &mut Script, chunk: &[Entry]) {
     let sql = format!(
         "INSERT INTO disclosure_log ({}) VALUES {}",
         COLUMNS.join(", "),
         db.value_rows(chunk.len(), COLUMNS.len())
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut args = Vec::with_capacity(chunk.len() * COLUMNS.len());
     for entry in chunk {
-        query = query.bind(i64::try_from(entry.seq).unwrap_or(i64::MAX));
-        for text in entry.texts() {
-            query = query.bind(text.to_owned());
-        }
-        query = query.bind(entry.prev_hash.clone()).bind(entry.entry_hash.clone());
+        args.push(Arg::Int(seq_value(entry.seq)));
+        args.extend(entry.texts().map(|text| Arg::Text(text.to_owned())));
+        args.extend([Arg::Text(entry.prev_hash.clone()), Arg::Text(entry.entry_hash.clone())]);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    script.push(sql, args);
 }
 
 fn entry_from_row(row: &AnyRow) -> Result<Entry, BrokerError> {

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use mash_db::Db;
+use mash_db::{Arg, Db, Script};
 use mash_domain::{Agency, Identity};
 use mash_proto::v1 as pb;
 use mash_seal::{KeyRing, Sealed};
@@ -88,28 +88,35 @@ impl Outbox {
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         messages: &[Outgoing],
     ) -> Result<(), sqlx::Error> {
+        let mut script = Script::default();
+        self.add(&mut script, messages);
+        script.run(tx).await
+    }
+
+    /// Adds the statements that queue messages to a transaction's script.
+    pub(crate) fn add(&self, script: &mut Script, messages: &[Outgoing]) {
         for chunk in messages.chunks(64) {
             let sql = format!(
                 "INSERT INTO agency_messages (message_id, agency, kind, created_at, deliver_after, key_id, body) \
                  VALUES {} ON CONFLICT (message_id) DO NOTHING",
                 self.db.value_rows(chunk.len(), 7)
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut args = Vec::with_capacity(chunk.len() * 7);
             for out in chunk {
                 let m = &out.message;
                 let sealed = self.keys.seal(m.message_id.as_bytes(), &m.encode_to_vec());
-                query = query
-                    .bind(m.message_id.clone())
-                    .bind(out.agency.as_str())
-                    .bind(out.kind())
-                    .bind(m.created_at.clone())
-                    .bind(m.deliver_after.clone())
-                    .bind(sealed.key_id)
-                    .bind(sealed.blob);
+                args.extend([
+                    Arg::Text(m.message_id.clone()),
+                    Arg::Text(out.agency.as_str().to_owned()),
+                    Arg::Text(out.kind().to_owned()),
+                    Arg::Text(m.created_at.clone()),
+                    Arg::Text(m.deliver_after.clone()),
+                    Arg::Text(sealed.key_id),
+                    Arg::Bytes(sealed.blob),
+                ]);
             }
-            query.execute(&mut **tx).await?;
+            script.push(sql, args);
         }
-        Ok(())
     }
 
     /// Tells this process's subscribers that a commit queued messages.

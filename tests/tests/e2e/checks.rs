@@ -19,6 +19,7 @@ on_both_backends!(
     agency_statuses_report_found_not_known_unavailable_and_timed_out,
     a_check_fails_closed_when_the_log_cannot_be_written,
     concurrent_checks_and_a_second_writer_extend_one_chain,
+    a_check_fails_closed_when_the_log_head_has_gone_back,
     concurrent_checks_each_get_their_own_results,
     a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused,
 );
@@ -180,6 +181,25 @@ async fn a_check_fails_closed_when_the_log_cannot_be_written(backend: Backend) -
     let status = rita.request_checks(checks(&opened.get_ref().enquiry_id)).await.expect_err("must not disclose");
     assert_eq!(status.code(), tonic::Code::Unavailable);
     assert!(status.message().contains("nothing was disclosed"), "{}", status.message());
+    pool.close().await;
+    h.stop().await
+}
+
+/// The broker chains a check's entries on the head it last wrote, in one call to SQLite; a head
+/// that has gone back (a restored or edited database) must stop the write, not leave entries
+/// beyond the head or a fork in the chain.
+async fn a_check_fails_closed_when_the_log_head_has_gone_back(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let (enquiry, _) = check_household(&h, Level::Level3ChildProtection).await?;
+    let logged = h.count("broker", "disclosure_log").await?;
+    let pool = h.database("broker").await?;
+    sqlx::query("UPDATE log_head SET size = size - 1").execute(&pool).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let status = rita.request_checks(checks(&enquiry.enquiry_id)).await.expect_err("must not disclose");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert_eq!(h.count("broker", "disclosure_log").await?, logged, "nothing written");
+    let head = sqlx::query("SELECT size FROM log_head").fetch_one(&pool).await?;
+    assert_eq!(sqlx::Row::try_get::<i64, _>(&head, "size")?, logged - 1, "the head is as it was left");
     pool.close().await;
     h.stop().await
 }
