@@ -6,7 +6,7 @@
 //! transaction in one call (anonymous `?` parameters number on across the statements of one SQL
 //! text); PostgreSQL, whose protocol takes one statement per query, runs them one by one.
 
-use sqlx::{AnyConnection, AssertSqlSafe, Executor, any::AnyArguments, pool::PoolConnection, query::Query};
+use sqlx::{AnyConnection, AssertSqlSafe, Executor, any::AnyArguments, query::Query};
 
 /// A value bound to a parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,16 +44,14 @@ impl Script {
     }
 
     /// SQLite only: `BEGIN IMMEDIATE`, the statements and `COMMIT` in one call. If any statement
-    /// fails, the transaction is rolled back before the error is returned; if even the rollback
-    /// fails (as it does when `BEGIN` itself failed), the connection is closed rather than
-    /// returned to the pool, so that no later user finds a transaction open on it.
-    pub async fn commit_at_once(self, conn: &mut PoolConnection<sqlx::Any>) -> Result<(), sqlx::Error> {
+    /// fails, the transaction is rolled back (if one was begun) and the statement's error
+    /// returned.
+    pub async fn commit_at_once(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         let (sql, args) = self.joined();
         let sql = format!("BEGIN IMMEDIATE;\n{sql};\nCOMMIT");
         let Err(failed) = conn.execute(bound(sql, args)).await else { return Ok(()) };
-        if conn.execute("ROLLBACK").await.is_err() {
-            conn.close_on_drop();
-        }
+        // Fails if BEGIN itself did; a connection that cannot roll back is the caller's to drop.
+        let _ = conn.execute("ROLLBACK").await;
         Err(failed)
     }
 }

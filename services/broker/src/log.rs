@@ -22,7 +22,7 @@ use mash_seal::{KeyRing, Sealed};
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{AssertSqlSafe, Row, any::AnyRow};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row, any::AnyRow};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
@@ -367,6 +367,11 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
     // The head this writer last wrote, to skip reading it back when no other
     // replica has written since.
     let mut head: Option<(u64, String)> = None;
+    // The writer keeps one connection of its own: SQLite empties a
+    // connection's page cache whenever another connection has written, so a
+    // pooled connection re-read the log's pages on every append. After a
+    // failed write it is dropped, whatever state the failure left it in.
+    let mut conn: Option<AnyConnection> = None;
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -376,7 +381,13 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
             }
         }
         let started = std::time::Instant::now();
-        let result = write_group(&w, &group, head.take()).await;
+        let result = match own_connection(&w.db, &mut conn).await {
+            Ok(c) => write_group(&w, c, &group, head.take()).await,
+            Err(error) => Err(error),
+        };
+        if result.is_err() {
+            conn = None;
+        }
         let metrics = mash_telemetry::metrics::metrics();
         match &result {
             Ok((size, hash)) => {
@@ -397,6 +408,16 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
     }
 }
 
+async fn own_connection<'c>(
+    db: &Db,
+    conn: &'c mut Option<AnyConnection>,
+) -> Result<&'c mut AnyConnection, sqlx::Error> {
+    match conn {
+        Some(c) => Ok(c),
+        None => Ok(conn.insert(db.pool.acquire().await?.detach())),
+    }
+}
+
 /// Chains and writes a group of appends in one transaction.
 ///
 /// On SQLite, when this writer wrote the last head it knows of, the group is
@@ -407,20 +428,22 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
 /// refuses them), rolls back, and the group is written as below.
 async fn write_group(
     w: &Writer,
+    conn: &mut AnyConnection,
     group: &[Append],
     last_written: Option<(u64, String)>,
 ) -> Result<(u64, String), sqlx::Error> {
     if let (Backend::Sqlite, Some((size, hash))) = (w.db.backend, last_written) {
-        match write_on_known_head(w, group, size, hash).await {
+        match write_on_known_head(w, conn, group, size, hash).await {
             Ok(head) => return Ok(head),
             Err(error) => tracing::debug!(%error, "log head moved or write failed; writing under the head's lock"),
         }
     }
-    write_locked(w, group).await
+    write_locked(w, conn, group).await
 }
 
 async fn write_on_known_head(
     w: &Writer,
+    conn: &mut AnyConnection,
     group: &[Append],
     size: u64,
     hash: String,
@@ -434,16 +457,16 @@ async fn write_on_known_head(
         vec![Arg::Int(seq_value(new_size)), Arg::Int(seq_value(size))],
     );
     add_group(w, &mut script, group, &entries, &recorded_at)?;
-    script.commit_at_once(&mut w.db.pool.acquire().await?).await?;
+    script.commit_at_once(conn).await?;
     Ok(head_of(&entries, size))
 }
 
 /// The transaction first advances `log_head`, which locks it: a concurrent
 /// writer, in this process or another replica, waits until this one commits,
 /// then continues the chain from the entries this one wrote.
-async fn write_locked(w: &Writer, group: &[Append]) -> Result<(u64, String), sqlx::Error> {
+async fn write_locked(w: &Writer, conn: &mut AnyConnection, group: &[Append]) -> Result<(u64, String), sqlx::Error> {
     let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
-    let mut tx = w.db.pool.begin().await?;
+    let mut tx = conn.begin().await?;
     let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
         .bind(count)
         .fetch_one(&mut *tx)

@@ -98,6 +98,33 @@ struct Stats {
     /// The whole process's CPU time (every service and the client) per call: unlike
     /// calls per second, it hardly moves when other work shares the cores.
     cpu_us: f64,
+    /// The disclosure log's group commits in this phase, from the broker's metrics.
+    commits: LogCommits,
+}
+
+/// Totals of the broker's `mash_log_commit_*` metrics; a difference of two is one phase.
+#[derive(Clone, Copy, Default)]
+struct LogCommits {
+    count: f64,
+    seconds: f64,
+}
+
+impl LogCommits {
+    fn now() -> Self {
+        let text = mash_telemetry::metrics::metrics().encode();
+        let value = |name: &str| {
+            let line = text.lines().find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with([' ', '{'])));
+            line.and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).unwrap_or(0.0)
+        };
+        Self {
+            count: value("mash_log_commit_duration_seconds_count"),
+            seconds: value("mash_log_commit_duration_seconds_sum"),
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self { count: self.count - before.count, seconds: self.seconds - before.seconds }
+    }
 }
 
 impl Stats {
@@ -182,6 +209,7 @@ async fn measure<C: Call>(callers: &[C], in_flight: usize, args: &Args) -> anyho
 async fn run<C: Call>(callers: &[C], in_flight: usize, stop: Stop) -> anyhow::Result<Stats> {
     let start = Instant::now();
     let cpu_start = process_cpu()?;
+    let commits_before = LogCommits::now();
     let workers: Vec<_> =
         (0..in_flight).map(|i| tokio::spawn(worker(callers[i % callers.len()].clone(), stop.clone()))).collect();
     let mut hist = histogram()?;
@@ -190,7 +218,7 @@ async fn run<C: Call>(callers: &[C], in_flight: usize, stop: Stop) -> anyhow::Re
     }
     let per_sec = hist.len() as f64 / start.elapsed().as_secs_f64();
     let cpu_us = (process_cpu()? - cpu_start).as_secs_f64() * 1e6 / hist.len().max(1) as f64;
-    Ok(Stats { hist, per_sec, cpu_us })
+    Ok(Stats { hist, per_sec, cpu_us, commits: LogCommits::now().since(commits_before) })
 }
 
 /// User + system CPU time of this process so far, from `/proc/self/stat` (in USER_HZ ticks,
@@ -225,7 +253,12 @@ fn fdatasync(path: &Path, stop: &Stop) -> anyhow::Result<Stats> {
         file.sync_data()?;
         hist.saturating_record(t.elapsed().as_nanos() as u64);
     }
-    Ok(Stats { per_sec: hist.len() as f64 / start.elapsed().as_secs_f64(), hist, cpu_us: f64::NAN })
+    Ok(Stats {
+        per_sec: hist.len() as f64 / start.elapsed().as_secs_f64(),
+        hist,
+        cpu_us: f64::NAN,
+        commits: LogCommits::default(),
+    })
 }
 
 /// Peak resident set size in MiB (VmHWM), for the whole system in this process.
@@ -262,6 +295,15 @@ fn report(r: &Results, rss_mib: f64) {
             s.p99(),
             s.per_sec,
             s.cpu_us
+        );
+    }
+    for (in_flight, s) in [(1, &r.check[0]), (32, &r.check[1])] {
+        let c = &s.commits;
+        println!(
+            "log group commits @{in_flight:<2}: {:.0}, mean {:.0} µs, {:.1} checks each",
+            c.count,
+            1e6 * c.seconds / c.count.max(1.0),
+            s.hist.len() as f64 / c.count.max(1.0)
         );
     }
     let floor = 2.0 * r.echo[0].p50() + r.fsync.p50();

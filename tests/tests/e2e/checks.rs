@@ -181,6 +181,11 @@ async fn a_check_fails_closed_when_the_log_cannot_be_written(backend: Backend) -
     let status = rita.request_checks(checks(&opened.get_ref().enquiry_id)).await.expect_err("must not disclose");
     assert_eq!(status.code(), tonic::Code::Unavailable);
     assert!(status.message().contains("nothing was disclosed"), "{}", status.message());
+    // Once the log can be written again, so can checks: the writer does not keep a broken state.
+    sqlx::query("ALTER TABLE disclosure_log_moved RENAME TO disclosure_log").execute(&pool).await?;
+    rita.request_checks(checks(&opened.get_ref().enquiry_id)).await?;
+    let verified = h.system.broker_log.verify().await?.map_err(|finding| anyhow::anyhow!(finding))?;
+    assert!(verified.entries > 0, "the check after the failure is in one verifiable chain");
     pool.close().await;
     h.stop().await
 }
