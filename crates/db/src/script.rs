@@ -85,3 +85,55 @@ fn bound(sql: String, args: Vec<Arg>) -> Query<'static, sqlx::Any, AnyArguments>
     }
     query
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, Row};
+
+    use super::*;
+
+    async fn memory() -> Result<AnyConnection, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect("sqlite::memory:").await?;
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, blob BLOB)").await?;
+        Ok(conn)
+    }
+
+    async fn rows(conn: &mut AnyConnection) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, name FROM t ORDER BY id").fetch_all(&mut *conn).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("name")?))).collect()
+    }
+
+    fn insert(script: &mut Script, id: i64, name: &str) {
+        let args = vec![Arg::Int(id), Arg::Text(name.into()), Arg::Bytes(vec![1, 2])];
+        script.push("INSERT INTO t (id, name, blob) VALUES (?, ?, ?)".into(), args);
+    }
+
+    #[tokio::test]
+    async fn each_statement_gets_its_own_arguments() -> Result<(), sqlx::Error> {
+        let mut conn = memory().await?;
+        let mut script = Script::default();
+        insert(&mut script, 1, "first");
+        insert(&mut script, 2, "second");
+        script.push("UPDATE t SET name = ? WHERE id = ?".into(), vec![Arg::Text("changed".into()), Arg::Int(1)]);
+        script.commit_at_once(&mut conn).await?;
+        assert_eq!(rows(&mut conn).await?, [(1, "changed".into()), (2, "second".into())]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_failing_statement_rolls_back_the_statements_before_it() -> Result<(), sqlx::Error> {
+        let mut conn = memory().await?;
+        let mut script = Script::default();
+        insert(&mut script, 1, "kept only if all commit");
+        insert(&mut script, 1, "the same id again");
+        assert!(script.commit_at_once(&mut conn).await.is_err());
+        assert_eq!(rows(&mut conn).await?, []);
+        // The connection is usable afterwards: no transaction was left open on it.
+        let mut script = Script::default();
+        insert(&mut script, 3, "after");
+        script.commit_at_once(&mut conn).await?;
+        assert_eq!(rows(&mut conn).await?, [(3, "after".into())]);
+        Ok(())
+    }
+}
