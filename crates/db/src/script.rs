@@ -8,6 +8,8 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Executor, any::AnyArguments, query::Query};
 
+use crate::Backend;
+
 /// A value bound to a parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arg {
@@ -28,11 +30,11 @@ impl Script {
 
     /// Runs the statements in the caller's transaction: on SQLite in one call, on PostgreSQL one
     /// by one.
-    pub async fn run(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    pub async fn run(self, conn: &mut AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
         if self.statements.is_empty() {
             return Ok(());
         }
-        if conn.backend_name() == "SQLite" {
+        if backend == Backend::Sqlite {
             let (sql, args) = self.joined();
             conn.execute(bound(sql, args)).await?;
             return Ok(());
@@ -54,9 +56,7 @@ impl Script {
         let _ = conn.execute("ROLLBACK").await;
         Err(failed)
     }
-}
 
-impl Script {
     /// One SQL text of all the statements, and their arguments in order. Only anonymous `?`
     /// parameters may be used: SQLite numbers those on across statements, whereas `$n` would
     /// name the script's n-th argument, not the statement's.

@@ -485,7 +485,7 @@ async fn write_locked(w: &Writer, conn: &mut AnyConnection, group: &[Append]) ->
     let entries = chain(group, size, hash, &recorded_at);
     let mut script = Script::default();
     add_group(w, &mut script, group, &entries, &recorded_at)?;
-    script.run(&mut tx).await?;
+    script.run(&mut tx, w.db.backend).await?;
     tx.commit().await?;
     Ok(head_of(&entries, size))
 }
@@ -588,11 +588,13 @@ fn notifications(policy: &Policy, entries: &[Entry]) -> Vec<Outgoing> {
 }
 
 /// Splits rows into chunks of 256, 128, 64 and 32 rows, then one chunk of
-/// the last 0 to 31. Each chunk size is one SQL text, so at most 35 prepared
-/// statements a table serve every group size (a statement per exact size
-/// would be prepared anew for almost every large group), a small group —
-/// one check's entries — is one statement, and 256 rows × 24 columns stay
-/// under every backend's parameter limit.
+/// the last 0 to 31. On PostgreSQL each chunk size is one SQL text, so at
+/// most 35 prepared statements a table serve every group size (a statement
+/// per exact size would be prepared anew for almost every large group); on
+/// SQLite a group is one text of all its statements, prepared once per
+/// shape of group. Either way a small group — one check's entries — is one
+/// statement a table, and 256 rows × 24 columns stay under every backend's
+/// parameter limit.
 fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
     let mut chunks = Vec::new();
     let mut rest = rows;

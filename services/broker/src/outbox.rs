@@ -90,7 +90,7 @@ impl Outbox {
     ) -> Result<(), sqlx::Error> {
         let mut script = Script::default();
         self.add(&mut script, messages);
-        script.run(tx).await
+        script.run(tx, self.db.backend).await
     }
 
     /// Adds the statements that queue messages to a transaction's script.
