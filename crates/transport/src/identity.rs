@@ -1,6 +1,11 @@
 //! Who is calling, taken from the client certificate that the TLS handshake
 //! verified.
 
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex, PoisonError},
+};
+
 use mash_domain::Identity;
 use tonic::{Request, Status};
 use x509_parser::certificate::X509Certificate;
@@ -16,10 +21,41 @@ use crate::TransportError;
 pub fn peer_identity<T>(request: &Request<T>) -> Result<Identity, Status> {
     let certs = request.peer_certs().ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
     let leaf = certs.first().ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
-    identity_from_cert_der(leaf).map_err(|error| {
+    identity_of(leaf).map_err(|error| {
         tracing::debug!(%error, "rejected peer certificate");
         Status::unauthenticated(error.to_string())
     })
+}
+
+/// `identity_from_cert_der`, remembered.
+fn identity_of(der: &[u8]) -> Result<Identity, TransportError> {
+    if let Some(identity) = remembered(der) {
+        return Ok(identity);
+    }
+    let identity = identity_from_cert_der(der)?;
+    remember(der, &identity);
+    Ok(identity)
+}
+
+/// Identities already read from certificates, by the certificate's DER: every
+/// call reads its caller, and parsing X.509 was about 1.5 % of all CPU in the
+/// benchmark. The identity is a function of the bytes alone (they were
+/// verified before they reach here), so a remembered one is the one a parse
+/// would give. Only certificates that named an identity are kept, and the
+/// whole memo is forgotten when it reaches `REMEMBERED` certificates.
+static IDENTITIES: LazyLock<Mutex<HashMap<Vec<u8>, Identity>>> = LazyLock::new(Mutex::default);
+const REMEMBERED: usize = 4096;
+
+fn remembered(der: &[u8]) -> Option<Identity> {
+    IDENTITIES.lock().unwrap_or_else(PoisonError::into_inner).get(der).cloned()
+}
+
+fn remember(der: &[u8], identity: &Identity) {
+    let mut identities = IDENTITIES.lock().unwrap_or_else(PoisonError::into_inner);
+    if identities.len() >= REMEMBERED {
+        identities.clear();
+    }
+    identities.insert(der.to_vec(), identity.clone());
 }
 
 /// The identity named by the first URI SAN of a DER certificate. SPIFFE puts
@@ -72,6 +108,25 @@ mod tests {
 
         let result = identity_from_cert_der(b"not a certificate");
         assert!(matches!(result, Err(TransportError::CertificateParse)), "{result:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn remembers_identities_but_not_refusals() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let pki = DevPki::generate(dir.path(), "test CA", &demo_principals())?;
+        let principal = &demo_principals()[0];
+        let der = CertificateDer::from_pem_file(pki.paths(&principal.name)?.cert)?;
+        assert_eq!(identity_of(&der)?.as_str(), principal.spiffe_id);
+        assert_eq!(remembered(&der).map(|i| i.as_str().to_owned()), Some(principal.spiffe_id.clone()));
+        assert_eq!(identity_of(&der)?.as_str(), principal.spiffe_id);
+
+        let dns_only = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+        for _ in 0..2 {
+            let result = identity_of(dns_only.cert.der());
+            assert!(matches!(result, Err(TransportError::NoUriSan)), "{result:?}");
+            assert!(remembered(dns_only.cert.der()).is_none());
+        }
         Ok(())
     }
 
