@@ -239,10 +239,13 @@ impl DisclosureLog {
 
     /// Deletes content recorded before `cutoff` (stored timestamp form); how many rows.
     pub async fn purge_content(&self, cutoff: &str) -> Result<u64, BrokerError> {
-        let done = sqlx::query("DELETE FROM disclosed_content WHERE recorded_at < $1")
-            .bind(cutoff)
-            .execute(&self.db.pool)
-            .await?;
+        // Content is stored with its entry's `recorded_at`; the log's index by time finds it.
+        let done = sqlx::query(
+            "DELETE FROM disclosed_content WHERE seq IN (SELECT seq FROM disclosure_log WHERE recorded_at < $1)",
+        )
+        .bind(cutoff)
+        .execute(&self.db.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
