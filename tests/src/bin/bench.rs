@@ -98,32 +98,64 @@ struct Stats {
     /// The whole process's CPU time (every service and the client) per call: unlike
     /// calls per second, it hardly moves when other work shares the cores.
     cpu_us: f64,
-    /// The disclosure log's group commits in this phase, from the broker's metrics.
-    commits: LogCommits,
+    /// Where the broker spent the phase, from the process's metrics.
+    timings: Timings,
 }
 
-/// Totals of the broker's `mash_log_commit_*` metrics; a difference of two is one phase.
+/// The disclosure log's group commits and the feeds' searches (time inside the feed's
+/// handler, without the hop), as totals; a difference of two is one phase.
 #[derive(Clone, Copy, Default)]
-struct LogCommits {
-    count: f64,
-    seconds: f64,
+struct Timings {
+    log_commits: Timed,
+    feed_searches: Timed,
 }
 
-impl LogCommits {
+impl Timings {
     fn now() -> Self {
         let text = mash_telemetry::metrics::metrics().encode();
-        let value = |name: &str| {
-            let line = text.lines().find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with([' ', '{'])));
-            line.and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).unwrap_or(0.0)
-        };
         Self {
-            count: value("mash_log_commit_duration_seconds_count"),
-            seconds: value("mash_log_commit_duration_seconds_sum"),
+            log_commits: Timed::read(&text, "mash_log_commit_duration_seconds", ""),
+            feed_searches: Timed::read(
+                &text,
+                "mash_grpc_request_duration_seconds",
+                r#"{service="feed",method="Search"}"#,
+            ),
         }
     }
 
     fn since(self, before: Self) -> Self {
+        Self {
+            log_commits: self.log_commits.since(before.log_commits),
+            feed_searches: self.feed_searches.since(before.feed_searches),
+        }
+    }
+}
+
+/// A latency histogram's count and sum.
+#[derive(Clone, Copy, Default)]
+struct Timed {
+    count: f64,
+    seconds: f64,
+}
+
+impl Timed {
+    fn read(text: &str, name: &str, labels: &str) -> Self {
+        let series = |line: &str, part: &str| -> Option<f64> {
+            let rest = line.strip_prefix(name)?.strip_prefix(part)?;
+            // A family without labels is written with empty braces.
+            let rest = rest.strip_prefix("{}").unwrap_or(rest);
+            rest.strip_prefix(labels)?.strip_prefix(' ')?.parse().ok()
+        };
+        let value = |part: &str| text.lines().find_map(|l| series(l, part)).unwrap_or(0.0);
+        Self { count: value("_count"), seconds: value("_sum") }
+    }
+
+    fn since(self, before: Self) -> Self {
         Self { count: self.count - before.count, seconds: self.seconds - before.seconds }
+    }
+
+    fn mean_us(self) -> f64 {
+        1e6 * self.seconds / self.count.max(1.0)
     }
 }
 
@@ -209,7 +241,7 @@ async fn measure<C: Call>(callers: &[C], in_flight: usize, args: &Args) -> anyho
 async fn run<C: Call>(callers: &[C], in_flight: usize, stop: Stop) -> anyhow::Result<Stats> {
     let start = Instant::now();
     let cpu_start = process_cpu()?;
-    let commits_before = LogCommits::now();
+    let timings_before = Timings::now();
     let workers: Vec<_> =
         (0..in_flight).map(|i| tokio::spawn(worker(callers[i % callers.len()].clone(), stop.clone()))).collect();
     let mut hist = histogram()?;
@@ -218,7 +250,7 @@ async fn run<C: Call>(callers: &[C], in_flight: usize, stop: Stop) -> anyhow::Re
     }
     let per_sec = hist.len() as f64 / start.elapsed().as_secs_f64();
     let cpu_us = (process_cpu()? - cpu_start).as_secs_f64() * 1e6 / hist.len().max(1) as f64;
-    Ok(Stats { hist, per_sec, cpu_us, commits: LogCommits::now().since(commits_before) })
+    Ok(Stats { hist, per_sec, cpu_us, timings: Timings::now().since(timings_before) })
 }
 
 /// User + system CPU time of this process so far, from `/proc/self/stat` (in USER_HZ ticks,
@@ -257,7 +289,7 @@ fn fdatasync(path: &Path, stop: &Stop) -> anyhow::Result<Stats> {
         per_sec: hist.len() as f64 / start.elapsed().as_secs_f64(),
         hist,
         cpu_us: f64::NAN,
-        commits: LogCommits::default(),
+        timings: Timings::default(),
     })
 }
 
@@ -298,12 +330,17 @@ fn report(r: &Results, rss_mib: f64) {
         );
     }
     for (in_flight, s) in [(1, &r.check[0]), (32, &r.check[1])] {
-        let c = &s.commits;
+        let (log, feed) = (s.timings.log_commits, s.timings.feed_searches);
+        let checks = s.hist.len() as f64;
         println!(
-            "log group commits @{in_flight:<2}: {:.0}, mean {:.0} µs, {:.1} checks each",
-            c.count,
-            1e6 * c.seconds / c.count.max(1.0),
-            s.hist.len() as f64 / c.count.max(1.0)
+            "@{in_flight:<2} log group commits: {:.0}, mean {:.0} µs, {:.1} checks each; \
+             feed searches: {:.0}, mean {:.0} µs, {:.1} a check",
+            log.count,
+            log.mean_us(),
+            checks / log.count.max(1.0),
+            feed.count,
+            feed.mean_us(),
+            feed.count / checks.max(1.0)
         );
     }
     let floor = 2.0 * r.echo[0].p50() + r.fsync.p50();
