@@ -239,9 +239,16 @@ impl DisclosureLog {
 
     /// Deletes content recorded before `cutoff` (stored timestamp form); how many rows.
     pub async fn purge_content(&self, cutoff: &str) -> Result<u64, BrokerError> {
-        // Content is stored with its entry's `recorded_at`; the log's index by time finds it.
+        // Content is stored with its entry's `recorded_at`. Everything before the
+        // first entry recorded at or after the cutoff goes: the log's index by time
+        // finds that entry among those since the cutoff, and the delete is a range
+        // of the content's key, so a purge never reads the whole history. Should
+        // clocks ever have gone back, content of an entry recorded at or after the
+        // cutoff is still kept.
         let done = sqlx::query(
-            "DELETE FROM disclosed_content WHERE seq IN (SELECT seq FROM disclosure_log WHERE recorded_at < $1)",
+            "DELETE FROM disclosed_content WHERE seq < COALESCE( \
+                 (SELECT MIN(seq) FROM disclosure_log WHERE recorded_at >= $1), \
+                 9223372036854775807)",
         )
         .bind(cutoff)
         .execute(&self.db.pool)

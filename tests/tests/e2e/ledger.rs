@@ -15,6 +15,7 @@ on_both_backends!(
     verify_names_each_kind_of_tampering,
     an_exported_log_verifies_offline_and_an_edited_export_does_not,
     ig_sees_exactly_what_was_shown_until_it_is_purged,
+    a_purge_removes_content_recorded_before_its_cutoff_and_keeps_the_rest,
 );
 
 /// A log of three checks' decisions, with a checkpoint after the first check
@@ -231,5 +232,32 @@ async fn ig_sees_exactly_what_was_shown_until_it_is_purged(backend: Backend) -> 
     assert_eq!(gone.code(), tonic::Code::NotFound);
     h.system.broker_log.ledger().checkpoint().await?;
     assert!(h.system.broker_log.verify().await?.is_ok(), "the log still verifies without the content");
+    h.stop().await
+}
+
+async fn a_purge_removes_content_recorded_before_its_cutoff_and_keeps_the_rest(backend: Backend) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let household = vec![subject(AMY, Relation::Child), subject(JADE, Relation::ParentOrCarer)];
+    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    rita.request_checks(checks(&opened.enquiry_id)).await?;
+    // The second check's entries are recorded strictly later than the first's.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    rita.request_checks(checks(&opened.enquiry_id)).await?;
+
+    let log = &h.system.broker_log;
+    let entries = log.entries().await?;
+    let shown: Vec<_> = entries.iter().filter(|e| !e.fields.content_digest.is_empty()).collect();
+    let cutoff = shown.iter().map(|e| e.recorded_at.clone()).max().context("something was shown")?;
+    let before = shown.iter().filter(|e| e.recorded_at < cutoff).count();
+    assert!(before > 0 && before < shown.len(), "both checks showed something: {before} of {}", shown.len());
+
+    assert_eq!(log.purge_content(&cutoff).await? as usize, before);
+    for entry in shown {
+        let kept = log.shown(entry.seq).await?.is_some();
+        assert_eq!(kept, entry.recorded_at >= cutoff, "entry {} recorded at {}", entry.seq, entry.recorded_at);
+    }
+    assert_eq!(log.purge_content(&cutoff).await?, 0, "a second purge finds nothing more");
     h.stop().await
 }
