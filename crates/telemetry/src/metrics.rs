@@ -46,6 +46,7 @@ pub struct Metrics {
     log_commit_duration: Histograms,
     log_commit_entries: Histograms,
     feed_search_batch_checks: Histograms,
+    check_phase_duration: Histograms,
     log_append_failures: Counter,
     log_head: Gauge,
     policy_info: Family<Labels, Gauge>,
@@ -71,6 +72,7 @@ impl Metrics {
             log_commit_duration: Family::new_with_constructor(latency),
             log_commit_entries: Family::new_with_constructor(batch),
             feed_search_batch_checks: Family::new_with_constructor(batch),
+            check_phase_duration: Family::new_with_constructor(latency),
             log_append_failures: Counter::default(),
             log_head: Gauge::default(),
             policy_info: Family::default(),
@@ -104,6 +106,13 @@ impl Metrics {
             "feed_search_batch_checks",
             "Checks whose searches of one feed the broker sent as one call, by agency",
             m.feed_search_batch_checks.clone(),
+        );
+        registry.register(
+            "check_phase_duration_seconds",
+            "Where an agency check's time goes, by phase: prepare (enquiry, authorisation, \
+             workflow), fan_out (every feed answered or timed out), decide (policy and redaction), \
+             log (until its entries are durable)",
+            m.check_phase_duration.clone(),
         );
         registry.register(
             "log_append_failures",
@@ -152,6 +161,10 @@ impl Metrics {
 
     pub fn feed_search_batched(&self, agency: &str, checks: usize) {
         self.feed_search_batch_checks.get_or_create(&vec![("agency", agency.to_owned())]).observe(checks as f64);
+    }
+
+    pub fn check_phase(&self, phase: &'static str, elapsed: Duration) {
+        self.check_phase_duration.get_or_create(&vec![("phase", phase.to_owned())]).observe(elapsed.as_secs_f64());
     }
 
     pub fn log_append_failed(&self) {

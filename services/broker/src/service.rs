@@ -187,6 +187,7 @@ impl BrokerService {
         caller: Identity,
         request: pb::RequestChecksRequest,
     ) -> Result<pb::CheckResults, BrokerError> {
+        let mut phases = PhaseClock::start();
         within_limit(&request)?;
         let enquiry = self.load_enquiry(&request.enquiry_id).await?;
         let assigned = enquiry.assigned_researcher == caller;
@@ -212,7 +213,9 @@ impl BrokerService {
         self.record_checks_requested(&enquiry, &caller).await?;
         let subjects: Vec<_> =
             enquiry.subjects.iter().filter(|s| subject_ids.is_empty() || subject_ids.contains(&s.subject_id)).collect();
+        phases.end("prepare");
         let answers = check::fan_out(&self.feeds, &agencies, &subjects, self.check_deadline).await;
+        phases.end("fan_out");
         let requester = Requester { identity: caller.to_string(), organisation: caller.organisation().into(), role };
         let person_refs: HashMap<String, String> = enquiry
             .subjects
@@ -241,7 +244,9 @@ impl BrokerService {
         // durable. Held items and possible matches are written in the same
         // transaction as the entries that announce them.
         let companions = vec![self.holds.rows(&disclosed.holds), CandidateStore::rows(&disclosed.candidates)];
+        phases.end("decide");
         self.log.append_with(disclosed.entries, companions).await?;
+        phases.end("log");
         Ok(disclosed.results)
     }
 
@@ -853,5 +858,21 @@ impl pb::broker_server::Broker for BrokerService {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
         handle("AckMessages", &metadata, self.ack_messages(caller, request.into_inner())).await
+    }
+}
+
+/// Times a check's phases one after another, into the process's metrics. A check refused or
+/// failed part-way records only the phases it finished.
+struct PhaseClock(std::time::Instant);
+
+impl PhaseClock {
+    fn start() -> Self {
+        Self(std::time::Instant::now())
+    }
+
+    fn end(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        mash_telemetry::metrics::metrics().check_phase(phase, now - self.0);
+        self.0 = now;
     }
 }

@@ -108,7 +108,12 @@ struct Stats {
 struct Timings {
     log_commits: Timed,
     feed_searches: Timed,
+    /// A check's phases inside the broker, in [`PHASES`] order.
+    phases: [Timed; 4],
 }
+
+/// The broker's `check_phase_duration_seconds` phases, in the order a check passes them.
+const PHASES: [&str; 4] = ["prepare", "fan_out", "decide", "log"];
 
 impl Timings {
     fn now() -> Self {
@@ -120,6 +125,9 @@ impl Timings {
                 "mash_grpc_request_duration_seconds",
                 r#"{service="feed",method="Search"}"#,
             ),
+            phases: PHASES.map(|phase| {
+                Timed::read(&text, "mash_check_phase_duration_seconds", &format!(r#"{{phase="{phase}"}}"#))
+            }),
         }
     }
 
@@ -127,6 +135,7 @@ impl Timings {
         Self {
             log_commits: self.log_commits.since(before.log_commits),
             feed_searches: self.feed_searches.since(before.feed_searches),
+            phases: std::array::from_fn(|i| self.phases[i].since(before.phases[i])),
         }
     }
 }
@@ -342,6 +351,9 @@ fn report(r: &Results, rss_mib: f64) {
             feed.mean_us(),
             feed.count / checks.max(1.0)
         );
+        let phases: Vec<String> =
+            PHASES.iter().zip(s.timings.phases).map(|(name, t)| format!("{name} {:.0}", t.mean_us())).collect();
+        println!("@{in_flight:<2} check phases, mean µs: {}", phases.join(", "));
     }
     let floor = 2.0 * r.echo[0].p50() + r.fsync.p50();
     let ratio = r.check[0].p50() / floor;

@@ -48,6 +48,10 @@ async fn a_scrape_after_a_check_counts_it_and_names_no_one(backend: Backend) -> 
         "mash_policy_info{version=\"sha256:",
         r#"mash_grpc_requests_total{service="feed",method="Search",code="Ok"}"#,
         r#"mash_feed_push_records_total{agency="police",result="stored"}"#,
+        r#"mash_check_phase_duration_seconds_count{phase="prepare"}"#,
+        r#"mash_check_phase_duration_seconds_count{phase="fan_out"}"#,
+        r#"mash_check_phase_duration_seconds_count{phase="decide"}"#,
+        r#"mash_check_phase_duration_seconds_count{phase="log"}"#,
     ] {
         assert!(response.contains(expected), "{expected} missing from\n{response}");
     }
