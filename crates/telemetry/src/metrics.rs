@@ -57,6 +57,33 @@ pub struct Metrics {
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
+/// The phases of an agency check, in the order a check passes them: the label of
+/// `check_phase_duration_seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckPhase {
+    /// The enquiry, authorisation and the workflow's state.
+    Prepare,
+    /// Until every feed has answered or timed out.
+    FanOut,
+    /// Policy and redaction.
+    Decide,
+    /// Until the check's log entries are durable.
+    Log,
+}
+
+impl CheckPhase {
+    pub const ALL: [Self; 4] = [Self::Prepare, Self::FanOut, Self::Decide, Self::Log];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Prepare => "prepare",
+            Self::FanOut => "fan_out",
+            Self::Decide => "decide",
+            Self::Log => "log",
+        }
+    }
+}
+
 /// This process's metrics.
 pub fn metrics() -> &'static Metrics {
     &METRICS
@@ -109,9 +136,7 @@ impl Metrics {
         );
         registry.register(
             "check_phase_duration_seconds",
-            "Where an agency check's time goes, by phase: prepare (enquiry, authorisation, \
-             workflow), fan_out (every feed answered or timed out), decide (policy and redaction), \
-             log (until its entries are durable)",
+            "Where an agency check's time goes, by phase (prepare, fan_out, decide, log)",
             m.check_phase_duration.clone(),
         );
         registry.register(
@@ -163,8 +188,9 @@ impl Metrics {
         self.feed_search_batch_checks.get_or_create(&vec![("agency", agency.to_owned())]).observe(checks as f64);
     }
 
-    pub fn check_phase(&self, phase: &'static str, elapsed: Duration) {
-        self.check_phase_duration.get_or_create(&vec![("phase", phase.to_owned())]).observe(elapsed.as_secs_f64());
+    pub fn check_phase(&self, phase: CheckPhase, elapsed: Duration) {
+        let labels = vec![("phase", phase.as_str().to_owned())];
+        self.check_phase_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
     }
 
     pub fn log_append_failed(&self) {

@@ -10,6 +10,7 @@ use std::{
 use mash_domain::{Agency, DomainError, EnquiryId, Identity, SubjectId};
 use mash_policy::{Action, LivePolicy, Policy, access::Scope};
 use mash_proto::v1 as pb;
+use mash_telemetry::metrics::CheckPhase;
 use prost::Message;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
@@ -213,9 +214,9 @@ impl BrokerService {
         self.record_checks_requested(&enquiry, &caller).await?;
         let subjects: Vec<_> =
             enquiry.subjects.iter().filter(|s| subject_ids.is_empty() || subject_ids.contains(&s.subject_id)).collect();
-        phases.end("prepare");
+        phases.end(CheckPhase::Prepare);
         let answers = check::fan_out(&self.feeds, &agencies, &subjects, self.check_deadline).await;
-        phases.end("fan_out");
+        phases.end(CheckPhase::FanOut);
         let requester = Requester { identity: caller.to_string(), organisation: caller.organisation().into(), role };
         let person_refs: HashMap<String, String> = enquiry
             .subjects
@@ -244,9 +245,9 @@ impl BrokerService {
         // durable. Held items and possible matches are written in the same
         // transaction as the entries that announce them.
         let companions = vec![self.holds.rows(&disclosed.holds), CandidateStore::rows(&disclosed.candidates)];
-        phases.end("decide");
+        phases.end(CheckPhase::Decide);
         self.log.append_with(disclosed.entries, companions).await?;
-        phases.end("log");
+        phases.end(CheckPhase::Log);
         Ok(disclosed.results)
     }
 
@@ -870,7 +871,7 @@ impl PhaseClock {
         Self(std::time::Instant::now())
     }
 
-    fn end(&mut self, phase: &'static str) {
+    fn end(&mut self, phase: CheckPhase) {
         let now = std::time::Instant::now();
         mash_telemetry::metrics::metrics().check_phase(phase, now - self.0);
         self.0 = now;

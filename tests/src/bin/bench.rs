@@ -32,6 +32,7 @@ use hdrhistogram::Histogram;
 use mash_e2e::fixtures::{checks, enquiry, subject};
 use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, broker_client::BrokerClient};
 use mash_system::{System, SystemConfig, demo};
+use mash_telemetry::metrics::CheckPhase;
 use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -108,12 +109,9 @@ struct Stats {
 struct Timings {
     log_commits: Timed,
     feed_searches: Timed,
-    /// A check's phases inside the broker, in [`PHASES`] order.
+    /// A check's phases inside the broker, in [`CheckPhase::ALL`] order.
     phases: [Timed; 4],
 }
-
-/// The broker's `check_phase_duration_seconds` phases, in the order a check passes them.
-const PHASES: [&str; 4] = ["prepare", "fan_out", "decide", "log"];
 
 impl Timings {
     fn now() -> Self {
@@ -125,8 +123,9 @@ impl Timings {
                 "mash_grpc_request_duration_seconds",
                 r#"{service="feed",method="Search"}"#,
             ),
-            phases: PHASES.map(|phase| {
-                Timed::read(&text, "mash_check_phase_duration_seconds", &format!(r#"{{phase="{phase}"}}"#))
+            phases: CheckPhase::ALL.map(|phase| {
+                let labels = format!(r#"{{phase="{}"}}"#, phase.as_str());
+                Timed::read(&text, "mash_check_phase_duration_seconds", &labels)
             }),
         }
     }
@@ -351,8 +350,11 @@ fn report(r: &Results, rss_mib: f64) {
             feed.mean_us(),
             feed.count / checks.max(1.0)
         );
-        let phases: Vec<String> =
-            PHASES.iter().zip(s.timings.phases).map(|(name, t)| format!("{name} {:.0}", t.mean_us())).collect();
+        let phases: Vec<String> = CheckPhase::ALL
+            .iter()
+            .zip(s.timings.phases)
+            .map(|(p, t)| format!("{} {:.0}", p.as_str(), t.mean_us()))
+            .collect();
         println!("@{in_flight:<2} check phases, mean µs: {}", phases.join(", "));
     }
     let floor = 2.0 * r.echo[0].p50() + r.fsync.p50();
