@@ -1,4 +1,7 @@
 //! The education feed service.
+
+use mash_alloc as _;
+
 fn main() -> anyhow::Result<()> {
     mash_feed::cli::main(std::sync::Arc::new(mash_feed_education::Adapter))
 }

@@ -1,6 +1,8 @@
 //! mashctl: the MASH system from the command line, as each of its users
 //! would use it. See `mashctl --help`.
 
+use mash_alloc as _;
+
 mod agency;
 mod args;
 mod connect;

@@ -16,6 +16,8 @@
 //! Run: `cargo run --release -p mash-e2e --bin bench -- [--seconds N] [--requests N]`
 //! (`--seconds`: measured time per phase, default 5; `--requests`: cap on calls per phase).
 
+use mash_alloc as _;
+
 use std::{
     future::Future,
     io::Write,

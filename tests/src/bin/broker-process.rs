@@ -3,6 +3,8 @@
 //! that only for the binaries of the package under test). It is exactly
 //! `mash-broker`: the same flags, environment and `--config` file.
 
+use mash_alloc as _;
+
 fn main() -> anyhow::Result<()> {
     mash_broker::cli::main()
 }

@@ -29,6 +29,8 @@
 //! Run: `cargo run --release -p mash-e2e --bin feed-bench -- [--records N] [--searches N]
 //! [--warm-up N] [--streams N] [--seed N]`.
 
+use mash_alloc as _;
+
 use std::{
     collections::{BTreeMap, HashSet},
     io::{BufRead, BufReader},

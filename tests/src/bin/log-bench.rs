@@ -10,6 +10,8 @@
 //!
 //! Run: `cargo run --release -p mash-e2e --bin log-bench`
 
+use mash_alloc as _;
+
 use std::time::{Duration, Instant};
 
 use mash_broker::{

@@ -22,6 +22,8 @@
 //! `tests/tests/scale_out.rs` includes this file for its [`cluster`] module, so that the test and
 //! the benchmark start brokers the same way.
 
+use mash_alloc as _;
+
 use std::{
     sync::{
         Arc,
