@@ -391,8 +391,15 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
             }
         }
         let started = std::time::Instant::now();
+        let (mut entries, mut companions, mut waiters) = (Vec::new(), Vec::new(), Vec::with_capacity(group.len()));
+        for append in group {
+            entries.extend(append.entries);
+            companions.extend(append.companions);
+            waiters.push(append.done);
+        }
+        let count = entries.len();
         let result = match own_connection(&w.db, &mut conn).await {
-            Ok(c) => write_group(&w, c, &group, head.take()).await,
+            Ok(c) => write_group(&w, c, entries, &companions, head.take()).await,
             Err(error) => Err(error),
         };
         if result.is_err() {
@@ -401,8 +408,7 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
         let metrics = mash_telemetry::metrics::metrics();
         match &result {
             Ok((size, hash)) => {
-                let entries = group.iter().map(|a| a.entries.len()).sum();
-                metrics.log_committed(entries, started.elapsed(), *size);
+                metrics.log_committed(count, started.elapsed(), *size);
                 head = Some((*size, hash.clone()));
                 written.send_replace(*size);
                 w.outbox.committed();
@@ -412,8 +418,8 @@ async fn writer(w: Writer, mut queue: mpsc::Receiver<Append>, written: watch::Se
                 tracing::error!(%error, "disclosure log write failed; refusing disclosures in this group");
             }
         }
-        for append in group {
-            let _ = append.done.send(result.as_ref().map(|_| ()).map_err(|_| ()));
+        for done in waiters {
+            let _ = done.send(result.as_ref().map(|_| ()).map_err(|_| ()));
         }
     }
 }
@@ -439,43 +445,50 @@ async fn own_connection<'c>(
 async fn write_group(
     w: &Writer,
     conn: &mut AnyConnection,
-    group: &[Append],
+    news: Vec<NewEntry>,
+    companions: &[Companions],
     last_written: Option<(u64, String)>,
 ) -> Result<(u64, String), sqlx::Error> {
+    let mut entries = unchained(news, &crate::now_rfc3339());
     if let (Backend::Sqlite, Some((size, hash))) = (w.db.backend, last_written) {
-        match write_on_known_head(w, conn, group, size, hash).await {
+        match write_on_known_head(w, conn, &mut entries, companions, size, hash).await {
             Ok(head) => return Ok(head),
             Err(error) => tracing::debug!(%error, "log head moved or write failed; writing under the head's lock"),
         }
     }
-    write_locked(w, conn, group).await
+    write_locked(w, conn, &mut entries, companions).await
 }
 
 async fn write_on_known_head(
     w: &Writer,
     conn: &mut AnyConnection,
-    group: &[Append],
+    entries: &mut [Entry],
+    companions: &[Companions],
     size: u64,
     hash: String,
 ) -> Result<(u64, String), sqlx::Error> {
-    let recorded_at = crate::now_rfc3339();
-    let entries = chain(group, size, hash, &recorded_at);
+    chain(entries, size, hash);
     let mut script = Script::default();
     let new_size = size + entries.len() as u64;
     script.push(
         "UPDATE log_head SET size = ? WHERE id = 1 AND size = ?".into(),
         vec![Arg::Int(seq_value(new_size)), Arg::Int(seq_value(size))],
     );
-    add_group(w, &mut script, group, &entries, &recorded_at)?;
+    add_group(w, &mut script, companions, entries)?;
     script.commit_at_once(conn).await?;
-    Ok(head_of(&entries, size))
+    Ok(head_of(entries, size))
 }
 
 /// The transaction first advances `log_head`, which locks it: a concurrent
 /// writer, in this process or another replica, waits until this one commits,
 /// then continues the chain from the entries this one wrote.
-async fn write_locked(w: &Writer, conn: &mut AnyConnection, group: &[Append]) -> Result<(u64, String), sqlx::Error> {
-    let count = group.iter().map(|a| a.entries.len()).sum::<usize>() as i64;
+async fn write_locked(
+    w: &Writer,
+    conn: &mut AnyConnection,
+    entries: &mut [Entry],
+    companions: &[Companions],
+) -> Result<(u64, String), sqlx::Error> {
+    let count = entries.len() as i64;
     let mut tx = conn.begin().await?;
     let head = sqlx::query("UPDATE log_head SET size = size + $1 WHERE id = 1 RETURNING size")
         .bind(count)
@@ -491,32 +504,37 @@ async fn write_locked(w: &Writer, conn: &mut AnyConnection, group: &[Append]) ->
             .await?;
         row.try_get("entry_hash")?
     };
-    let recorded_at = crate::now_rfc3339();
-    let entries = chain(group, size, hash, &recorded_at);
+    chain(entries, size, hash);
     let mut script = Script::default();
-    add_group(w, &mut script, group, &entries, &recorded_at)?;
+    add_group(w, &mut script, companions, entries)?;
     script.run(&mut tx, w.db.backend).await?;
     tx.commit().await?;
-    Ok(head_of(&entries, size))
+    Ok(head_of(entries, size))
 }
 
-/// The group's entries, numbered after `size` and chained on `hash`.
-fn chain(group: &[Append], size: u64, mut hash: String, recorded_at: &str) -> Vec<Entry> {
-    let news = group.iter().flat_map(|a| &a.entries);
-    news.zip(size + 1..)
-        .map(|(new, seq)| {
-            let mut entry = Entry {
-                seq,
-                recorded_at: recorded_at.to_owned(),
-                fields: new.clone(),
-                prev_hash: std::mem::take(&mut hash),
-                entry_hash: String::new(),
-            };
-            entry.entry_hash = entry.compute_hash();
-            hash.clone_from(&entry.entry_hash);
-            entry
+/// The group's entries, not yet numbered or chained. They own what the checks handed over:
+/// a group is moved into the log, never copied (its content and texts are most of what a check
+/// allocates).
+fn unchained(news: Vec<NewEntry>, recorded_at: &str) -> Vec<Entry> {
+    news.into_iter()
+        .map(|fields| Entry {
+            seq: 0,
+            recorded_at: recorded_at.to_owned(),
+            fields,
+            prev_hash: String::new(),
+            entry_hash: String::new(),
         })
         .collect()
+}
+
+/// Numbers the entries after `size` and chains them on `hash`; again if the head has moved.
+fn chain(entries: &mut [Entry], size: u64, mut hash: String) {
+    for (entry, seq) in entries.iter_mut().zip(size + 1..) {
+        entry.seq = seq;
+        entry.prev_hash = std::mem::take(&mut hash);
+        entry.entry_hash = entry.compute_hash();
+        hash.clone_from(&entry.entry_hash);
+    }
 }
 
 fn head_of(entries: &[Entry], size: u64) -> (u64, String) {
@@ -530,30 +548,29 @@ fn seq_value(seq: u64) -> i64 {
 
 /// Everything a group writes besides the head: the entries, the sealed
 /// content they showed, the agencies' messages and the companion rows.
-fn add_group(
-    w: &Writer,
-    script: &mut Script,
-    group: &[Append],
-    entries: &[Entry],
-    recorded_at: &str,
-) -> Result<(), sqlx::Error> {
-    for chunk in fixed_size_chunks(entries) {
+fn add_group(w: &Writer, script: &mut Script, companions: &[Companions], entries: &[Entry]) -> Result<(), sqlx::Error> {
+    let Some(recorded_at) = entries.first().map(|e| e.recorded_at.as_str()) else { return Ok(()) };
+    let mut rest = entries;
+    for size in chunk_sizes(entries.len()) {
+        let (chunk, tail) = rest.split_at(size);
         add_entries(&w.db, script, chunk);
+        rest = tail;
     }
     let shown: Vec<(u64, Sealed)> = entries
         .iter()
         .filter_map(|e| e.fields.shown.as_ref().map(|bytes| (e.seq, w.keys.seal(e.seq.to_string().as_bytes(), bytes))))
         .collect();
-    for chunk in fixed_size_chunks(&shown) {
-        add_content(&w.db, script, recorded_at, chunk);
+    let mut shown = shown.into_iter();
+    for size in chunk_sizes(shown.len()) {
+        add_content(&w.db, script, recorded_at, shown.by_ref().take(size));
     }
     let mut messages = deliveries(entries)?;
     if let Some(policy) = &w.policy {
         messages.extend(notifications(&policy.current(), entries));
     }
     w.outbox.add(script, &messages);
-    for companions in group.iter().flat_map(|a| &a.companions) {
-        add_companions(&w.db, script, companions);
+    for rows in companions {
+        add_companions(&w.db, script, rows);
     }
     Ok(())
 }
@@ -597,7 +614,7 @@ fn notifications(policy: &Policy, entries: &[Entry]) -> Vec<Outgoing> {
         .collect()
 }
 
-/// Splits rows into chunks of 256, 128, 64 and 32 rows, then one chunk of
+/// The sizes `rows` rows are split into: chunks of 256, 128, 64 and 32, then one chunk of
 /// the last 0 to 31. On PostgreSQL each chunk size is one SQL text, so at
 /// most 35 prepared statements a table serve every group size (a statement
 /// per exact size would be prepared anew for almost every large group); on
@@ -605,20 +622,18 @@ fn notifications(policy: &Policy, entries: &[Entry]) -> Vec<Outgoing> {
 /// shape of group. Either way a small group — one check's entries — is one
 /// statement a table, and 256 rows × 24 columns stay under every backend's
 /// parameter limit.
-fn fixed_size_chunks<T>(rows: &[T]) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    let mut rest = rows;
+fn chunk_sizes(mut rows: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
     for size in [256, 128, 64, 32] {
-        while rest.len() >= size {
-            let (chunk, tail) = rest.split_at(size);
-            chunks.push(chunk);
-            rest = tail;
+        while rows >= size {
+            sizes.push(size);
+            rows -= size;
         }
     }
-    if !rest.is_empty() {
-        chunks.push(rest);
+    if rows > 0 {
+        sizes.push(rows);
     }
-    chunks
+    sizes
 }
 
 fn add_companions(db: &Db, script: &mut Script, companions: &Companions) {
@@ -635,7 +650,7 @@ fn add_companions(db: &Db, script: &mut Script, companions: &Companions) {
     }
 }
 
-fn add_content(db: &Db, script: &mut Script, recorded_at: &str, chunk: &[(u64, Sealed)]) {
+fn add_content(db: &Db, script: &mut Script, recorded_at: &str, chunk: impl ExactSizeIterator<Item = (u64, Sealed)>) {
     let sql = format!(
         "INSERT INTO disclosed_content (seq, recorded_at, key_id, content) VALUES {}",
         db.value_rows(chunk.len(), 4)
@@ -643,10 +658,10 @@ fn add_content(db: &Db, script: &mut Script, recorded_at: &str, chunk: &[(u64, S
     let mut args = Vec::with_capacity(chunk.len() * 4);
     for (seq, sealed) in chunk {
         args.extend([
-            Arg::Int(seq_value(*seq)),
+            Arg::Int(seq_value(seq)),
             Arg::Text(recorded_at.to_owned()),
-            Arg::Text(sealed.key_id.clone()),
-            Arg::Bytes(sealed.blob.clone()),
+            Arg::Text(sealed.key_id),
+            Arg::Bytes(sealed.blob),
         ]);
     }
     script.push(sql, args);
@@ -699,4 +714,38 @@ fn entry_from_row(row: &AnyRow) -> Result<Entry, BrokerError> {
         prev_hash: text("prev_hash")?,
         entry_hash: text("entry_hash")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn news(n: usize) -> Vec<NewEntry> {
+        (0..n)
+            .map(|i| NewEntry { record_ref: format!("r-{i}"), outcome: "disclosed".into(), ..NewEntry::default() })
+            .collect()
+    }
+
+    #[test]
+    fn a_group_chained_again_on_a_moved_head_is_as_if_chained_there_first() {
+        let mut moved = unchained(news(3), "2026-12-01T00:00:00Z");
+        chain(&mut moved, 0, GENESIS.into());
+        chain(&mut moved, 7, "ab".repeat(32));
+        let mut fresh = unchained(news(3), "2026-12-01T00:00:00Z");
+        chain(&mut fresh, 7, "ab".repeat(32));
+        assert_eq!(moved, fresh);
+        assert_eq!(moved.iter().map(|e| e.seq).collect::<Vec<_>>(), [8, 9, 10]);
+        assert_eq!(moved[0].prev_hash, "ab".repeat(32));
+        assert!(moved.windows(2).all(|w| w[1].prev_hash == w[0].entry_hash && w[0].entry_hash == w[0].compute_hash()));
+        assert_eq!(head_of(&moved, 7), (10, moved[2].entry_hash.clone()));
+    }
+
+    #[test]
+    fn chunks_are_the_fixed_sizes_then_the_rest() {
+        assert_eq!(chunk_sizes(0), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(10), [10]);
+        assert_eq!(chunk_sizes(32), [32]);
+        assert_eq!(chunk_sizes(300), [256, 32, 12]);
+        assert_eq!(chunk_sizes(511), [256, 128, 64, 32, 31]);
+    }
 }
