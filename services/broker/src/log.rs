@@ -449,7 +449,7 @@ async fn write_group(
     companions: &[Companions],
     last_written: Option<(u64, String)>,
 ) -> Result<(u64, String), sqlx::Error> {
-    let mut entries = unchained(news, &crate::now_rfc3339());
+    let mut entries = unchained(news);
     if let (Backend::Sqlite, Some((size, hash))) = (w.db.backend, last_written) {
         match write_on_known_head(w, conn, &mut entries, companions, size, hash).await {
             Ok(head) => return Ok(head),
@@ -467,7 +467,7 @@ async fn write_on_known_head(
     size: u64,
     hash: String,
 ) -> Result<(u64, String), sqlx::Error> {
-    chain(entries, size, hash);
+    chain(entries, size, hash, &crate::now_rfc3339());
     let mut script = Script::default();
     let new_size = size + entries.len() as u64;
     script.push(
@@ -504,7 +504,8 @@ async fn write_locked(
             .await?;
         row.try_get("entry_hash")?
     };
-    chain(entries, size, hash);
+    // Stamped under the head's lock, so that across replicas time never goes back along the chain.
+    chain(entries, size, hash, &crate::now_rfc3339());
     let mut script = Script::default();
     add_group(w, &mut script, companions, entries)?;
     script.run(&mut tx, w.db.backend).await?;
@@ -515,11 +516,11 @@ async fn write_locked(
 /// The group's entries, not yet numbered or chained. They own what the checks handed over:
 /// a group is moved into the log, never copied (its content and texts are most of what a check
 /// allocates).
-fn unchained(news: Vec<NewEntry>, recorded_at: &str) -> Vec<Entry> {
+fn unchained(news: Vec<NewEntry>) -> Vec<Entry> {
     news.into_iter()
         .map(|fields| Entry {
             seq: 0,
-            recorded_at: recorded_at.to_owned(),
+            recorded_at: String::new(),
             fields,
             prev_hash: String::new(),
             entry_hash: String::new(),
@@ -527,10 +528,12 @@ fn unchained(news: Vec<NewEntry>, recorded_at: &str) -> Vec<Entry> {
         .collect()
 }
 
-/// Numbers the entries after `size` and chains them on `hash`; again if the head has moved.
-fn chain(entries: &mut [Entry], size: u64, mut hash: String) {
+/// Stamps the entries, numbers them after `size` and chains them on `hash`; again if the head
+/// has moved.
+fn chain(entries: &mut [Entry], size: u64, mut hash: String, recorded_at: &str) {
     for (entry, seq) in entries.iter_mut().zip(size + 1..) {
         entry.seq = seq;
+        recorded_at.clone_into(&mut entry.recorded_at);
         entry.prev_hash = std::mem::take(&mut hash);
         entry.entry_hash = entry.compute_hash();
         hash.clone_from(&entry.entry_hash);
@@ -728,11 +731,11 @@ mod tests {
 
     #[test]
     fn a_group_chained_again_on_a_moved_head_is_as_if_chained_there_first() {
-        let mut moved = unchained(news(3), "2026-12-01T00:00:00Z");
-        chain(&mut moved, 0, GENESIS.into());
-        chain(&mut moved, 7, "ab".repeat(32));
-        let mut fresh = unchained(news(3), "2026-12-01T00:00:00Z");
-        chain(&mut fresh, 7, "ab".repeat(32));
+        let mut moved = unchained(news(3));
+        chain(&mut moved, 0, GENESIS.into(), "2026-12-01T00:00:00Z");
+        chain(&mut moved, 7, "ab".repeat(32), "2026-12-01T00:00:01Z");
+        let mut fresh = unchained(news(3));
+        chain(&mut fresh, 7, "ab".repeat(32), "2026-12-01T00:00:01Z");
         assert_eq!(moved, fresh);
         assert_eq!(moved.iter().map(|e| e.seq).collect::<Vec<_>>(), [8, 9, 10]);
         assert_eq!(moved[0].prev_hash, "ab".repeat(32));
