@@ -7,11 +7,16 @@
 //!   entries), with 1 and with 32 calls in flight;
 //! - a bare tonic mTLS round trip (`grpc.health.v1` Check on the broker, same client
 //!   certificate), with 1 and 32 in flight: what any call costs before the broker does work;
-//! - one `fdatasync` of a 256-byte append on the same disk: what durability costs at least.
+//! - one `fdatasync` of a 256-byte append on the same disk: what durability costs at least;
+//! - a bare fan-out: one health Check to each of the four feeds at once, with the broker's
+//!   certificate, done when all four answer (1 in flight): what the broker's fan-out costs
+//!   before any feed does work, on the same two cores.
 //!
 //! A check needs at least a client round trip, a broker → feed round trip and one durable
 //! write, so the floor is 2 × echo p50 + fdatasync p50. The targets: check p50 ≤ 3 × floor,
-//! and checks/s at 32 in flight ≥ 5% of echo requests/s at 32 in flight.
+//! and checks/s at 32 in flight ≥ 5% of echo requests/s at 32 in flight. A second floor,
+//! echo p50 + fan-out p50 + fdatasync p50, counts the four parallel feed calls a check makes;
+//! it is printed beside the target's, for the target's owner to judge, not instead of it.
 //!
 //! Run: `cargo run --release -p mash-e2e --bin bench -- [--seconds N] [--requests N]`
 //! (`--seconds`: measured time per phase, default 5; `--requests`: cap on calls per phase).
@@ -72,6 +77,20 @@ struct Echo(HealthClient<Channel>);
 impl Call for Echo {
     async fn call(&mut self) -> anyhow::Result<()> {
         self.0.check(HealthCheckRequest { service: String::new() }).await?;
+        Ok(())
+    }
+}
+
+/// The four feeds' health services, called at once.
+#[derive(Clone)]
+struct FanOut(Vec<HealthClient<Channel>>);
+
+impl Call for FanOut {
+    async fn call(&mut self) -> anyhow::Result<()> {
+        let calls = self.0.iter_mut().map(|feed| feed.check(HealthCheckRequest { service: String::new() }));
+        for answer in futures::future::join_all(calls).await {
+            answer?;
+        }
         Ok(())
     }
 }
@@ -215,9 +234,10 @@ async fn main() -> anyhow::Result<()> {
     let stop = Stop::new(args.seconds, args.requests.min(FSYNCS));
     let fsync = tokio::task::spawn_blocking(move || fdatasync(&path, &stop)).await??;
     let echo1 = measure(&echoers, 1, &args).await?;
+    let fan_out = measure(&[fan_out(&system).await?], 1, &args).await?;
     let check = [measure(&checkers, 1, &args).await?, measure(&checkers, 32, &args).await?];
     let echo = [echo1, measure(&echoers, 32, &args).await?];
-    report(&Results { check, echo, fsync }, peak_rss()?);
+    report(&Results { check, echo, fsync, fan_out }, peak_rss()?);
     system.stop().await;
     Ok(())
 }
@@ -240,6 +260,16 @@ async fn callers(system: &System) -> anyhow::Result<(Vec<Check>, Vec<Echo>)> {
             .push(Echo(HealthClient::new(mash_transport::connect(&format!("https://{}", system.broker), &tls).await?)));
     }
     Ok((checkers, echoers))
+}
+
+/// A health client per feed, as the broker connects to them.
+async fn fan_out(system: &System) -> anyhow::Result<FanOut> {
+    let tls = system.tls_as("broker")?;
+    let mut feeds = Vec::new();
+    for (_, addr) in &system.feeds {
+        feeds.push(HealthClient::new(mash_transport::connect(&format!("https://{addr}"), &tls).await?));
+    }
+    Ok(FanOut(feeds))
 }
 
 /// A warm-up, discarded, then the measured phase at the same concurrency.
@@ -316,6 +346,7 @@ struct Results {
     check: [Stats; 2],
     echo: [Stats; 2],
     fsync: Stats,
+    fan_out: Stats,
 }
 
 fn report(r: &Results, rss_mib: f64) {
@@ -329,6 +360,7 @@ fn report(r: &Results, rss_mib: f64) {
         ("echo (health Check, mTLS)", 1, &r.echo[0]),
         ("echo (health Check, mTLS)", 32, &r.echo[1]),
         ("append 256 B + fdatasync", 1, &r.fsync),
+        ("fan-out (4 feeds' health)", 1, &r.fan_out),
     ];
     for (name, in_flight, s) in rows {
         println!(
@@ -371,4 +403,9 @@ fn report(r: &Results, rss_mib: f64) {
     // The same ratio from CPU time, which other work on the machine disturbs far less.
     let cpu_share = 100.0 * r.echo[1].cpu_us / r.check[1].cpu_us;
     println!("CPU per echo ÷ CPU per check @32       {cpu_share:.1}%  (the same target, from CPU time)");
+    // A check's four feed calls go out at once; this floor counts them as they cost.
+    let fan_out_floor = r.echo[0].p50() + r.fan_out.p50() + r.fsync.p50();
+    let fan_out_ratio = r.check[0].p50() / fan_out_floor;
+    println!("floor with the fan-out = echo p50 + fan-out p50 + fdatasync p50   {fan_out_floor:.1} µs");
+    println!("check p50 / floor with the fan-out     {fan_out_ratio:.2}  (for the target's owner, not the target)");
 }
