@@ -248,6 +248,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who calls in each phase. The fan-out is one caller, whose one call is four.
 struct Callers {
     check: Vec<Check>,
     echo: Vec<Echo>,
