@@ -8,7 +8,7 @@
 //! message is sealed with the broker's key, bound to its id; the agency, the
 //! kind and the times stay in clear for the queue's index.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use mash_db::{Arg, Db, Script};
 use mash_domain::{Agency, Identity};
@@ -165,36 +165,43 @@ impl Outbox {
 
     /// Acknowledges `agency`'s messages: all or none. An id that is not one
     /// of `agency`'s messages is NOT_FOUND, whether or not another agency has
-    /// it, so that ids reveal nothing across agencies.
+    /// it, so that ids reveal nothing across agencies. Two statements however
+    /// many ids: a batch of 500 was a thousand round trips on PostgreSQL.
     pub(crate) async fn ack(&self, agency: Agency, ids: &[String], by: &Identity) -> Result<u32, BrokerError> {
+        // Every parameter from `placeholders`, never a literal `$n`: see `Db::placeholders`.
+        let at = |n| self.db.placeholders(n, 1);
+        let listed = self.db.placeholders(4, ids.len());
         let mut tx = self.db.pool.begin().await?;
-        let mut acknowledged = 0;
-        for (i, id) in ids.iter().enumerate() {
-            // The update comes first so that the transaction writes before it reads.
-            let done = sqlx::query(
-                "UPDATE agency_messages SET acked_at = $1, acked_by = $2 \
-                 WHERE message_id = $3 AND agency = $4 AND acked_at IS NULL",
-            )
-            .bind(crate::now_rfc3339())
-            .bind(by.as_str())
-            .bind(id)
-            .bind(agency.as_str())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 1 {
-                acknowledged += 1;
-                continue;
-            }
-            let ours = sqlx::query("SELECT 1 AS found FROM agency_messages WHERE message_id = $1 AND agency = $2")
-                .bind(id)
-                .bind(agency.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if ours.is_none() {
-                return Err(BrokerError::NotFound(format!("message_ids[{i}]: {agency} has no message {id:?}")));
-            }
+        // The update comes first so that the transaction writes before it reads.
+        let mut update = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE agency_messages SET acked_at = {}, acked_by = {} \
+             WHERE agency = {} AND acked_at IS NULL AND message_id IN ({listed})",
+            at(1),
+            at(2),
+            at(3)
+        )))
+        .bind(crate::now_rfc3339())
+        .bind(by.as_str())
+        .bind(agency.as_str());
+        for id in ids {
+            update = update.bind(id);
+        }
+        let acknowledged = update.execute(&mut *tx).await?.rows_affected();
+        let listed = self.db.placeholders(2, ids.len());
+        let mut ours = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT message_id FROM agency_messages WHERE agency = {} AND message_id IN ({listed})",
+            at(1)
+        )))
+        .bind(agency.as_str());
+        for id in ids {
+            ours = ours.bind(id);
+        }
+        let ours: HashSet<String> = ours.fetch_all(&mut *tx).await?.into_iter().collect();
+        if let Some((i, id)) = ids.iter().enumerate().find(|(_, id)| !ours.contains(*id)) {
+            // Dropping the transaction rolls the update back.
+            return Err(BrokerError::NotFound(format!("message_ids[{i}]: {agency} has no message {id:?}")));
         }
         tx.commit().await?;
-        Ok(acknowledged)
+        Ok(u32::try_from(acknowledged).unwrap_or(u32::MAX))
     }
 }
