@@ -611,10 +611,18 @@ fn notifications(policy: &Policy, entries: &[Entry]) -> Vec<Outgoing> {
                     disclosed_at: e.recorded_at.clone(),
                 };
                 let body = pb::agency_message::Body::DisclosureNotification(body);
-                Outgoing::new(agency, format!("n-{}", e.seq), e.recorded_at.clone(), body)
+                Outgoing::new(agency, notification_id(e.seq), e.recorded_at.clone(), body)
             })
         })
         .collect()
+}
+
+/// A notification's message id. A group's notifications are all due at its
+/// `recorded_at`, and an agency's queue is delivered in order of due time,
+/// then id: zero-padded to u64's 20 digits, the ids sort as the log does
+/// (`n-10` would come before `n-9`).
+fn notification_id(seq: u64) -> String {
+    format!("n-{seq:020}")
 }
 
 /// The sizes `rows` rows are split into: chunks of 256, 128, 64 and 32, then one chunk of
@@ -741,6 +749,14 @@ mod tests {
         assert_eq!(moved[0].prev_hash, "ab".repeat(32));
         assert!(moved.windows(2).all(|w| w[1].prev_hash == w[0].entry_hash && w[0].entry_hash == w[0].compute_hash()));
         assert_eq!(head_of(&moved, 7), (10, moved[2].entry_hash.clone()));
+    }
+
+    #[test]
+    fn notification_ids_sort_as_the_log_does() {
+        let seqs = [1, 9, 10, 99, 100, 123_456, u64::MAX - 1, u64::MAX];
+        let ids: Vec<String> = seqs.iter().map(|&seq| notification_id(seq)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        assert_eq!(notification_id(10), "n-00000000000000000010");
     }
 
     #[test]
