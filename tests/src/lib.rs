@@ -6,6 +6,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context;
+
+pub mod samples;
 use mash_system::{Databases, System, SystemConfig};
 
 /// Which database every service of a test system uses.

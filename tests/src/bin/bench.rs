@@ -39,7 +39,7 @@ use std::{
 };
 
 use anyhow::Context;
-use hdrhistogram::Histogram;
+use mash_e2e::samples::Samples;
 use mash_e2e::fixtures::{checks, enquiry, subject};
 use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, broker_client::BrokerClient};
 use mash_system::{System, SystemConfig, demo};
@@ -119,7 +119,7 @@ impl Stop {
 
 /// Latencies in nanoseconds, calls per second and CPU time per call for one phase.
 struct Stats {
-    hist: Histogram<u64>,
+    hist: Samples,
     per_sec: f64,
     /// The whole process's CPU time (every service and the client) per call: unlike
     /// calls per second, it hardly moves when other work shares the cores.
@@ -200,10 +200,6 @@ impl Stats {
     fn p99(&self) -> f64 {
         self.hist.value_at_quantile(0.99) as f64 / 1e3
     }
-}
-
-fn histogram() -> anyhow::Result<Histogram<u64>> {
-    Ok(Histogram::new_with_bounds(1, 60_000_000_000, 3)?)
 }
 
 struct Args {
@@ -310,9 +306,9 @@ async fn run<C: Call>(callers: &[C], in_flight: usize, stop: Stop) -> anyhow::Re
     let timings_before = Timings::now();
     let workers: Vec<_> =
         (0..in_flight).map(|i| tokio::spawn(worker(callers[i % callers.len()].clone(), stop.clone()))).collect();
-    let mut hist = histogram()?;
+    let mut hist = Samples::default();
     for handle in workers {
-        hist.add(handle.await??)?;
+        hist.merge(handle.await??);
     }
     let per_sec = hist.len() as f64 / start.elapsed().as_secs_f64();
     let cpu_us = (process_cpu()? - cpu_start).as_secs_f64() * 1e6 / hist.len().max(1) as f64;
@@ -330,12 +326,12 @@ fn process_cpu() -> anyhow::Result<Duration> {
     Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
-async fn worker<C: Call>(mut caller: C, stop: Stop) -> anyhow::Result<Histogram<u64>> {
-    let mut hist = histogram()?;
+async fn worker<C: Call>(mut caller: C, stop: Stop) -> anyhow::Result<Samples> {
+    let mut hist = Samples::default();
     while stop.another() {
         let start = Instant::now();
         caller.call().await?;
-        hist.saturating_record(start.elapsed().as_nanos() as u64);
+        hist.record(start.elapsed().as_nanos() as u64);
     }
     Ok(hist)
 }
@@ -343,13 +339,13 @@ async fn worker<C: Call>(mut caller: C, stop: Stop) -> anyhow::Result<Histogram<
 /// The cheapest durable write: a 256-byte append made durable, as a log entry needs.
 fn fdatasync(path: &Path, stop: &Stop) -> anyhow::Result<Stats> {
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    let mut hist = histogram()?;
+    let mut hist = Samples::default();
     let start = Instant::now();
     while stop.another() {
         let t = Instant::now();
         file.write_all(&[b'x'; 256])?;
         file.sync_data()?;
-        hist.saturating_record(t.elapsed().as_nanos() as u64);
+        hist.record(t.elapsed().as_nanos() as u64);
     }
     Ok(Stats {
         per_sec: hist.len() as f64 / start.elapsed().as_secs_f64(),

@@ -41,7 +41,7 @@ use std::{
 };
 
 use anyhow::Context;
-use hdrhistogram::Histogram;
+use mash_e2e::samples::Samples;
 use mash_domain::Agency;
 use mash_matching::{MatchRecord, blocking_keys};
 use mash_proto::v1::{self as pb, feed_client::FeedClient};
@@ -262,13 +262,13 @@ struct Figures {
     rejected: usize,
     ingest: Duration,
     rss_after_ingest_mib: f64,
-    search: Histogram<u64>,
+    search: Samples,
     searches: usize,
     search_wall: Duration,
     /// Items returned per measured search.
-    items: Histogram<u64>,
+    items: Samples,
     /// Distinct records sharing a blocking key with each measured query.
-    candidates: Histogram<u64>,
+    candidates: Samples,
     /// Per kind of blocking key: (keys looked up, total records under them, largest block).
     blocks: BTreeMap<String, (u64, u64, u64)>,
     found_true: usize,
@@ -326,16 +326,16 @@ async fn bench(
     for (_, person) in warm {
         searcher.search(search_request(person)).await?;
     }
-    let mut search = Histogram::new_with_bounds(1, 60_000_000_000, 3)?;
-    let mut items = Histogram::new_with_bounds(1, 1_000_000, 3)?;
+    let mut search = Samples::default();
+    let mut items = Samples::default();
     let (mut found_true, mut wrong_matches) = (0, 0);
     let started = Instant::now();
     for (person, query) in measured {
         let t = Instant::now();
         let response = searcher.search(search_request(query)).await?.into_inner();
-        search.saturating_record(t.elapsed().as_nanos() as u64);
+        search.record(t.elapsed().as_nanos() as u64);
         let returned: Vec<&pb::Item> = response.results.iter().flat_map(|r| &r.items).collect();
-        items.saturating_record(returned.len() as u64);
+        items.record(returned.len() as u64);
         let true_person = |item: &pb::Item| {
             record_number(&item.record_id).ok().and_then(|n| person_of_record.get(n).copied()) == Some(*person)
         };
@@ -376,12 +376,12 @@ async fn candidates(
     key_file: &Path,
     db_path: &Path,
     queries: &[(u32, pb::Person)],
-) -> anyhow::Result<(Histogram<u64>, BTreeMap<String, (u64, u64, u64)>, i64)> {
+) -> anyhow::Result<(Samples, BTreeMap<String, (u64, u64, u64)>, i64)> {
     let keys = KeyRing::load(key_file)?;
     sqlx::any::install_default_drivers();
     let url = format!("sqlite://{}?mode=ro", db_path.display());
     let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await?;
-    let mut hist = Histogram::new_with_bounds(1, 10_000_000, 3)?;
+    let mut hist = Samples::default();
     let mut blocks: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     let today = mash_domain::today();
     // The index is partitioned by epoch; a key is looked up in every one, as the feed does.
@@ -409,7 +409,7 @@ async fn candidates(
             count = count.bind(*key);
         }
         let n: i64 = count.fetch_one(&pool).await?.try_get("n")?;
-        hist.saturating_record(u64::try_from(n)?);
+        hist.record(u64::try_from(n)?);
         for (key, blind) in blocking.iter().zip(&blind) {
             let sql = format!("SELECT COUNT(*) AS n FROM record_keys WHERE epoch IN ({epoch_list}) AND blind_key = ?");
             let size: i64 = sqlx::query(AssertSqlSafe(sql)).bind(*blind).fetch_one(&pool).await?.try_get("n")?;
@@ -468,7 +468,7 @@ fn report(f: &Figures, rss: &Rss, db_path: &Path) {
     );
     println!("{:<44} {:>12.1} {:>12} {:>8}", "feed peak RSS after ingestion, MiB", f.rss_after_ingest_mib, "", "");
     println!("{:<44} {:>12.1} {:>12} {:>8}", "feed RSS at the end (VmRSS), MiB", rss.current_mib, "", "");
-    let q = |h: &Histogram<u64>, p: f64| h.value_at_quantile(p);
+    let q = |h: &Samples, p: f64| h.value_at_quantile(p);
     println!(
         "{:<44} {:>12} {:>12} {:>8}",
         "candidates per query, p50 / p99 / max",

@@ -33,7 +33,7 @@ use std::{
 };
 
 use anyhow::Context;
-use hdrhistogram::Histogram;
+use mash_e2e::samples::Samples;
 use mash_proto::v1::{self as pb, AgencyStatus, broker_client::BrokerClient};
 use tonic::transport::Channel;
 
@@ -155,7 +155,7 @@ async fn lock_waits(pool: sqlx::AnyPool, until: Instant) -> anyhow::Result<LockW
 
 /// One measured phase.
 struct Phase {
-    hist: Histogram<u64>,
+    hist: Samples,
     per_sec: f64,
     entries: i64,
     commits: i64,
@@ -182,9 +182,9 @@ async fn run(
             tokio::spawn(worker(client, enquiries.clone(), next.clone(), deadline))
         })
         .collect();
-    let mut hist = histogram()?;
+    let mut hist = Samples::default();
     for handle in workers {
-        hist.add(handle.await??)?;
+        hist.merge(handle.await??);
     }
     let per_sec = hist.len() as f64 / start.elapsed().as_secs_f64();
     Ok(Phase { hist, per_sec, entries: 0, commits: 0, usage: Usage::default(), waits: LockWaits::default() })
@@ -195,8 +195,8 @@ async fn worker(
     enquiries: Arc<[String]>,
     next: Arc<AtomicU64>,
     deadline: Instant,
-) -> anyhow::Result<Histogram<u64>> {
-    let mut hist = histogram()?;
+) -> anyhow::Result<Samples> {
+    let mut hist = Samples::default();
     while Instant::now() < deadline {
         let n = next.fetch_add(1, Ordering::Relaxed) as usize;
         let request = mash_e2e::fixtures::checks(&enquiries[n % enquiries.len()]);
@@ -204,13 +204,9 @@ async fn worker(
         let results = client.request_checks(request).await?.into_inner();
         let answered = |a: &pb::AgencyResult| matches!(a.status(), AgencyStatus::Found | AgencyStatus::NotKnown);
         anyhow::ensure!(results.agencies.len() == 4 && results.agencies.iter().all(answered), "degraded check");
-        hist.saturating_record(start.elapsed().as_nanos() as u64);
+        hist.record(start.elapsed().as_nanos() as u64);
     }
     Ok(hist)
-}
-
-fn histogram() -> anyhow::Result<Histogram<u64>> {
-    Ok(Histogram::new_with_bounds(1, 60_000_000_000, 3)?)
 }
 
 /// CPU time, in clock ticks, of the broker processes, of this process, and of the whole machine.
