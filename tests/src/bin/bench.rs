@@ -39,8 +39,8 @@ use std::{
 };
 
 use anyhow::Context;
-use mash_e2e::samples::Samples;
 use mash_e2e::fixtures::{checks, enquiry, subject};
+use mash_e2e::samples::Samples;
 use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, broker_client::BrokerClient};
 use mash_system::{System, SystemConfig, demo};
 use mash_telemetry::metrics::CheckPhase;

@@ -41,8 +41,8 @@ use std::{
 };
 
 use anyhow::Context;
-use mash_e2e::samples::Samples;
 use mash_domain::Agency;
+use mash_e2e::samples::Samples;
 use mash_matching::{MatchRecord, blocking_keys};
 use mash_proto::v1::{self as pb, feed_client::FeedClient};
 use mash_seal::KeyRing;
