@@ -125,10 +125,14 @@ fn adapters() -> Vec<Arc<dyn RecordAdapter>> {
 }
 
 impl System {
-    pub async fn start(config: SystemConfig) -> anyhow::Result<Self> {
+    pub async fn start(mut config: SystemConfig) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.dir).with_context(|| format!("creating {}", config.dir.display()))?;
-        let pki = DevPki::generate(&config.dir.join("pki"), "MASH development CA", &mash_pki::demo_principals())?;
+        // Absolute, so that endpoints.json and every path in it work from any directory.
+        config.dir = std::path::absolute(&config.dir).with_context(|| format!("resolving {}", config.dir.display()))?;
+        // The policy first: it puts the agency registry in force, and the PKI
+        // issues a certificate to each registered agency's systems.
         let policy = LivePolicy::load(&config.policy_dir).await?;
+        let pki = DevPki::generate(&config.dir.join("pki"), "MASH development CA", &mash_pki::demo_principals())?;
         let policy_watch = policy.clone().watch(Duration::from_secs(2));
         let policy_in_force = policy.clone();
         let (shutdown, watcher) = watch::channel(false);
