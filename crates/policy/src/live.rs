@@ -54,18 +54,32 @@ impl LivePolicy {
     }
 
     /// Checks the files every `every` and reloads them when they change.
+    /// Files once rejected are not loaded, logged or counted again until they
+    /// change: a broken file would otherwise be an ERROR line and a failure
+    /// every few seconds until someone fixes it.
     pub fn watch(self: Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut rejected: Option<String> = None;
             loop {
                 tokio::time::sleep(every).await;
+                let on_disk = self.files.version().ok();
+                if on_disk.is_some() && on_disk == rejected {
+                    continue;
+                }
                 match self.reload().await {
-                    Ok(Some(version)) => tracing::info!(%version, "new policy in force"),
-                    Ok(None) => {}
-                    Err(error) => tracing::error!(
-                        %error,
-                        in_force = %self.current().version(),
-                        "new policy files rejected; the policy in force is unchanged"
-                    ),
+                    Ok(Some(version)) => {
+                        rejected = None;
+                        tracing::info!(%version, "new policy in force");
+                    }
+                    Ok(None) => rejected = None,
+                    Err(error) => {
+                        rejected = on_disk;
+                        tracing::error!(
+                            %error,
+                            in_force = %self.current().version(),
+                            "new policy files rejected; the policy in force is unchanged"
+                        );
+                    }
                 }
             }
         })

@@ -116,7 +116,11 @@ pub fn init(service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
 
     let mut outcome = Ok(inert());
     INSTALLED.get_or_init(|| {
-        let stderr = tracing_subscriber::fmt::layer().with_writer(io::stderr).with_filter(stderr_filter);
+        // Colour only on a terminal: redirected to a file, escape codes are noise in every line.
+        let stderr = tracing_subscriber::fmt::layer()
+            .with_writer(io::stderr)
+            .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+            .with_filter(stderr_filter);
         outcome = tracing_subscriber::registry()
             .with(stderr)
             .with(otel_layer(&provider))
