@@ -65,6 +65,9 @@ fn normalise(subject: &Subject, identifiers: Identifiers) -> Result<MatchRecord,
         postcode: subject.postcode.as_deref().unwrap_or_default(),
         nhs_number: &nhs_number,
         upn: &upn,
+        // "12 Oak Street, Leeds": the town stays in, on both sides alike.
+        address_line: &subject.address,
+        ..Default::default()
     })
 }
 
