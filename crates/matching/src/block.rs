@@ -16,6 +16,7 @@
 //! | `name-pd` | first initial + each surname's Soundex + postcode district | missing or wrong date of birth |
 //! | `fi-pc`   | first initial + each postcode (current and previous) | no surname, no date of birth, a surname change |
 //! | `fi-al`   | first initial + each address line (house number and street) | no postcode                      |
+//! | `al-yob`  | each address line + birth year                  | both names changed, no postcode            |
 //! | `fn-sy`   | first name (and formal name) + surname Soundex + year of birth, each year of an approximate age | a wrong or estimated day and month |
 //! | `fn-sn`   | first name + surname Soundex, only on records with no date or years of birth | records held without a date of birth |
 //!
@@ -165,6 +166,9 @@ fn stored_keys(record: &MatchRecord, out: &mut Writer<'_>) {
         }
         for postcode in &postcodes {
             out.add("pc-yob", format_args!("{postcode}|{}", date.year()));
+        }
+        for line in &lines {
+            out.add("al-yob", format_args!("{line}|{}", date.year()));
         }
     }
     for initial in &initials {

@@ -2,7 +2,7 @@
 //! on a FEBRL data set, as a feed would run it: the stored records indexed by
 //! their blocking keys, each query's candidates scored and settled. Printed as
 //! CSV, one row per candidate scored at least possible by either model (or of
-//! probability at least 0.001): `model,query,candidate,verdict,probability`.
+//! probability at least 0.001): `model,query,candidate,verdict,probability,reason`.
 //! `scripts/febrl.py` judges the rows against the ids' ground truth, beside
 //! Splink on the same data.
 //!
@@ -42,14 +42,19 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let index = FeedIndex::build(stored_records.iter().copied());
     let mut out = BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "model,query,candidate,verdict,probability")?;
+    writeln!(out, "model,query,candidate,verdict,probability,reason")?;
     for (name, model) in [("default", &default), ("em", &trained.model)] {
         for (at, query) in queries.iter().enumerate() {
             let skip = dedupe.then_some(at);
             for (candidate, scored) in search(&index, &stored, query, model, skip) {
                 if scored.verdict != Verdict::NoMatch || scored.probability >= PRINT_FLOOR {
                     let verdict = scored.verdict.as_str();
-                    writeln!(out, "{name},{},{},{verdict},{:.6}", query.id, candidate.id, scored.probability)?;
+                    let reason = scored.reason().replace('"', "'");
+                    writeln!(
+                        out,
+                        "{name},{},{},{verdict},{:.6},\"{reason}\"",
+                        query.id, candidate.id, scored.probability
+                    )?;
                 }
             }
         }

@@ -250,7 +250,19 @@ fn dates(x: Date, y: Date) -> u8 {
 
 /// Whether two records share an address line; None if either lacks one.
 fn same_line(a: Option<&str>, b: Option<&str>) -> Option<bool> {
-    Some(a? == b?)
+    Some(lines_agree(a?, b?))
+}
+
+/// The same house numbers and the same street, allowing a typo in the
+/// street's name ("12|MEHAFFEYCRESCENT" and "12|MEHAFFEYRESCENT"), never in
+/// the number: 12 and 14 High Street are two houses.
+fn lines_agree(a: &str, b: &str) -> bool {
+    let split = |line: &'_ str| -> (String, String) {
+        let (numbers, street) = line.split_once('|').unwrap_or(("", line));
+        (numbers.to_owned(), street.to_owned())
+    };
+    let ((na, sa), (nb, sb)) = (split(a), split(b));
+    na == nb && (sa == sb || jaro_winkler(&sa, &sb) >= JW_HIGH)
 }
 
 fn address(a: &MatchRecord, b: &MatchRecord) -> Option<u8> {
@@ -281,7 +293,7 @@ fn moved_between(a: &MatchRecord, b: &MatchRecord) -> bool {
     let current = (a.postcode, a.address_line());
     b.previous_addresses.iter().any(|(postcode, line)| {
         let agrees = |(p, l): (Option<Postcode>, Option<&str>)| {
-            postcode.is_some() && *postcode == p || line.is_some() && line.as_deref() == l
+            postcode.is_some() && *postcode == p || line.as_deref().zip(l).is_some_and(|(x, y)| lines_agree(x, y))
         };
         agrees(current) || a.previous_addresses.iter().any(|(p, l)| agrees((*p, l.as_deref())))
     })

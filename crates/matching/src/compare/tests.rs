@@ -143,6 +143,8 @@ fn address_levels() {
             (at("12 High Street", "LS6 2AB"), at("14 High Street", "LS6 2AB"), "postcode_other_house"),
             (at("12 High Street", "LS6 2AB"), at("12 High Street", "LS6 2BA"), "address_line"),
             (at("12 High Street", ""), at("12 High Street", "LS6 2AB"), "address_line"),
+            (at("23 Mehaffey Crescent", ""), at("23 mehaffey rescent", ""), "address_line"),
+            (at("12 High Street", ""), at("14 High Street", ""), "else"),
             (was_at, living_at("M1 1AE"), "previous"),
             (was_at, at("3 Mill Lane", ""), "previous"),
             (living_at("LS6 2AB"), living_at("LS6 2QT"), "district"),
