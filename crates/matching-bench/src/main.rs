@@ -29,7 +29,7 @@ use mash_matching_bench::train;
 use mash_synth::Settings;
 
 use crate::run::{Feed, Tally, run};
-use crate::view::{Identifiers, Truth, View, load};
+use crate::view::{Identifiers, Pattern, Truth, View, load, load_as};
 use mash_matching_bench::index::FeedIndex;
 
 const FEED: Agency = Agency::HEALTH;
@@ -111,5 +111,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         report::noise_table(&format!("Misses by noise kind: {set}, {model} weights"), tally);
     }
     report::weights_table(&default, &trained.model);
+
+    println!("\nReferral patterns (issue 21): every query of the set given that way, no identifiers\n");
+    report::summary_header();
+    for agency in [Agency::EDUCATION, Agency::POLICE] {
+        for pattern in Pattern::ALL {
+            let view = load_as(&settings, agency, Identifiers::Withheld, pattern)?;
+            for (label, model) in [("default", &default), ("EM", &trained.model)] {
+                let tally = run(&feed, &view.entries, model, &truth);
+                report::summary_row(&format!("{agency}, {}", pattern.as_str()), label, &tally);
+            }
+        }
+    }
     Ok(())
 }

@@ -28,17 +28,18 @@ pub fn summary_header() {
     println!(
         "| queries | model | n | in feed | blocking recall | recall match+possible | recall match | match precision \
          | false matches (twin/family/other) | twin merges | twin possibles | false possibles (family/other) \
-         | candidates mean / p99 | time median / p99 |"
+         | wrong share of possibles | candidates mean / p99 | time median / p99 |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
 pub fn summary_row(queries: &str, model: &str, tally: &Tally) {
     let matches = tally.true_match + tally.false_match.iter().sum::<usize>();
     let mean = tally.candidates.iter().map(|&c| u64::from(c)).sum::<u64>() as f64 / tally.queries.max(1) as f64;
     let micros = |ns: u64| ns as f64 / 1000.0;
+    let wrong_possibles: usize = tally.false_possible.iter().sum();
     println!(
-        "| {queries} | {model} | {} | {} | {} | {} | {} | {} | {}/{}/{} | {} | {} | {}/{} | {mean:.1} / {} | {:.1} / {:.1} µs |",
+        "| {queries} | {model} | {} | {} | {} | {} | {} | {} | {}/{}/{} | {} | {} | {}/{} | {} | {mean:.1} / {} | {:.1} / {:.1} µs |",
         tally.queries,
         tally.in_feed,
         percent(tally.blocked, tally.in_feed),
@@ -52,6 +53,7 @@ pub fn summary_row(queries: &str, model: &str, tally: &Tally) {
         tally.false_possible[0],
         tally.false_possible[1],
         tally.false_possible[2],
+        percent(wrong_possibles, wrong_possibles + tally.true_possible),
         quantile(&tally.candidates, 0.99),
         micros(quantile(&tally.nanos, 0.5)),
         micros(quantile(&tally.nanos, 0.99)),

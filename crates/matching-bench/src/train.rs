@@ -13,7 +13,7 @@ use std::error::Error;
 use std::hash::Hash;
 
 use mash_matching::em::{self, EmOptions};
-use mash_matching::{ComparisonVector, Field, MatchRecord, Model, compare};
+use mash_matching::{ComparisonVector, Field, MatchRecord, Model, ModelConfig, compare};
 
 /// Random pairs for u: enough that a level seen once in 10,000 pairs is counted ~50 times.
 const RANDOM_PAIRS: usize = 500_000;
@@ -58,12 +58,31 @@ pub fn train(
     let mut config = dates.config().clone();
     config.date_of_birth = names.config().date_of_birth.clone();
     config.prior = 1.0 / feed.len().max(2) as f64;
+    keep_rare_levels(&mut config, start.config());
     config.source = format!(
         "u from {RANDOM_PAIRS} random pairs; m by EM on pairs with the same date of birth (names, sex, postcode) \
          and the same first name and surname (date of birth); prior one over the feed's size. Thresholds from: {}",
         start.config().source
     );
     Ok(Trained { model: Model::from_config(config)?, rules: vec![date_rule, name_rule] })
+}
+
+/// A level EM hardly saw (a pattern rare in this feed's training pairs, such
+/// as an estimated date) keeps at least a quarter of the default m, so that it
+/// is weak evidence rather than strong evidence against; each field's m is
+/// then renormalised.
+fn keep_rare_levels(config: &mut ModelConfig, start: &ModelConfig) {
+    for field in Field::COMPARED {
+        let defaults: Vec<f64> = start.levels(field).iter().map(|l| l.m).collect();
+        let levels = config.levels_mut(field);
+        for (level, default) in levels.iter_mut().zip(defaults) {
+            level.m = level.m.max(default / 4.0);
+        }
+        let total: f64 = levels.iter().map(|l| l.m).sum();
+        for level in levels.iter_mut() {
+            level.m /= total;
+        }
+    }
 }
 
 /// Query–feed pairs that share the training key (a record is never paired with itself).

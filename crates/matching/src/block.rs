@@ -24,7 +24,9 @@
 //! needs to carry ([`for_each_query_key`]): its names swapped (the surname's
 //! initial with the date, the first name's Soundex with year and day/month),
 //! `fn-sy` for the year either side of its date (a year one out, an estimated
-//! date), and `fn-sn` always (the records held without a date).
+//! date), each year of its approximate age, or, with neither, each of the last
+//! 25 years (the children a MASH asks about), and `fn-sn` always (the records
+//! held without a date).
 //!
 use std::collections::BTreeSet;
 use std::fmt::{self, Write};
@@ -119,7 +121,12 @@ pub fn for_each_query_key(record: &MatchRecord, mut each: impl FnMut(&str)) {
     }
     let years = match (date, record.birth_years()) {
         (Some(date), _) => Some((date.year() - 1, date.year() + 1)),
-        (None, years) => years,
+        (None, Some(years)) => Some(years),
+        // Nothing known of the age: the children a MASH asks about, born in the last 25 years.
+        (None, None) => {
+            let this_year = time::OffsetDateTime::now_utc().year();
+            Some((this_year - UNDATED_YEARS, this_year))
+        }
     };
     for name in &firsts {
         for sound in &sounds {
@@ -205,6 +212,9 @@ fn stored_keys(record: &MatchRecord, out: &mut Writer<'_>) {
         }
     }
 }
+
+/// How many years back a query with no date or age of birth probes `fn-sy`.
+const UNDATED_YEARS: i32 = 25;
 
 /// Day and month in a fixed order, so a transposed date gives the same key.
 fn day_month(date: time::Date) -> (u8, u8) {

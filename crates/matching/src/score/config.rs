@@ -88,7 +88,8 @@ impl ModelConfig {
         }
     }
 
-    pub(crate) fn levels_mut(&mut self, field: Field) -> &mut [LevelProbabilities] {
+    /// The levels of a field, to adjust after estimation.
+    pub fn levels_mut(&mut self, field: Field) -> &mut [LevelProbabilities] {
         match field {
             Field::FirstName => &mut self.first_name,
             Field::Surname => &mut self.surname,
