@@ -137,7 +137,7 @@ fn apply(pattern: Pattern, recorded: &Subject, id: u32) -> Referral {
         }
         Pattern::YearOneOut => referral.date_of_birth = born.replace_year(born.year() + 1).ok(),
         Pattern::EstimatedDate => {
-            let month = if id % 2 == 0 { time::Month::January } else { time::Month::July };
+            let month = if id.is_multiple_of(2) { time::Month::January } else { time::Month::July };
             referral.date_of_birth = time::Date::from_calendar_date(born.year(), month, 1).ok();
         }
         Pattern::ApproximateAge => (referral.date_of_birth, referral.birth_years) = (None, about),
