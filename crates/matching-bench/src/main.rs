@@ -107,6 +107,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (set, model, tally) in &results {
         report::sweep_row(set, model, tally);
     }
+    report::calibration_header();
+    for (set, model, tally) in results.iter().filter(|(set, _, _)| set.ends_with(NO_IDENTIFIERS)) {
+        report::calibration_row(set, model, tally);
+    }
     for (set, model, tally) in results.iter().filter(|(set, _, _)| set.ends_with(NO_IDENTIFIERS)) {
         report::noise_table(&format!("Misses by noise kind: {set}, {model} weights"), tally);
     }
