@@ -181,8 +181,8 @@ impl Person {
         }
         Err(DomainError::invalid(
             field,
-            "there is nothing to search by: give an NHS number, a UPN, or a name with a date of birth, an \
-             approximate age, a postcode or an address line",
+            "the subject is empty: there is nothing to search by; give an NHS number, a UPN, or a name with a \
+             date of birth, an approximate age, a postcode or an address line",
         ))
     }
 
