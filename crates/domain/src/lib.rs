@@ -17,7 +17,7 @@ pub use error::DomainError;
 pub use identifiers::{NhsNumber, Upn};
 pub use identity::Identity;
 pub use ids::{EnquiryId, SubjectId};
-pub use person::{MatchKey, Person, PersonInput, parse_date};
+pub use person::{Alias, MatchKey, Parsed, Person, PersonDetails, PersonInput, PreviousAddress, parse_date};
 
 /// Today's date in UTC, the bound for dates of birth.
 pub fn today() -> time::Date {

@@ -21,8 +21,39 @@ pub struct PersonInput<'a> {
     pub previous_family_names: &'a [String],
 }
 
-/// A valid, identifiable person: at least an NHS number, a UPN, or a full name
-/// with a date of birth. Debug output never shows any of it.
+/// What a referrer or an agency may know besides [`PersonInput`]'s fields:
+/// each optional, so a partial referral is still a person to search for.
+#[derive(Clone, Copy, Default)]
+pub struct PersonDetails<'a> {
+    /// An approximate age in whole years ("about 7"), when the date of birth is not known.
+    pub approximate_age: Option<u8>,
+    /// The year of birth, or the first and last years it may be, when the date is not known.
+    pub birth_years: Option<(i32, i32)>,
+    /// House number and street.
+    pub address_line: &'a str,
+    /// Other names the person is known by (also known as), given and family each.
+    pub aliases: &'a [(&'a str, &'a str)],
+    /// Earlier addresses, address line and postcode each.
+    pub previous_addresses: &'a [(&'a str, &'a str)],
+}
+
+/// Another name a person is known by.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Alias {
+    pub given_name: String,
+    pub family_name: String,
+}
+
+/// An earlier address: either part may be empty.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PreviousAddress {
+    pub address_line: Option<String>,
+    pub postcode: Option<String>,
+}
+
+/// A valid person with something to search by: an identifier, or a name with
+/// a date or years of birth, a postcode or an address line, or a full name.
+/// Debug output never shows any of it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Person {
     pub given_name: Option<String>,
@@ -33,6 +64,20 @@ pub struct Person {
     pub postcode: Option<String>,
     pub sex: Option<Sex>,
     pub previous_family_names: Vec<String>,
+    /// The first and last year the person may have been born in, when the
+    /// date of birth is not known (from an approximate age or a year).
+    pub birth_years: Option<(i32, i32)>,
+    pub address_line: Option<String>,
+    pub aliases: Vec<Alias>,
+    pub previous_addresses: Vec<PreviousAddress>,
+}
+
+/// A person parsed from an agency's record: identifiers failing their check are
+/// kept aside (never matched on) and each reported as a warning naming its field.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub person: Person,
+    pub warnings: Vec<DomainError>,
 }
 
 /// A key a feed can look a person up by. Deterministic keys only; fuzzy
@@ -71,35 +116,87 @@ impl Person {
     /// Parses a person; `today` bounds the date of birth. `field` prefixes the
     /// field names in errors, e.g. `subjects[1].person`.
     pub fn parse(field: &str, input: PersonInput<'_>, today: Date) -> Result<Self, DomainError> {
-        // Fields are named bare and prefixed only on error: a feed parses every record it takes
-        // in, and formatting eight field paths per valid record was 6.6% of a push's CPU.
-        let parse = || -> Result<Self, DomainError> {
-            Ok(Self {
-                given_name: parse_name("given_name", input.given_name)?,
-                family_name: parse_name("family_name", input.family_name)?,
-                date_of_birth: parse_date_of_birth("date_of_birth", input.date_of_birth, today)?,
-                nhs_number: optional(input.nhs_number, |raw| NhsNumber::parse("nhs_number", raw))?,
-                upn: optional(input.upn, |raw| Upn::parse("upn", raw))?,
-                postcode: optional(input.postcode, |raw| parse_postcode("postcode", raw))?,
-                sex: Sex::parse_code("sex", input.sex)?,
-                previous_family_names: parse_previous_names("previous_family_names", input.previous_family_names)?,
-            })
-        };
-        let person = parse().map_err(|e| e.within(field))?;
-        if !person.has_match_key() {
-            return Err(DomainError::invalid(
-                field,
-                "the subject is empty: give an NHS number, a UPN, or a given name, family name and date of birth",
-            ));
-        }
-        Ok(person)
+        Self::parse_with(field, input, PersonDetails::default(), today)
     }
 
-    /// Whether [`Person::match_keys`] has any, without building them.
-    fn has_match_key(&self) -> bool {
+    /// [`Person::parse`] with the details a partial referral or record may carry.
+    pub fn parse_with(
+        field: &str,
+        input: PersonInput<'_>,
+        details: PersonDetails<'_>,
+        today: Date,
+    ) -> Result<Self, DomainError> {
+        let parse = || -> Result<Self, DomainError> {
+            let mut person = Self::parse_fields(input, details, today)?;
+            person.nhs_number = optional(input.nhs_number, |raw| NhsNumber::parse("nhs_number", raw))?;
+            person.upn = optional(input.upn, |raw| Upn::parse("upn", raw))?;
+            Ok(person)
+        };
+        parse().map_err(|e| e.within(field))?.searchable(field)
+    }
+
+    /// Parses an agency's record: as [`Person::parse_with`], except that an NHS
+    /// number or UPN failing its check is quarantined: left out of the person
+    /// (so never used to match) and returned as a warning naming the field,
+    /// rather than rejecting a record whose other details are good.
+    pub fn parse_record(
+        field: &str,
+        input: PersonInput<'_>,
+        details: PersonDetails<'_>,
+        today: Date,
+    ) -> Result<Parsed, DomainError> {
+        let mut person = Self::parse_fields(input, details, today).map_err(|e| e.within(field))?;
+        let mut warnings = Vec::new();
+        person.nhs_number =
+            quarantine(optional(input.nhs_number, |raw| NhsNumber::parse("nhs_number", raw)), field, &mut warnings);
+        person.upn = quarantine(optional(input.upn, |raw| Upn::parse("upn", raw)), field, &mut warnings);
+        Ok(Parsed { person: person.searchable(field)?, warnings })
+    }
+
+    /// Every field but the identifiers.
+    fn parse_fields(input: PersonInput<'_>, details: PersonDetails<'_>, today: Date) -> Result<Self, DomainError> {
+        // Fields are named bare and prefixed only on error: a feed parses every record it takes
+        // in, and formatting eight field paths per valid record was 6.6% of a push's CPU.
+        let date_of_birth = parse_date_of_birth("date_of_birth", input.date_of_birth, today)?;
+        Ok(Self {
+            given_name: parse_name("given_name", input.given_name)?,
+            family_name: parse_name("family_name", input.family_name)?,
+            birth_years: if date_of_birth.is_some() { None } else { parse_birth_years(details, today)? },
+            date_of_birth,
+            nhs_number: None,
+            upn: None,
+            postcode: optional(input.postcode, |raw| parse_postcode("postcode", raw))?,
+            sex: Sex::parse_code("sex", input.sex)?,
+            previous_family_names: parse_previous_names("previous_family_names", input.previous_family_names)?,
+            address_line: parse_address_line("address_line", details.address_line)?,
+            aliases: parse_aliases("aliases", details.aliases)?,
+            previous_addresses: parse_previous_addresses("previous_addresses", details.previous_addresses)?,
+        })
+    }
+
+    /// The person, unless there is nothing to search by at all.
+    fn searchable(self, field: &str) -> Result<Self, DomainError> {
+        if self.is_searchable() {
+            return Ok(self);
+        }
+        Err(DomainError::invalid(
+            field,
+            "the subject is empty: there is nothing to search by; give an NHS number, a UPN, or a name with a \
+             date of birth, an approximate age, a postcode or an address line",
+        ))
+    }
+
+    fn is_searchable(&self) -> bool {
+        let named = self.given_name.is_some() || self.family_name.is_some() || !self.aliases.is_empty();
+        let placed = self.date_of_birth.is_some()
+            || self.birth_years.is_some()
+            || self.postcode.is_some()
+            || self.address_line.is_some()
+            || self.previous_addresses.iter().any(|a| a.postcode.is_some() || a.address_line.is_some());
         self.nhs_number.is_some()
             || self.upn.is_some()
-            || (self.given_name.is_some() && self.family_name.is_some() && self.date_of_birth.is_some())
+            || named && placed
+            || self.given_name.is_some() && self.family_name.is_some()
     }
 
     /// The keys to look this person up by, strongest first.
@@ -124,6 +221,14 @@ impl fmt::Debug for Person {
     }
 }
 
+/// The value, or None with the error kept as a warning.
+fn quarantine<T>(result: Result<Option<T>, DomainError>, field: &str, warnings: &mut Vec<DomainError>) -> Option<T> {
+    result.unwrap_or_else(|e| {
+        warnings.push(e.within(field));
+        None
+    })
+}
+
 fn optional<T>(raw: &str, parse: impl FnOnce(&str) -> Result<T, DomainError>) -> Result<Option<T>, DomainError> {
     let raw = raw.trim();
     if raw.is_empty() { Ok(None) } else { parse(raw).map(Some) }
@@ -145,6 +250,72 @@ fn parse_name(field: &str, raw: &str) -> Result<Option<String>, DomainError> {
 }
 
 const MAX_PREVIOUS_NAMES: usize = 5;
+/// An approximate age is taken to be within this many years either way.
+const AGE_TOLERANCE_YEARS: i32 = 1;
+const MAX_ADDRESS_CHARS: usize = 200;
+
+/// The years of birth from an approximate age or a year range, checked.
+fn parse_birth_years(details: PersonDetails<'_>, today: Date) -> Result<Option<(i32, i32)>, DomainError> {
+    let from_age = details.approximate_age.map(|age| {
+        let born = today.year() - i32::from(age);
+        // Someone aged 7 today was born 7 or 8 years ago; an estimate may be a year out either way.
+        (born - 1 - AGE_TOLERANCE_YEARS, born + AGE_TOLERANCE_YEARS)
+    });
+    if let Some(age) = details.approximate_age.filter(|age| *age > 125) {
+        return Err(DomainError::invalid("approximate_age", format!("{age} is not an age")));
+    }
+    let Some((first, last)) = details.birth_years.or(from_age) else { return Ok(None) };
+    let (first, last) = (first.min(last), first.max(last).min(today.year()));
+    if first < 1900 || first > today.year() {
+        return Err(DomainError::invalid("birth_years", "must lie between 1900 and this year"));
+    }
+    if last - first > 10 {
+        return Err(DomainError::invalid("birth_years", "span more than ten years"));
+    }
+    Ok(Some((first, last)))
+}
+
+fn parse_address_line(field: &str, raw: &str) -> Result<Option<String>, DomainError> {
+    optional(raw, |line| {
+        if line.chars().count() > MAX_ADDRESS_CHARS {
+            return Err(DomainError::invalid(field, "is longer than 200 characters"));
+        }
+        if line.chars().any(char::is_control) {
+            return Err(DomainError::invalid(field, "may not hold control characters"));
+        }
+        Ok(line.to_owned())
+    })
+}
+
+fn parse_aliases(field: &str, raw: &[(&str, &str)]) -> Result<Vec<Alias>, DomainError> {
+    if raw.len() > MAX_PREVIOUS_NAMES {
+        return Err(DomainError::invalid(field, format!("holds more than {MAX_PREVIOUS_NAMES} names")));
+    }
+    let mut aliases = Vec::with_capacity(raw.len());
+    for (i, (given, family)) in raw.iter().enumerate() {
+        let given = parse_name(&format!("{field}[{i}].given_name"), given)?;
+        let family = parse_name(&format!("{field}[{i}].family_name"), family)?;
+        if given.is_some() || family.is_some() {
+            aliases.push(Alias { given_name: given.unwrap_or_default(), family_name: family.unwrap_or_default() });
+        }
+    }
+    Ok(aliases)
+}
+
+fn parse_previous_addresses(field: &str, raw: &[(&str, &str)]) -> Result<Vec<PreviousAddress>, DomainError> {
+    if raw.len() > MAX_PREVIOUS_NAMES {
+        return Err(DomainError::invalid(field, format!("holds more than {MAX_PREVIOUS_NAMES} addresses")));
+    }
+    let mut addresses = Vec::with_capacity(raw.len());
+    for (i, (line, postcode)) in raw.iter().enumerate() {
+        let address_line = parse_address_line(&format!("{field}[{i}].address_line"), line)?;
+        let postcode = optional(postcode, |raw| parse_postcode(&format!("{field}[{i}].postcode"), raw))?;
+        if address_line.is_some() || postcode.is_some() {
+            addresses.push(PreviousAddress { address_line, postcode });
+        }
+    }
+    Ok(addresses)
+}
 
 fn parse_previous_names(field: &str, raw: &[String]) -> Result<Vec<String>, DomainError> {
     if raw.len() > MAX_PREVIOUS_NAMES {
@@ -218,12 +389,80 @@ mod tests {
             (PersonInput { date_of_birth: "02/01/2015", ..full }, "subject.date_of_birth"),
             (PersonInput { given_name: "Amy3", ..full }, "subject.given_name"),
             (PersonInput { postcode: "not a postcode", ..full }, "subject.postcode"),
-            (PersonInput { given_name: "", ..full }, "subject"),
+            (PersonInput { given_name: "", date_of_birth: "", ..full }, "subject"),
+            (PersonInput { family_name: "", date_of_birth: "", ..full }, "subject"),
         ];
         for (input, field) in cases {
             let err = parse(input).expect_err(field);
             assert_eq!(err.field, field, "{err}");
         }
+    }
+
+    #[test]
+    fn partial_subjects_are_people_to_search_for() {
+        let amy = PersonInput { given_name: "Amy", ..Default::default() };
+        let about_seven = PersonDetails { approximate_age: Some(7), ..Default::default() };
+        let cases = [
+            (amy, about_seven),
+            (PersonInput { family_name: "Lee", ..Default::default() }, about_seven),
+            (PersonInput { postcode: "LS1 1AA", ..amy }, PersonDetails::default()),
+            (amy, PersonDetails { address_line: "12 High Street", ..Default::default() }),
+            (PersonInput { family_name: "Lee", ..amy }, PersonDetails::default()),
+            (
+                PersonInput::default(),
+                PersonDetails { aliases: &[("Jo", "")], birth_years: Some((2014, 2015)), ..Default::default() },
+            ),
+        ];
+        for (i, (input, details)) in cases.into_iter().enumerate() {
+            let person = Person::parse_with("subject", input, details, TODAY);
+            assert!(person.is_ok(), "case {i}: {person:?}");
+        }
+        let person = Person::parse_with("subject", amy, about_seven, TODAY).expect("valid");
+        assert_eq!(person.birth_years, Some((2017, 2020)), "born 2018 or 2019, a year either way");
+        let nothing = [
+            (PersonInput::default(), PersonDetails::default()),
+            (amy, PersonDetails::default()),
+            (PersonInput { sex: "F", ..Default::default() }, about_seven),
+        ];
+        for (input, details) in nothing {
+            let err = Person::parse_with("subject", input, details, TODAY).expect_err("nothing to search by");
+            assert_eq!(err.field, "subject", "{err}");
+        }
+        let bad = [
+            (PersonDetails { approximate_age: Some(200), ..about_seven }, "subject.approximate_age"),
+            (PersonDetails { birth_years: Some((1800, 1801)), ..Default::default() }, "subject.birth_years"),
+            (PersonDetails { aliases: &[("J0", "")], ..about_seven }, "subject.aliases[0].given_name"),
+            (
+                PersonDetails { previous_addresses: &[("", "nope")], ..about_seven },
+                "subject.previous_addresses[0].postcode",
+            ),
+        ];
+        for (details, field) in bad {
+            let err = Person::parse_with("subject", amy, details, TODAY).expect_err(field);
+            assert_eq!(err.field, field, "{err}");
+        }
+    }
+
+    #[test]
+    fn identifiers_failing_their_check_are_quarantined_in_records() {
+        let input = PersonInput {
+            given_name: "Amy",
+            family_name: "Lee",
+            date_of_birth: "2015-01-02",
+            nhs_number: "9434765918",
+            upn: "A801200001001",
+            ..Default::default()
+        };
+        let parsed = Person::parse_record("subject", input, PersonDetails::default(), TODAY).expect("stored");
+        assert_eq!((parsed.person.nhs_number.as_ref(), parsed.person.upn.as_ref()), (None, None));
+        let fields: Vec<&str> = parsed.warnings.iter().map(|w| w.field.as_str()).collect();
+        assert_eq!(fields, ["subject.nhs_number", "subject.upn"]);
+        let only_a_bad_number = PersonInput { nhs_number: "9434765918", ..Default::default() };
+        let err = Person::parse_record("subject", only_a_bad_number, PersonDetails::default(), TODAY);
+        assert_eq!(err.expect_err("nothing left to search by").field, "subject");
+        let no_date = PersonInput { date_of_birth: "", nhs_number: "", upn: "", postcode: "LS1 1AA", ..input };
+        let parsed = Person::parse_record("subject", no_date, PersonDetails::default(), TODAY).expect("stored");
+        assert!(parsed.warnings.is_empty());
     }
 
     #[test]

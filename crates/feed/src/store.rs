@@ -4,7 +4,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mash_db::{Backend, Db};
 use mash_domain::{Agency, Category, ItemKind, Person, PersonInput, Sensitivity, parse_date};
-use mash_matching::{BlockingKey, MatchRecord, Model, Scored, Verdict, for_each_blocking_key, settle};
+use mash_matching::{
+    BlockingKey, MatchRecord, Model, Scored, Verdict, for_each_blocking_key, for_each_query_key, settle,
+};
 use mash_seal::{KeyRing, Sealed, Sealer};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Executor, Row, any::AnyRow};
@@ -549,7 +551,7 @@ impl FeedStore {
     /// name is a nickname of the child's, neither is called a certain match.
     pub async fn search(&self, people: &[Person]) -> Result<Vec<Vec<Found>>, FeedError> {
         let queries: Vec<MatchRecord> = people.iter().map(MatchRecord::from_person).collect();
-        let keys: Vec<HashSet<i64>> = queries.iter().map(|q| self.index_keys(q).into_iter().collect()).collect();
+        let keys: Vec<HashSet<i64>> = queries.iter().map(|q| self.query_index_keys(q)).collect();
         let unique: BTreeSet<i64> = keys.iter().flatten().copied().collect();
         // Each distinct record is opened once however many keys or people it is found under.
         let candidates = self.candidates(&unique).await?;
@@ -578,6 +580,16 @@ impl FeedStore {
     fn index_keys(&self, record: &MatchRecord) -> Vec<i64> {
         let mut keys = Vec::with_capacity(24);
         for_each_blocking_key(record, |key| keys.push(index_value(&self.keys, key)));
+        keys
+    }
+
+    /// The index keys a search for `query` looks up: its own blocking keys and the probes for
+    /// swapped names, a year one out and records held without a date of birth.
+    fn query_index_keys(&self, query: &MatchRecord) -> HashSet<i64> {
+        let mut keys = HashSet::with_capacity(48);
+        for_each_query_key(query, |key| {
+            keys.insert(index_value(&self.keys, key));
+        });
         keys
     }
 
@@ -911,6 +923,10 @@ mod tests {
             postcode: Some("LS1 1AA".into()),
             sex: Some(Sex::Female),
             previous_family_names: vec!["Khan".into()],
+            birth_years: None,
+            address_line: None,
+            aliases: vec![],
+            previous_addresses: vec![],
         };
         let fields = vec![super::ItemField::open("setting", "GP"), super::ItemField::restricted("notes", "n")];
         let written = serde_json::to_vec(&super::SealingContent { subject: (&person).into(), fields: &fields })?;

@@ -15,10 +15,8 @@
 //!
 //! - [`view`]: an agency's view as normalised entries, and the ground truth.
 
-mod index;
 mod report;
 mod run;
-mod train;
 mod view;
 
 use std::collections::HashMap;
@@ -27,11 +25,12 @@ use std::time::Instant;
 
 use mash_domain::Agency;
 use mash_matching::Model;
+use mash_matching_bench::train;
 use mash_synth::Settings;
 
-use crate::index::FeedIndex;
 use crate::run::{Feed, Tally, run};
-use crate::view::{Identifiers, Truth, View, load};
+use crate::view::{Identifiers, Pattern, Truth, View, load, load_as};
+use mash_matching_bench::index::FeedIndex;
 
 const FEED: Agency = Agency::HEALTH;
 const NO_IDENTIFIERS: &str = "no identifiers";
@@ -52,7 +51,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
     let truth = Truth::generate(&settings)?;
     let feed_view = load(&settings, FEED, Identifiers::AsHeld)?;
-    let index = FeedIndex::build(&feed_view.entries);
+    let index = FeedIndex::build(feed_view.entries.iter().map(|e| &e.record));
     let position: HashMap<_, _> =
         feed_view.entries.iter().enumerate().map(|(i, entry)| (entry.person, i as u32)).collect();
     let feed = Feed { entries: &feed_view.entries, index: &index, position: &position };
@@ -78,9 +77,13 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let default = Model::default();
     // Trained on the identifier-free query sets: the queries EM learns from, never their truth.
-    let training: Vec<&view::Entry> =
-        sets.iter().filter(|s| s.name.ends_with(NO_IDENTIFIERS)).flat_map(|s| &s.view.entries).collect();
-    let trained = train::train(&feed_view.entries, &training, &default, seed)?;
+    let training: Vec<&mash_matching::MatchRecord> = sets
+        .iter()
+        .filter(|s| s.name.ends_with(NO_IDENTIFIERS))
+        .flat_map(|s| s.view.entries.iter().map(|e| &e.record))
+        .collect();
+    let feed_records: Vec<&mash_matching::MatchRecord> = feed_view.entries.iter().map(|e| &e.record).collect();
+    let trained = train::train(&feed_records, &training, &default, seed)?;
     for rule in &trained.rules {
         println!(
             "EM, {}: {} pairs, {} iterations, converged: {}, estimated match share {:.3}",
@@ -104,9 +107,25 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (set, model, tally) in &results {
         report::sweep_row(set, model, tally);
     }
+    report::calibration_header();
+    for (set, model, tally) in results.iter().filter(|(set, _, _)| set.ends_with(NO_IDENTIFIERS)) {
+        report::calibration_row(set, model, tally);
+    }
     for (set, model, tally) in results.iter().filter(|(set, _, _)| set.ends_with(NO_IDENTIFIERS)) {
         report::noise_table(&format!("Misses by noise kind: {set}, {model} weights"), tally);
     }
     report::weights_table(&default, &trained.model);
+
+    println!("\nReferral patterns (issue 21): every query of the set given that way, no identifiers\n");
+    report::summary_header();
+    for agency in [Agency::EDUCATION, Agency::POLICE] {
+        for pattern in Pattern::ALL {
+            let view = load_as(&settings, agency, Identifiers::Withheld, pattern)?;
+            for (label, model) in [("default", &default), ("EM", &trained.model)] {
+                let tally = run(&feed, &view.entries, model, &truth);
+                report::summary_row(&format!("{agency}, {}", pattern.as_str()), label, &tally);
+            }
+        }
+    }
     Ok(())
 }

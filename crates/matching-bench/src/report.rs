@@ -28,17 +28,18 @@ pub fn summary_header() {
     println!(
         "| queries | model | n | in feed | blocking recall | recall match+possible | recall match | match precision \
          | false matches (twin/family/other) | twin merges | twin possibles | false possibles (family/other) \
-         | candidates mean / p99 | time median / p99 |"
+         | wrong share of possibles | candidates mean / p99 | time median / p99 |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
 pub fn summary_row(queries: &str, model: &str, tally: &Tally) {
     let matches = tally.true_match + tally.false_match.iter().sum::<usize>();
     let mean = tally.candidates.iter().map(|&c| u64::from(c)).sum::<u64>() as f64 / tally.queries.max(1) as f64;
     let micros = |ns: u64| ns as f64 / 1000.0;
+    let wrong_possibles: usize = tally.false_possible.iter().sum();
     println!(
-        "| {queries} | {model} | {} | {} | {} | {} | {} | {} | {}/{}/{} | {} | {} | {}/{} | {mean:.1} / {} | {:.1} / {:.1} µs |",
+        "| {queries} | {model} | {} | {} | {} | {} | {} | {} | {}/{}/{} | {} | {} | {}/{} | {} | {mean:.1} / {} | {:.1} / {:.1} µs |",
         tally.queries,
         tally.in_feed,
         percent(tally.blocked, tally.in_feed),
@@ -52,6 +53,7 @@ pub fn summary_row(queries: &str, model: &str, tally: &Tally) {
         tally.false_possible[0],
         tally.false_possible[1],
         tally.false_possible[2],
+        percent(wrong_possibles, wrong_possibles + tally.true_possible),
         quantile(&tally.candidates, 0.99),
         micros(quantile(&tally.nanos, 0.5)),
         micros(quantile(&tally.nanos, 0.99)),
@@ -125,4 +127,38 @@ pub fn sweep_row(queries: &str, model: &str, tally: &Tally) {
         })
         .collect();
     println!("| {queries} | {model} | {} |", cells.join(" | "));
+}
+
+/// Probability buckets of the calibration curve, lower bounds.
+const BUCKETS: [f64; 7] = [0.01, 0.05, 0.2, 0.5, 0.9, 0.99, 0.999];
+
+pub fn calibration_header() {
+    let columns: Vec<String> = BUCKETS
+        .iter()
+        .zip(BUCKETS.iter().skip(1).map(|b| format!("{b}")).chain(["1".to_owned()]))
+        .map(|(low, high)| format!("[{low}, {high})"))
+        .collect();
+    println!("\n| queries | model | {} | precision at p ≥ 0.99 / ≥ 0.999 |", columns.join(" | "));
+    println!("|---|---|{}---:|", "---:|".repeat(BUCKETS.len()));
+}
+
+/// The calibration curve: for candidates scored in each probability bucket
+/// (before the confident-match rule and `settle`), the share that are the
+/// person searched for; a calibrated model's share lies inside its bucket.
+pub fn calibration_row(queries: &str, model: &str, tally: &Tally) {
+    let count = |list: &[f64], low: f64, high: f64| list.iter().filter(|&&p| p >= low && p < high).count();
+    let cells: Vec<String> = BUCKETS
+        .iter()
+        .zip(BUCKETS.iter().skip(1).copied().chain([f64::INFINITY]))
+        .map(|(&low, high)| {
+            let right = count(&tally.true_probability, low, high);
+            let wrong = count(&tally.false_probability, low, high);
+            format!("{} of {}", percent(right, right + wrong), right + wrong)
+        })
+        .collect();
+    let above = |t: f64| {
+        let right = count(&tally.true_probability, t, f64::INFINITY);
+        percent_to(right, right + count(&tally.false_probability, t, f64::INFINITY), 3)
+    };
+    println!("| {queries} | {model} | {} | {} / {} |", cells.join(" | "), above(0.99), above(0.999));
 }

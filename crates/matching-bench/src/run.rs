@@ -8,8 +8,8 @@ use std::time::Instant;
 use mash_matching::{Model, Scored, Verdict, settle};
 use mash_synth::{NoiseKind, PersonId};
 
-use crate::index::FeedIndex;
 use crate::view::{Entry, Relation, Truth};
+use mash_matching_bench::index::FeedIndex;
 
 /// What happened to the true pairs that carry one kind of noise (on either side).
 #[derive(Clone, Copy, Default)]

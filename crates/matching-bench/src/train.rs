@@ -13,9 +13,7 @@ use std::error::Error;
 use std::hash::Hash;
 
 use mash_matching::em::{self, EmOptions};
-use mash_matching::{ComparisonVector, Field, MatchRecord, Model, compare};
-
-use crate::view::Entry;
+use mash_matching::{ComparisonVector, Field, MatchRecord, Model, ModelConfig, compare};
 
 /// Random pairs for u: enough that a level seen once in 10,000 pairs is counted ~50 times.
 const RANDOM_PAIRS: usize = 500_000;
@@ -35,12 +33,18 @@ pub struct Trained {
     pub rules: Vec<Rule>,
 }
 
-pub fn train(feed: &[Entry], queries: &[&Entry], start: &Model, seed: u64) -> Result<Trained, Box<dyn Error>> {
+/// Weights for a feed from its own records and the queries it is asked, without ground truth.
+/// The prior is one over the feed's size: a search is for one person among them.
+pub fn train(
+    feed: &[&MatchRecord],
+    queries: &[&MatchRecord],
+    start: &Model,
+    seed: u64,
+) -> Result<Trained, Box<dyn Error>> {
     let mut rng = SplitMix64(seed);
     let n = feed.len() as u64;
-    let random: Vec<_> = (0..RANDOM_PAIRS)
-        .map(|_| compare(&feed[(rng.next() % n) as usize].record, &feed[(rng.next() % n) as usize].record))
-        .collect();
+    let random: Vec<_> =
+        (0..RANDOM_PAIRS).map(|_| compare(feed[(rng.next() % n) as usize], feed[(rng.next() % n) as usize])).collect();
     let with_u = Model::from_config(em::u_from_random_pairs(start, &random)?)?;
 
     // Same date of birth: teaches the names, sex and postcode.
@@ -53,30 +57,51 @@ pub fn train(feed: &[Entry], queries: &[&Entry], start: &Model, seed: u64) -> Re
 
     let mut config = dates.config().clone();
     config.date_of_birth = names.config().date_of_birth.clone();
+    config.prior = 1.0 / feed.len().max(2) as f64;
+    keep_rare_levels(&mut config, start.config());
     config.source = format!(
         "u from {RANDOM_PAIRS} random pairs; m by EM on pairs with the same date of birth (names, sex, postcode) \
-         and the same first name and surname (date of birth). Thresholds and prior from: {}",
+         and the same first name and surname (date of birth); prior one over the feed's size. Thresholds from: {}",
         start.config().source
     );
     Ok(Trained { model: Model::from_config(config)?, rules: vec![date_rule, name_rule] })
 }
 
-/// Query–feed pairs that share the training key.
+/// A level EM hardly saw (a pattern rare in this feed's training pairs, such
+/// as an estimated date) keeps at least a quarter of the default m, so that it
+/// is weak evidence rather than strong evidence against; each field's m is
+/// then renormalised.
+fn keep_rare_levels(config: &mut ModelConfig, start: &ModelConfig) {
+    for field in Field::COMPARED {
+        let defaults: Vec<f64> = start.levels(field).iter().map(|l| l.m).collect();
+        let levels = config.levels_mut(field);
+        for (level, default) in levels.iter_mut().zip(defaults) {
+            level.m = level.m.max(default / 4.0);
+        }
+        let total: f64 = levels.iter().map(|l| l.m).sum();
+        for level in levels.iter_mut() {
+            level.m /= total;
+        }
+    }
+}
+
+/// Query–feed pairs that share the training key (a record is never paired with itself).
 fn pairs<K: Eq + Hash>(
-    feed: &[Entry],
-    queries: &[&Entry],
+    feed: &[&MatchRecord],
+    queries: &[&MatchRecord],
     key: impl Fn(&MatchRecord) -> Option<K>,
 ) -> Vec<ComparisonVector> {
     let mut blocks: HashMap<K, Vec<&MatchRecord>> = HashMap::new();
-    for entry in feed {
-        if let Some(k) = key(&entry.record) {
-            blocks.entry(k).or_default().push(&entry.record);
+    for record in feed {
+        if let Some(k) = key(record) {
+            blocks.entry(k).or_default().push(record);
         }
     }
     let mut pairs = Vec::new();
     for query in queries {
-        let Some(block) = key(&query.record).and_then(|k| blocks.get(&k)) else { continue };
-        pairs.extend(block.iter().map(|stored| compare(&query.record, stored)));
+        let Some(block) = key(query).and_then(|k| blocks.get(&k)) else { continue };
+        pairs
+            .extend(block.iter().filter(|stored| !std::ptr::eq(**stored, *query)).map(|stored| compare(query, stored)));
     }
     pairs
 }

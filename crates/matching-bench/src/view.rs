@@ -33,14 +33,72 @@ pub enum Identifiers {
     Withheld,
 }
 
+/// A pattern applied to every query of a set, so that recall under it is
+/// measured on its own (issue 21): how referrals really arrive.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    AsRecorded,
+    NamesSwapped,
+    /// The referrer knows the child by another first name, with the recorded one as a middle name.
+    MiddleNameAsFirst,
+    /// The child is referred under another name, the recorded one given as also-known-as.
+    AliasUsed,
+    YearOneOut,
+    /// Only the year was known: 1 January (or 1 July, for every other child) of it.
+    EstimatedDate,
+    /// An approximate age in years instead of the date of birth.
+    ApproximateAge,
+    /// An approximate age and no surname.
+    ApproximateAgeNoSurname,
+    NoDateOfBirth,
+}
+
+impl Pattern {
+    pub const ALL: [Pattern; 9] = [
+        Pattern::AsRecorded,
+        Pattern::NamesSwapped,
+        Pattern::MiddleNameAsFirst,
+        Pattern::AliasUsed,
+        Pattern::YearOneOut,
+        Pattern::EstimatedDate,
+        Pattern::ApproximateAge,
+        Pattern::ApproximateAgeNoSurname,
+        Pattern::NoDateOfBirth,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pattern::AsRecorded => "as recorded",
+            Pattern::NamesSwapped => "given and family names swapped",
+            Pattern::MiddleNameAsFirst => "another first name, recorded one as middle",
+            Pattern::AliasUsed => "another name, recorded one as alias",
+            Pattern::YearOneOut => "year of birth one out",
+            Pattern::EstimatedDate => "estimated date (1 Jan / 1 Jul)",
+            Pattern::ApproximateAge => "approximate age, no date",
+            Pattern::ApproximateAgeNoSurname => "approximate age, no surname",
+            Pattern::NoDateOfBirth => "no date of birth",
+        }
+    }
+}
+
 pub fn load(settings: &Settings, agency: Agency, identifiers: Identifiers) -> Result<View, SynthError> {
+    load_as(settings, agency, identifiers, Pattern::AsRecorded)
+}
+
+pub fn load_as(
+    settings: &Settings,
+    agency: Agency,
+    identifiers: Identifiers,
+    pattern: Pattern,
+) -> Result<View, SynthError> {
     let mut seen = HashSet::new();
     let (mut entries, mut rejected) = (Vec::new(), 0);
     for record in records(settings, agency)? {
         if !seen.insert(record.person) {
             continue;
         }
-        match normalise(&record.subject, identifiers) {
+        let subject = apply(pattern, &record.subject, record.person.0);
+        match normalise(&subject, identifiers) {
             Ok(normalised) => entries.push(Entry { person: record.person, noise: record.noise, record: normalised }),
             Err(_) => rejected += 1,
         }
@@ -48,8 +106,56 @@ pub fn load(settings: &Settings, agency: Agency, identifiers: Identifiers) -> Re
     Ok(View { entries, rejected })
 }
 
-fn normalise(subject: &Subject, identifiers: Identifiers) -> Result<MatchRecord, DomainError> {
-    let date_of_birth = subject.date_of_birth.to_string();
+/// Names a referrer might know a child by instead, picked by person id.
+const OTHER_NAMES: [&str; 6] = ["Jo", "Sam", "Alex", "Charlie", "Frankie", "Robin"];
+const OTHER_SURNAMES: [&str; 4] = ["Brown", "Khan", "Nowak", "Okafor"];
+
+/// A subject as a referrer with `pattern` would give it.
+struct Referral {
+    subject: Subject,
+    date_of_birth: Option<time::Date>,
+    birth_years: Option<(i32, i32)>,
+    alias: Option<(String, String)>,
+}
+
+fn apply(pattern: Pattern, recorded: &Subject, id: u32) -> Referral {
+    let mut subject = recorded.clone();
+    let born = recorded.date_of_birth;
+    let mut referral =
+        Referral { subject: recorded.clone(), date_of_birth: Some(born), birth_years: None, alias: None };
+    // An approximate age as the domain reads one: born in the year, give or take one.
+    let about = Some((born.year() - 1, born.year() + 1));
+    let pick = |names: &[&str]| names[id as usize % names.len()].to_owned();
+    match pattern {
+        Pattern::AsRecorded => {}
+        Pattern::NamesSwapped => std::mem::swap(&mut subject.given_name, &mut subject.family_name),
+        Pattern::MiddleNameAsFirst => subject.given_name = format!("{} {}", pick(&OTHER_NAMES), recorded.given_name),
+        Pattern::AliasUsed => {
+            referral.alias = Some((recorded.given_name.clone(), recorded.family_name.clone()));
+            subject.given_name = pick(&OTHER_NAMES);
+            subject.family_name = pick(&OTHER_SURNAMES);
+        }
+        Pattern::YearOneOut => referral.date_of_birth = born.replace_year(born.year() + 1).ok(),
+        Pattern::EstimatedDate => {
+            let month = if id.is_multiple_of(2) { time::Month::January } else { time::Month::July };
+            referral.date_of_birth = time::Date::from_calendar_date(born.year(), month, 1).ok();
+        }
+        Pattern::ApproximateAge => (referral.date_of_birth, referral.birth_years) = (None, about),
+        Pattern::ApproximateAgeNoSurname => {
+            (referral.date_of_birth, referral.birth_years) = (None, about);
+            subject.family_name.clear();
+        }
+        Pattern::NoDateOfBirth => referral.date_of_birth = None,
+    }
+    referral.subject = subject;
+    referral
+}
+
+fn normalise(referral: &Referral, identifiers: Identifiers) -> Result<MatchRecord, DomainError> {
+    let subject = &referral.subject;
+    let date_of_birth = referral.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
+    let aliases: Vec<(&str, &str)> =
+        referral.alias.iter().map(|(given, family)| (given.as_str(), family.as_str())).collect();
     let held = |value: &Option<String>| match identifiers {
         Identifiers::AsHeld => value.clone().unwrap_or_default(),
         Identifiers::Withheld => String::new(),
@@ -65,6 +171,11 @@ fn normalise(subject: &Subject, identifiers: Identifiers) -> Result<MatchRecord,
         postcode: subject.postcode.as_deref().unwrap_or_default(),
         nhs_number: &nhs_number,
         upn: &upn,
+        // "12 Oak Street, Leeds": the town stays in, on both sides alike.
+        address_line: &subject.address,
+        aliases: &aliases,
+        birth_years: referral.birth_years,
+        ..Default::default()
     })
 }
 

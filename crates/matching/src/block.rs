@@ -10,21 +10,24 @@
 //! | `nhs`     | NHS number                                      | everything else wrong                      |
 //! | `upn`     | UPN                                             | everything else wrong                      |
 //! | `sn-ydm`  | Soundex of each surname and alternate + year + day, and the same + month, as two keys | first-name change, an error in day or month, transposed date, move |
-//! | `fi-dob`  | first initial (own and formal) + date, day and month unordered | surname change, move, transposed date |
-//! | `pc-yob`  | full postcode + birth year                      | name changes at the same address          |
+//! | `fi-dob`  | first initial (own, formal and aliases') + date, day and month unordered | surname change, move, transposed date |
+//! | `pc-yob`  | each postcode (current and previous) + birth year | name changes at the same address        |
 //! | `name-dm` | first initial + each surname's Soundex + day/month unordered | year error, move             |
 //! | `name-pd` | first initial + each surname's Soundex + postcode district | missing or wrong date of birth |
+//! | `fi-pc`   | first initial + each postcode (current and previous) | no surname, no date of birth, a surname change |
+//! | `fi-al`   | first initial + each address line (house number and street) | no postcode                      |
+//! | `al-yob`  | each address line + birth year                  | both names changed, no postcode            |
+//! | `fn-sy`   | first name (and formal name) + surname Soundex + year of birth, each year of an approximate age | a wrong or estimated day and month |
+//! | `fn-sn`   | first name + surname Soundex, only on records with no date or years of birth | records held without a date of birth |
 //!
-//! Intended recall: a true pair is missed only when no identifier is shared
-//! and at least two of surname sound, first initial, date of birth and
-//! address are wrong at once in a way no key tolerates, e.g. an unrecorded
-//! surname change together with a wrong date of birth and a move. With each of
-//! those wrong in about one record in ten, that is under 0.5% of true pairs;
-//! the synthetic-population benchmark measures it. A typical record has six
-//! keys (more with a nickname, a double-barrelled or a previous surname); the
-//! largest blocks are `sn-ydm` on common surnames. A feed may index fewer
-//! kinds (see [`BlockingKey::kind`]) and trade recall for ingestion speed.
-
+//! A query looks up the same keys and some of its own, which no stored record
+//! needs to carry ([`for_each_query_key`]): its names swapped (the surname's
+//! initial with the date, the first name's Soundex with year and day/month),
+//! `fn-sy` for the year either side of its date (a year one out, an estimated
+//! date), each year of its approximate age, or, with neither, each of the last
+//! 25 years (the children a MASH asks about), and `fn-sn` always (the records
+//! held without a date).
+//!
 use std::collections::BTreeSet;
 use std::fmt::{self, Write};
 
@@ -53,42 +56,111 @@ impl fmt::Debug for BlockingKey {
     }
 }
 
-/// The keys to index a record under, or to look a query up by; no duplicates.
+/// The keys to index a record under; no duplicates.
 pub fn blocking_keys(record: &MatchRecord) -> Vec<BlockingKey> {
-    let mut keys = BTreeSet::new();
-    for_each_blocking_key(record, |key| {
-        keys.insert(BlockingKey(key.to_owned()));
+    collect(|each| for_each_blocking_key(record, each))
+}
+
+/// The keys to look a query up by: [`blocking_keys`] and the query's own
+/// probes (see the module's table); no duplicates.
+pub fn query_keys(record: &MatchRecord) -> Vec<BlockingKey> {
+    collect(|each| for_each_query_key(record, each))
+}
+
+fn collect(keys: impl FnOnce(&mut dyn FnMut(&str))) -> Vec<BlockingKey> {
+    let mut set = BTreeSet::new();
+    keys(&mut |key: &str| {
+        set.insert(BlockingKey(key.to_owned()));
     });
-    keys.into_iter().collect()
+    set.into_iter().collect()
+}
+
+/// Writes "kind:value" keys into one reused buffer.
+struct Writer<'f> {
+    key: String,
+    each: &'f mut dyn FnMut(&str),
+}
+
+impl Writer<'_> {
+    fn add(&mut self, kind: &str, value: fmt::Arguments<'_>) {
+        self.key.clear();
+        self.key.push_str(kind);
+        self.key.push(':');
+        // Writing into a String cannot fail.
+        let _ = self.key.write_fmt(value);
+        (self.each)(&self.key);
+    }
 }
 
 /// Calls `each` with the text of every key of [`blocking_keys`], the same "kind:value", but
 /// written into one reused buffer: a feed blinds the keys of a million pushed records and needs
 /// no string for each. A key may be given more than once.
 pub fn for_each_blocking_key(record: &MatchRecord, mut each: impl FnMut(&str)) {
-    let mut key = String::with_capacity(32);
-    let mut add = |kind: &str, value: fmt::Arguments<'_>| {
-        key.clear();
-        key.push_str(kind);
-        key.push(':');
-        // Writing into a String cannot fail.
-        let _ = key.write_fmt(value);
-        each(&key);
+    let mut out = Writer { key: String::with_capacity(32), each: &mut each };
+    stored_keys(record, &mut out);
+}
+
+/// [`for_each_blocking_key`] for a query: the stored keys, then the query's own probes.
+pub fn for_each_query_key(record: &MatchRecord, mut each: impl FnMut(&str)) {
+    let mut out = Writer { key: String::with_capacity(32), each: &mut each };
+    stored_keys(record, &mut out);
+    let sounds = sounds(record);
+    let firsts = first_names(record);
+    let date = record.date_of_birth();
+    // Given and family names swapped in the stored record.
+    if let Some(date) = date {
+        let (low, high) = day_month(date);
+        for initial in record.surnames().filter_map(|s| s.chars().next()) {
+            out.add("fi-dob", format_args!("{initial}|{}|{low:02}{high:02}", date.year()));
+        }
+        if let Some(sound) = record.given_name().map(sound_of) {
+            for part in [date.day(), u8::from(date.month())] {
+                out.add("sn-ydm", format_args!("{sound}|{}|{part}", date.year()));
+            }
+        }
+    }
+    let years = match (date, record.birth_years()) {
+        (Some(date), _) => Some((date.year() - 1, date.year() + 1)),
+        (None, Some(years)) => Some(years),
+        // Nothing known of the age: the children a MASH asks about, born in the last 25 years.
+        (None, None) => {
+            let this_year = time::OffsetDateTime::now_utc().year();
+            Some((this_year - UNDATED_YEARS, this_year))
+        }
     };
+    for name in &firsts {
+        for sound in &sounds {
+            if let Some((first, last)) = years {
+                for year in first..=last {
+                    out.add("fn-sy", format_args!("{name}|{sound}|{year}"));
+                }
+            }
+            out.add("fn-sn", format_args!("{name}|{sound}"));
+        }
+    }
+}
+
+fn stored_keys(record: &MatchRecord, out: &mut Writer<'_>) {
     if let Some(nhs) = record.nhs_number() {
-        add("nhs", format_args!("{}", nhs.as_str()));
+        out.add("nhs", format_args!("{}", nhs.as_str()));
     }
     if let Some(upn) = record.upn() {
-        add("upn", format_args!("{}", upn.as_str()));
+        out.add("upn", format_args!("{}", upn.as_str()));
     }
     let initials = initials(record);
     let sounds = sounds(record);
     let date = record.date_of_birth();
-    // Day and month in a fixed order, so a transposed date gives the same key.
-    let day_month = date.map(|d| {
-        let (a, b) = (d.day(), u8::from(d.month()));
-        (a.min(b), a.max(b))
-    });
+    let postcodes: Vec<&str> = record
+        .postcode()
+        .into_iter()
+        .chain(record.previous_addresses().iter().filter_map(|(p, _)| p.as_ref()))
+        .map(|p| p.compact())
+        .collect();
+    let lines: Vec<&str> = record
+        .address_line()
+        .into_iter()
+        .chain(record.previous_addresses().iter().filter_map(|(_, l)| l.as_deref()))
+        .collect();
     if let Some(date) = date {
         // Surname and year alone made blocks of hundreds on common surnames at a million
         // records. With the day, and separately the month, as one number each, a record is
@@ -96,34 +168,78 @@ pub fn for_each_blocking_key(record: &MatchRecord, mut each: impl FnMut(&str)) {
         // about a sixth of the size.
         for sound in &sounds {
             for part in [date.day(), u8::from(date.month())] {
-                add("sn-ydm", format_args!("{sound}|{}|{part}", date.year()));
+                out.add("sn-ydm", format_args!("{sound}|{}|{part}", date.year()));
             }
         }
-        if let Some(postcode) = record.postcode() {
-            add("pc-yob", format_args!("{}|{}", postcode.compact(), date.year()));
+        for postcode in &postcodes {
+            out.add("pc-yob", format_args!("{postcode}|{}", date.year()));
+        }
+        for line in &lines {
+            out.add("al-yob", format_args!("{line}|{}", date.year()));
         }
     }
     for initial in &initials {
-        if let (Some(date), Some((low, high))) = (date, day_month) {
-            add("fi-dob", format_args!("{initial}|{}|{low:02}{high:02}", date.year()));
+        if let Some(date) = date {
+            let (low, high) = day_month(date);
+            out.add("fi-dob", format_args!("{initial}|{}|{low:02}{high:02}", date.year()));
+            for sound in &sounds {
+                out.add("name-dm", format_args!("{initial}|{sound}|{low:02}{high:02}"));
+            }
         }
         for sound in &sounds {
-            if let Some((low, high)) = day_month {
-                add("name-dm", format_args!("{initial}|{sound}|{low:02}{high:02}"));
-            }
             if let Some(postcode) = record.postcode() {
-                add("name-pd", format_args!("{initial}|{sound}|{}", postcode.outward()));
+                out.add("name-pd", format_args!("{initial}|{sound}|{}", postcode.outward()));
+            }
+        }
+        for postcode in &postcodes {
+            out.add("fi-pc", format_args!("{initial}|{postcode}"));
+        }
+        for line in &lines {
+            out.add("fi-al", format_args!("{initial}|{line}"));
+        }
+    }
+    let years = date.map(|d| (d.year(), d.year())).or(record.birth_years());
+    for name in first_names(record) {
+        for sound in &sounds {
+            match years {
+                Some((first, last)) => {
+                    for year in first..=last {
+                        out.add("fn-sy", format_args!("{name}|{sound}|{year}"));
+                    }
+                }
+                None => out.add("fn-sn", format_args!("{name}|{sound}")),
             }
         }
     }
 }
 
-/// The first letter of the given name and of each formal name it stands for,
-/// so that Bill is found under W as well as B; distinct.
+/// How many years back a query with no date or age of birth probes `fn-sy`.
+const UNDATED_YEARS: i32 = 25;
+
+/// Day and month in a fixed order, so a transposed date gives the same key.
+fn day_month(date: time::Date) -> (u8, u8) {
+    let (a, b) = (date.day(), u8::from(date.month()));
+    (a.min(b), a.max(b))
+}
+
+/// The first given name and the formal names it stands for, distinct.
+fn first_names(record: &MatchRecord) -> Vec<&str> {
+    let mut names: Vec<&str> = record.given_name().into_iter().collect();
+    for formal in formal_names(record.nicknames) {
+        names.push(formal);
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The first letter of the given name, of each formal name it stands for (so
+/// that Bill is found under W as well as B) and of each alias's given names; distinct.
 fn initials(record: &MatchRecord) -> Vec<char> {
     let own = record.given_name().and_then(|name| name.chars().next());
     let formal = formal_names(record.nicknames).filter_map(|name| name.chars().next());
-    let mut initials: Vec<char> = own.into_iter().chain(formal).collect();
+    let aliases = record.given_names().skip(usize::from(record.own_given)).filter_map(|name| name.chars().next());
+    let mut initials: Vec<char> = own.into_iter().chain(formal).chain(aliases).collect();
     initials.sort_unstable();
     initials.dedup();
     initials
@@ -146,10 +262,13 @@ impl fmt::Display for Sound<'_> {
     }
 }
 
+fn sound_of(name: &str) -> Sound<'_> {
+    soundex(name).map_or(Sound::Name(name), Sound::Code)
+}
+
 /// The sounds of the surname and its alternates, distinct.
 fn sounds(record: &MatchRecord) -> Vec<Sound<'_>> {
-    let mut sounds: Vec<Sound<'_>> =
-        record.surnames().map(|surname| soundex(surname).map_or(Sound::Name(surname), Sound::Code)).collect();
+    let mut sounds: Vec<Sound<'_>> = record.surnames().map(sound_of).collect();
     sounds.sort_unstable();
     sounds.dedup();
     sounds
@@ -183,6 +302,14 @@ mod tests {
             [
                 "fi-dob:B|2015|0304",
                 "fi-dob:W|2015|0304",
+                "fi-pc:B|LS62AB",
+                "fi-pc:W|LS62AB",
+                "fn-sy:BILL|J520|2015",
+                "fn-sy:BILL|S530|2015",
+                "fn-sy:BILL|S532|2015",
+                "fn-sy:WILLIAM|J520|2015",
+                "fn-sy:WILLIAM|S530|2015",
+                "fn-sy:WILLIAM|S532|2015",
                 "name-dm:B|J520|0304",
                 "name-dm:B|S530|0304",
                 "name-dm:B|S532|0304",
@@ -221,6 +348,74 @@ mod tests {
             let shared =
                 keys(MatchInput { nhs_number: "", ..input }).into_iter().filter(|k| original.contains(k)).count();
             assert!(shared > 0, "noisy version {i} shares no key");
+        }
+    }
+
+    /// Issue 21: every pattern a referral or a record shows reaches the candidate set:
+    /// the query's keys meet the stored record's.
+    #[test]
+    fn each_uk_pattern_reaches_the_candidate_set() {
+        let stored = MatchInput {
+            given_name: "Oliver James",
+            family_name: "Smith-Jones",
+            previous_family_names: &["Brown"],
+            date_of_birth: "2015-03-14",
+            postcode: "LS6 2AB",
+            address_line: "12 High Street",
+            previous_addresses: &[("3 Mill Lane", "M1 1AE")],
+            aliases: &[("Ollie", "Green")],
+            ..Default::default()
+        };
+        let plain = MatchInput { postcode: "", address_line: "", previous_addresses: &[], ..stored };
+        let partial = MatchInput { date_of_birth: "", ..Default::default() };
+        let cases: [(&str, MatchInput<'_>, MatchInput<'_>); 13] = [
+            ("swapped names", plain, MatchInput { given_name: "Smith-Jones", family_name: "Oliver", ..plain }),
+            ("middle name as first", plain, MatchInput { given_name: "James", family_name: "Brown", ..plain }),
+            (
+                "alias",
+                stored,
+                MatchInput {
+                    given_name: "Ollie",
+                    family_name: "Green",
+                    date_of_birth: "2016-07-01",
+                    postcode: "",
+                    address_line: "",
+                    previous_addresses: &[],
+                    ..stored
+                },
+            ),
+            ("previous surname", plain, MatchInput { family_name: "Brown", date_of_birth: "2014-04-15", ..plain }),
+            ("one part of a double barrel", plain, MatchInput { family_name: "Jones", ..plain }),
+            (
+                "year one out, day and month swapped",
+                plain,
+                MatchInput { date_of_birth: "2016-03-14", family_name: "Khan", ..plain },
+            ),
+            ("estimated date", plain, MatchInput { date_of_birth: "2015-01-01", ..plain }),
+            (
+                "approximate age",
+                plain,
+                MatchInput { given_name: "Oliver", family_name: "Smith", birth_years: Some((2014, 2016)), ..partial },
+            ),
+            ("no surname, a postcode", stored, MatchInput { given_name: "Oliver", postcode: "LS6 2AB", ..partial }),
+            (
+                "no date, a previous postcode",
+                stored,
+                MatchInput { given_name: "Oliver", family_name: "Khan", postcode: "M1 1AE", ..partial },
+            ),
+            (
+                "address line, no postcode",
+                stored,
+                MatchInput { given_name: "Ollie", family_name: "Khan", address_line: "12 High St", ..partial },
+            ),
+            ("a record with no date", MatchInput { given_name: "Oliver", family_name: "Smith", ..partial }, plain),
+            ("transliterated surname, same date", plain, MatchInput { family_name: "Smyth-Jonez", ..plain }),
+        ];
+        for (pattern, stored, query) in cases {
+            let stored: BTreeSet<BlockingKey> =
+                blocking_keys(&MatchRecord::normalise(stored).expect("valid")).into_iter().collect();
+            let query = query_keys(&MatchRecord::normalise(query).expect("valid"));
+            assert!(query.iter().any(|k| stored.contains(k)), "{pattern}: no shared key");
         }
     }
 

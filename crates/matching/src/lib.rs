@@ -36,7 +36,7 @@ pub mod em;
 pub mod normalise;
 pub mod score;
 
-pub use block::{BlockingKey, blocking_keys, for_each_blocking_key};
+pub use block::{BlockingKey, blocking_keys, for_each_blocking_key, for_each_query_key, query_keys};
 pub use compare::{ComparisonVector, Field, compare};
 pub use normalise::{MatchInput, MatchRecord, Postcode, Sex};
 pub use score::{ConfigError, FieldWeight, Model, ModelConfig, Scored, Verdict, settle};

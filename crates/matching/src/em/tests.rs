@@ -25,18 +25,18 @@ impl Rng {
 }
 
 const TRUE_M: [&[f64]; 5] = [
-    &[0.70, 0.10, 0.08, 0.05, 0.03, 0.04],
-    &[0.75, 0.08, 0.07, 0.04, 0.06],
-    &[0.85, 0.03, 0.08, 0.04],
+    &[0.70, 0.08, 0.04, 0.01, 0.06, 0.02, 0.03, 0.02, 0.04],
+    &[0.75, 0.08, 0.01, 0.06, 0.02, 0.03, 0.05],
+    &[0.80, 0.03, 0.04, 0.06, 0.02, 0.01, 0.04],
     &[0.95, 0.05],
-    &[0.60, 0.10, 0.10, 0.20],
+    &[0.40, 0.15, 0.02, 0.03, 0.05, 0.10, 0.25],
 ];
 const TRUE_U: [&[f64]; 5] = [
-    &[0.02, 0.005, 0.01, 0.05, 0.03, 0.885],
-    &[0.01, 0.004, 0.01, 0.03, 0.946],
-    &[0.001, 0.001, 0.03, 0.968],
+    &[0.02, 0.005, 0.004, 0.001, 0.01, 0.005, 0.05, 0.03, 0.875],
+    &[0.01, 0.004, 0.001, 0.01, 0.005, 0.03, 0.94],
+    &[0.001, 0.001, 0.002, 0.03, 0.005, 0.01, 0.951],
     &[0.5, 0.5],
-    &[0.005, 0.01, 0.05, 0.935],
+    &[0.002, 0.005, 0.005, 0.001, 0.002, 0.05, 0.935],
 ];
 
 /// Pairs drawn from the true m and u, a share `lambda` of them matches, 5% of
@@ -118,7 +118,7 @@ fn a_field_forced_to_agree_by_blocking_is_no_evidence_when_frozen() {
     let report = estimate(&with_true_u(), &blocked, &options).expect("pairs");
     assert!((report.match_share - 0.2).abs() < 0.005, "{}", report.match_share);
     let mut expected = TRUE_M;
-    expected[2] = &[0.9, 0.02, 0.06, 0.02];
+    expected[2] = &[0.87, 0.02, 0.03, 0.04, 0.01, 0.02, 0.01];
     assert_close(&report.config, expected, |l| l.m, 0.01);
 }
 
@@ -126,7 +126,10 @@ fn a_field_forced_to_agree_by_blocking_is_no_evidence_when_frozen() {
 fn u_is_the_level_frequency_among_random_pairs() {
     let config = u_from_random_pairs(&Model::default(), &pairs(4, 200_000, 0.0)).expect("pairs");
     assert_close(&config, TRUE_U, |l| l.u, 0.005);
-    assert_eq!(config.first_name.iter().map(|l| l.m).collect::<Vec<_>>(), [0.87, 0.06, 0.045, 0.018, 0.005, 0.002]);
+    assert_eq!(
+        config.first_name.iter().map(|l| l.m).collect::<Vec<_>>(),
+        [0.847, 0.06, 0.03, 0.006, 0.03, 0.012, 0.01, 0.003, 0.002]
+    );
 }
 
 #[test]

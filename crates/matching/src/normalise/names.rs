@@ -90,12 +90,97 @@ fn push_unique(set: &mut Vec<String>, word: String) {
     }
 }
 
-/// The first given name: the first word at spaces, with a hyphenated name kept
-/// whole (Mary-Jane → MARYJANE), since a middle name is not the name a child is
-/// known by.
-pub(crate) fn first_given_name(raw: &str) -> Option<Box<str>> {
-    let first = raw.split_whitespace().map(fold).find(|w| !w.is_empty())?;
-    Some(first.into_boxed_str())
+/// Every given name, folded and '|'-separated: the person's own, in order (first
+/// name, then middle names; a hyphenated name kept whole, Mary-Jane →
+/// MARYJANE), then each alias's given names. Also how many are the person's own.
+pub(crate) fn given_name_set(given: &str, aliases: &[(&str, &str)]) -> (Option<Box<str>>, u8) {
+    let mut set: Vec<String> = Vec::new();
+    let words = |raw: &str| raw.split_whitespace().map(fold).filter(|w| !w.is_empty()).collect::<Vec<_>>();
+    for word in words(given) {
+        push_unique(&mut set, word);
+    }
+    let own = u8::try_from(set.len()).unwrap_or(u8::MAX);
+    for (alias, _) in aliases {
+        for word in words(alias) {
+            push_unique(&mut set, word);
+        }
+    }
+    ((!set.is_empty()).then(|| set.join("|").into_boxed_str()), own)
+}
+
+/// Words of an address that say nothing about which house it is.
+const FLAT_WORDS: &[&str] = &["FLAT", "APARTMENT", "APT", "UNIT", "ROOM"];
+
+/// Street-type words, shortened as agencies write them, to one spelling.
+fn street_word(word: &str) -> &str {
+    match word {
+        "ST" => "STREET",
+        "RD" => "ROAD",
+        "AVE" | "AV" => "AVENUE",
+        "LN" => "LANE",
+        "DR" => "DRIVE",
+        "CL" => "CLOSE",
+        "CRES" => "CRESCENT",
+        "CT" => "COURT",
+        "GDNS" => "GARDENS",
+        "PL" => "PLACE",
+        "SQ" => "SQUARE",
+        "TER" | "TERR" => "TERRACE",
+        other => other,
+    }
+}
+
+/// An address line reduced to what identifies a house: its numbers (flat and
+/// house) and its street words, folded: "Flat 3, 12 High St." → "3 12|HIGHSTREET".
+/// None without a street word.
+pub(crate) fn address_line(raw: &str) -> Option<Box<str>> {
+    let (mut numbers, mut street) = (Vec::new(), String::new());
+    for word in raw.split(|c: char| c.is_whitespace() || c == ',') {
+        let digits: String = word.chars().filter(char::is_ascii_digit).collect();
+        if !digits.is_empty() {
+            // "12a" keeps its letter: 12a and 12b are two houses.
+            numbers.push(word.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase());
+            continue;
+        }
+        let folded = fold(word);
+        if !folded.is_empty() && !FLAT_WORDS.contains(&folded.as_str()) {
+            street.push_str(street_word(&folded));
+        }
+    }
+    (!street.is_empty()).then(|| format!("{}|{street}", numbers.join(" ")).into_boxed_str())
+}
+
+/// A name's consonant skeleton, for spellings of one name in another script's
+/// transliteration (Mohammed, Muhammad, Mohamed; Yusuf, Yousef; Aleksandr,
+/// Alexander): the first letter kept, then digraphs simplified, vowels, H, W
+/// and Y dropped, and repeated letters collapsed.
+pub(crate) fn skeleton(folded: &str) -> String {
+    let bytes = folded.as_bytes();
+    let Some((&first, rest)) = bytes.split_first() else { return String::new() };
+    let mut out = String::with_capacity(bytes.len());
+    out.push(char::from(first));
+    let mut i = 0;
+    while i < rest.len() {
+        let (c, next) = (rest[i], rest.get(i + 1).copied());
+        let (mapped, used): (&[u8], usize) = match (c, next) {
+            (b'P', Some(b'H')) => (b"F", 2),
+            (b'K' | b'G' | b'C', Some(b'H')) => (b"K", 2),
+            (b'C', Some(b'K')) => (b"K", 2),
+            (b'Q' | b'C', _) => (b"K", 1),
+            (b'X', _) => (b"KS", 1),
+            (b'Z', _) => (b"S", 1),
+            (b'V', _) => (b"F", 1),
+            (b'A' | b'E' | b'I' | b'O' | b'U' | b'H' | b'W' | b'Y', _) => (b"", 1),
+            _ => (std::slice::from_ref(&rest[i]), 1),
+        };
+        for &m in mapped {
+            if out.as_bytes().last() != Some(&m) {
+                out.push(char::from(m));
+            }
+        }
+        i += used;
+    }
+    out
 }
 
 /// A name's places in the nickname table, at most three: each code is the group
@@ -186,10 +271,53 @@ mod tests {
     }
 
     #[test]
-    fn the_first_given_name_is_the_first_word() {
-        assert_eq!(first_given_name("Oliver James").as_deref(), Some("OLIVER"));
-        assert_eq!(first_given_name("Mary-Jane").as_deref(), Some("MARYJANE"));
-        assert_eq!(first_given_name("  "), None);
+    fn every_given_name_is_kept_the_first_first() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>, u8);
+        let cases: [Case<'_>; 4] = [
+            ("Oliver James", &[], Some("OLIVER|JAMES"), 2),
+            ("Mary-Jane", &[], Some("MARYJANE"), 1),
+            ("Jo", &[("Joanne Kim", "Brown"), ("Jo", "")], Some("JO|JOANNE|KIM"), 1),
+            ("  ", &[], None, 0),
+        ];
+        for (given, aliases, set, own) in cases {
+            let (got, got_own) = given_name_set(given, aliases);
+            assert_eq!((got.as_deref(), got_own), (set, own), "{given}");
+        }
+    }
+
+    #[test]
+    fn address_lines_keep_house_numbers_and_street() {
+        let cases = [
+            ("12 High Street", Some("12|HIGHSTREET")),
+            ("12, high st.", Some("12|HIGHSTREET")),
+            ("Flat 3, 12 High St", Some("3 12|HIGHSTREET")),
+            ("12a Mill Rd", Some("12A|MILLROAD")),
+            ("Rose Cottage", Some("|ROSECOTTAGE")),
+            ("12", None),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(address_line(raw).as_deref(), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn transliterations_share_a_skeleton() {
+        let same = [
+            ("MOHAMMED", "MUHAMMAD"),
+            ("MOHAMED", "MOHAMMAD"),
+            ("YUSUF", "YOUSEF"),
+            ("ALEKSANDR", "ALEXANDER"),
+            ("AISHA", "AYESHA"),
+            ("FATIMA", "FATIMAH"),
+            ("KHADIJA", "KADIJAH"),
+            ("SOFIA", "SOPHIA"),
+        ];
+        for (a, b) in same {
+            assert_eq!(skeleton(a), skeleton(b), "{a} ~ {b}");
+        }
+        for (a, b) in [("AMELIA", "OLIVIA"), ("MOLLY", "POLLY"), ("ZAIN", "ZARA")] {
+            assert_ne!(skeleton(a), skeleton(b), "{a} !~ {b}");
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub struct ModelConfig {
     pub surname: Vec<LevelProbabilities>,
     pub date_of_birth: Vec<LevelProbabilities>,
     pub sex: Vec<LevelProbabilities>,
-    pub postcode: Vec<LevelProbabilities>,
+    pub address: Vec<LevelProbabilities>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,18 +83,19 @@ impl ModelConfig {
             Field::Surname => &self.surname,
             Field::DateOfBirth => &self.date_of_birth,
             Field::Sex => &self.sex,
-            Field::Postcode => &self.postcode,
+            Field::Address => &self.address,
             Field::NhsNumber | Field::Upn | Field::Prior => &[],
         }
     }
 
-    pub(crate) fn levels_mut(&mut self, field: Field) -> &mut [LevelProbabilities] {
+    /// The levels of a field, to adjust after estimation.
+    pub fn levels_mut(&mut self, field: Field) -> &mut [LevelProbabilities] {
         match field {
             Field::FirstName => &mut self.first_name,
             Field::Surname => &mut self.surname,
             Field::DateOfBirth => &mut self.date_of_birth,
             Field::Sex => &mut self.sex,
-            Field::Postcode => &mut self.postcode,
+            Field::Address => &mut self.address,
             Field::NhsNumber | Field::Upn | Field::Prior => &mut [],
         }
     }

@@ -68,8 +68,18 @@ const PRIOR_LABEL: &str = "prior odds that two records are the same person";
 const SAME_NHS: &str = "the same NHS number: a deterministic match";
 const DIFFERENT_NHS: &str = "different NHS numbers: never the same person";
 const SAME_UPN: &str = "the same UPN: a deterministic match";
-const DIFFERENT_UPN: &str = "different UPNs (not decisive: a temporary UPN may be replaced)";
+const DIFFERENT_UPN: &str = "different UPNs: conflicting evidence, a researcher must confirm";
 const FIRST_NAME_GUARD: &str = "first names disagree: a researcher must confirm";
+const NAMESAKE: &str =
+    "nothing a namesake could not share (no address or second identifier agrees): a researcher must confirm";
+/// A different UPN weighs against a match as strongly as a wholly different
+/// first name, without deciding it: a temporary UPN may have been replaced.
+const DIFFERENT_UPN_WEIGHT: f64 = -9.0;
+/// Address levels that only the person (or their household) shares: the same
+/// address now, or one of the other's previous addresses.
+const CORROBORATING_ADDRESS: [u8; 4] = [0, 1, 3, 4];
+/// First-name levels that agree: the same, a nickname, a middle name or alias, swapped with the surname.
+const AGREEING_FIRST_NAME: u8 = 3;
 
 impl Model {
     pub fn from_config(config: ModelConfig) -> Result<Self, ConfigError> {
@@ -106,14 +116,25 @@ impl Model {
         breakdown.extend(self.field_weights(&vector));
         let weight: f64 = breakdown.iter().map(|row| row.weight).sum();
         let (verdict, probability) = match rule {
-            Some(Verdict::Match) => (Verdict::Match, 1.0),
-            Some(_) => (Verdict::NoMatch, 0.0),
-            None => {
+            Rule::Match => (Verdict::Match, 1.0),
+            Rule::NoMatch => (Verdict::NoMatch, 0.0),
+            Rule::Conflict | Rule::Undecided => {
                 let probability = probability(weight);
                 let mut verdict = self.verdict(probability);
-                if verdict == Verdict::Match && self.first_names_disagree(&vector) {
-                    verdict = Verdict::PossibleMatch;
-                    breakdown.push(FieldWeight { field: Field::FirstName, level: FIRST_NAME_GUARD, weight: 0.0 });
+                if verdict == Verdict::Match {
+                    let held_back = if rule == Rule::Conflict {
+                        Some((Field::Upn, DIFFERENT_UPN))
+                    } else if self.first_names_disagree(&vector) {
+                        Some((Field::FirstName, FIRST_NAME_GUARD))
+                    } else if !corroborated(&vector) {
+                        Some((Field::Address, NAMESAKE))
+                    } else {
+                        None
+                    };
+                    if let Some((field, level)) = held_back {
+                        verdict = Verdict::PossibleMatch;
+                        breakdown.push(FieldWeight { field, level, weight: 0.0 });
+                    }
                 }
                 (verdict, probability)
             }
@@ -142,9 +163,8 @@ impl Model {
         }
     }
 
-    /// First-name levels 0 and 1 are "the same" and "nickname".
     fn first_names_disagree(&self, vector: &ComparisonVector) -> bool {
-        self.config.thresholds.first_name_must_agree && vector.0[0].is_some_and(|level| level > 1)
+        self.config.thresholds.first_name_must_agree && vector.0[0].is_some_and(|level| level > AGREEING_FIRST_NAME)
     }
 }
 
@@ -155,48 +175,70 @@ impl Default for Model {
     }
 }
 
+/// A confident match needs evidence a namesake elsewhere cannot have: an
+/// address (current or previous) the candidate shares. An agreeing identifier
+/// decides before this is asked.
+fn corroborated(vector: &ComparisonVector) -> bool {
+    vector.0[4].is_some_and(|level| CORROBORATING_ADDRESS.contains(&level))
+}
+
+/// What the identifiers say before any weight.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    Match,
+    NoMatch,
+    /// Different UPNs: weighs against, and never a confident match.
+    Conflict,
+    Undecided,
+}
+
 /// The same valid NHS number or UPN decides a match; two different NHS
 /// numbers decide a non-match, which is what keeps twins and siblings apart
 /// whenever both records carry one. Adds the deciding row to the breakdown.
-fn identifier_rule(query: &MatchRecord, candidate: &MatchRecord, breakdown: &mut Vec<FieldWeight>) -> Option<Verdict> {
-    let mut row = |field, level| breakdown.push(FieldWeight { field, level, weight: 0.0 });
+fn identifier_rule(query: &MatchRecord, candidate: &MatchRecord, breakdown: &mut Vec<FieldWeight>) -> Rule {
+    let mut row = |field, level, weight| breakdown.push(FieldWeight { field, level, weight });
     if let (Some(a), Some(b)) = (query.nhs_number(), candidate.nhs_number()) {
-        return Some(if a == b {
-            row(Field::NhsNumber, SAME_NHS);
-            Verdict::Match
+        return if a == b {
+            row(Field::NhsNumber, SAME_NHS, 0.0);
+            Rule::Match
         } else {
-            row(Field::NhsNumber, DIFFERENT_NHS);
-            Verdict::NoMatch
-        });
+            row(Field::NhsNumber, DIFFERENT_NHS, 0.0);
+            Rule::NoMatch
+        };
     }
     if let (Some(a), Some(b)) = (query.upn(), candidate.upn()) {
         if a == b {
-            row(Field::Upn, SAME_UPN);
-            return Some(Verdict::Match);
+            row(Field::Upn, SAME_UPN, 0.0);
+            return Rule::Match;
         }
-        row(Field::Upn, DIFFERENT_UPN);
+        row(Field::Upn, DIFFERENT_UPN, DIFFERENT_UPN_WEIGHT);
+        return Rule::Conflict;
     }
-    None
+    Rule::Undecided
 }
 
 const OUTWEIGHED: &str = "another candidate matches better: a researcher must confirm";
 const AMBIGUOUS: &str = "another candidate with a different NHS number also matches: a researcher must confirm";
+const TIED: &str = "another candidate matches as strongly: a researcher must confirm";
+/// Candidates within this many bits of each other (a factor of two in the odds) are equally strong.
+const TIE_MARGIN: f64 = 1.0;
 
 /// Settles one search's candidates together; `records[i]` is the stored
-/// record `candidates[i]` scored. Only ever demotes a match to a possible
-/// match, so it never discloses more than scoring alone.
+/// record `candidates[i]` scored, one per distinct subject. Only ever demotes
+/// a match to a possible match, so it never discloses more than scoring alone.
 ///
 /// Two candidates that both look like the child are most often the child and
 /// a twin whose name is a nickname of the child's (Leo and Leonard, Charlie
-/// and Charlotte), which the first-name guard lets through. So when several
-/// candidates are a match:
+/// and Charlotte), which the first-name guard lets through, or two namesakes.
+/// So when several candidates are a match:
 /// - an identifier match outranks the rest, which become possible matches;
 /// - otherwise, if two of them hold different NHS numbers, they are two
 ///   people and neither is certain: all become possible matches (ranking by
 ///   weight would pick the twin whenever the child's record lacks a field);
-/// - otherwise only those of the highest weight stay matches (equal weights:
-///   the same subject held on several records); a possible match of higher
-///   weight demotes them too.
+/// - otherwise only the strongest stays a match, and only if no other
+///   candidate (a possible match too) is as strong: equally strong candidates
+///   are never told apart by a guess. Records sharing an identifier are one
+///   person, not rivals.
 pub fn settle(records: &[&MatchRecord], candidates: &mut [Scored]) {
     // An identifier decided a match exactly when its probability is 1 (see `Scored`).
     let rank = |s: &Scored| if s.probability >= 1.0 { f64::INFINITY } else { s.weight };
@@ -210,9 +252,20 @@ pub fn settle(records: &[&MatchRecord], candidates: &mut [Scored]) {
     let mut numbers = records.iter().zip(candidates.iter()).filter(is_match).filter_map(|(r, _)| r.nhs_number());
     let first = numbers.next();
     let ambiguous = best.is_finite() && numbers.any(|nhs| Some(nhs) != first);
+    let strong: Vec<&MatchRecord> = records
+        .iter()
+        .zip(candidates.iter())
+        .filter(|(_, s)| s.verdict != Verdict::NoMatch && (rank(s) == best || best - rank(s) < TIE_MARGIN))
+        .map(|(r, _)| *r)
+        .collect();
+    let tied = strong.iter().enumerate().any(|(i, a)| strong[i + 1..].iter().any(|b| !same_person(a, b)));
     for scored in candidates.iter_mut().filter(|s| s.verdict == Verdict::Match) {
         let level = if ambiguous {
             AMBIGUOUS
+        } else if rank(scored) < best && best - rank(scored) >= TIE_MARGIN {
+            OUTWEIGHED
+        } else if tied {
+            TIED
         } else if rank(scored) < best {
             OUTWEIGHED
         } else {
@@ -221,6 +274,46 @@ pub fn settle(records: &[&MatchRecord], candidates: &mut [Scored]) {
         scored.verdict = Verdict::PossibleMatch;
         scored.breakdown.push(FieldWeight { field: Field::Prior, level, weight: 0.0 });
     }
+}
+
+/// Two stored records of one person: the same record, or the same NHS number or UPN.
+fn same_person(a: &MatchRecord, b: &MatchRecord) -> bool {
+    a == b || a.nhs_number().is_some() && a.nhs_number() == b.nhs_number() || a.upn().is_some() && a.upn() == b.upn()
+}
+
+impl Scored {
+    /// Why, in words a researcher reads: "agrees on first name, surname and
+    /// date of birth; differs on address", then any reason it was held back.
+    pub fn reason(&self) -> String {
+        let mut agrees = Vec::new();
+        let mut differs = Vec::new();
+        let mut notes = Vec::new();
+        for row in &self.breakdown {
+            match row.field {
+                Field::Prior => {}
+                _ if row.level == MISSING.label => {}
+                Field::NhsNumber | Field::Upn => notes.push(row.level),
+                _ if row.weight == 0.0 && row.level.contains("must confirm") => notes.push(row.level),
+                field if row.weight > 0.0 => agrees.push(words(field, row.level)),
+                field => differs.push(words(field, row.level)),
+            }
+        }
+        let mut parts = Vec::new();
+        if !agrees.is_empty() {
+            parts.push(format!("agrees: {}", agrees.join(", ")));
+        }
+        if !differs.is_empty() {
+            parts.push(format!("differs: {}", differs.join(", ")));
+        }
+        parts.extend(notes.into_iter().map(str::to_owned));
+        parts.join("; ")
+    }
+}
+
+/// "first name (nickname of the same name)".
+fn words(field: Field, level: &str) -> String {
+    let name = field.as_str().replace('_', " ");
+    if level == "the same" { name } else { format!("{name} ({level})") }
 }
 
 /// From a match weight in bits to a probability: 2^w / (1 + 2^w).

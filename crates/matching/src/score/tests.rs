@@ -87,21 +87,25 @@ fn a_twin_with_a_nickname_equivalent_name_is_settled_as_possible() {
     assert_eq!(settled[0].verdict, Verdict::Match, "an identifier outranks any weight");
     assert_eq!(settled[1].verdict, Verdict::PossibleMatch);
 
-    // A stranger elsewhere with the same name and date of birth is a match on
-    // weight alone, but the child's record, held to possible by the first-name
-    // guard (a typo), outweighs him.
+    // A stranger elsewhere with the same name and date of birth is no longer a
+    // match on weight alone (nothing a namesake could not share), and the
+    // child's record with a typo is held to possible by the first-name guard.
     let query = MatchRecord::normalise(boy("Zain")).expect("valid");
     let child_typo = MatchRecord::normalise(boy("Zian")).expect("valid");
     let stranger = MatchRecord::normalise(MatchInput { postcode: "M1 1AE", ..boy("Zain") }).expect("valid");
     let mut candidates = vec![model.score(&query, &child_typo), model.score(&query, &stranger)];
-    assert_eq!(candidates.iter().map(|s| s.verdict).collect::<Vec<_>>(), [Verdict::PossibleMatch, Verdict::Match]);
     settle(&[&child_typo, &stranger], &mut candidates);
-    assert_eq!(candidates[1].verdict, Verdict::PossibleMatch);
+    assert_eq!(
+        candidates.iter().map(|s| s.verdict).collect::<Vec<_>>(),
+        [Verdict::PossibleMatch, Verdict::PossibleMatch]
+    );
+    assert!(candidates[0].weight > candidates[1].weight, "the child's own record ranks first");
 
     // Henry's record lacks his postcode, so his twin Harry outweighs him; their
     // NHS numbers show they are two people, so neither is a match.
-    let no_postcode = MatchInput { postcode: "", ..nhs("Henry", "9434765919") };
-    let settled = search(&model, boy("Henry"), &[no_postcode, nhs("Harry", "4010232137")]);
+    let home = |input: MatchInput<'static>| MatchInput { address_line: "12 High Street", ..input };
+    let no_postcode = MatchInput { postcode: "", ..home(nhs("Henry", "9434765919")) };
+    let settled = search(&model, home(boy("Henry")), &[no_postcode, home(nhs("Harry", "4010232137"))]);
     assert!(settled.iter().all(|s| s.verdict == Verdict::PossibleMatch));
     assert!(settled.iter().all(|s| s.breakdown.last().map(|row| row.level) == Some(AMBIGUOUS)));
 }
@@ -132,7 +136,7 @@ fn verdicts_follow_the_evidence() {
     let cases = [
         (child("Amelia"), child("Amelia"), Verdict::Match),
         (child("Amelia"), MatchInput { date_of_birth: "2016-09-05", ..child("Amelia") }, Verdict::Match),
-        (child("Amelia"), moved, Verdict::Match),
+        (child("Amelia"), moved, Verdict::PossibleMatch),
         (child("Amelia"), typo_moved, Verdict::PossibleMatch),
         (child("Amelia"), MatchInput { given_name: "Amelie", ..child("Amelia") }, Verdict::PossibleMatch),
         (child("Amelia"), MatchInput { date_of_birth: "2014-01-30", ..child("Amelia") }, Verdict::PossibleMatch),
@@ -157,7 +161,7 @@ fn the_breakdown_explains_the_weight() {
     let fields: Vec<Field> = scored.breakdown.iter().map(|row| row.field).collect();
     assert_eq!(
         fields,
-        [Field::Prior, Field::FirstName, Field::Surname, Field::DateOfBirth, Field::Sex, Field::Postcode]
+        [Field::Prior, Field::FirstName, Field::Surname, Field::DateOfBirth, Field::Sex, Field::Address]
     );
     let sex = scored.breakdown[4];
     assert_eq!((sex.level, sex.weight), (MISSING.label, 0.0));
@@ -178,15 +182,18 @@ fn identifiers_decide_before_weights() {
         let scored = score(&model, a, b);
         assert_eq!((scored.verdict, scored.breakdown[0].field), (verdict, field), "{scored:?}");
     }
-    // A different UPN is reported but does not overrule the weights.
+    // A different UPN does not decide (a temporary UPN may be replaced) but weighs against,
+    // and is never a confident match.
+    let same = score(&model, child("Amelia"), child("Amelia"));
     let different = score(&model, upn, MatchInput { upn: &other_upn, ..child("Amelia") });
-    assert!(different.probability > 0.99 && different.probability < 1.0);
+    assert_eq!(different.verdict, Verdict::PossibleMatch);
+    assert!(different.weight < same.weight - 8.0, "{} vs {}", different.weight, same.weight);
 }
 
 #[test]
 fn thresholds_set_the_verdict() {
     let mut config = Model::default().config().clone();
-    let (a, b) = (child("Amelia"), MatchInput { postcode: "M1 1AE", ..child("Amelia") });
+    let (a, b) = (child("Amelia"), MatchInput { sex: "", ..child("Amelia") });
     let p = score(&Model::default(), a, b).probability;
     let verdict_at = |config: &ModelConfig| score(&Model::from_config(config.clone()).expect("valid"), a, b).verdict;
     config.thresholds.r#match = p;
@@ -210,13 +217,13 @@ fn invalid_weights_files_are_rejected_with_a_reason() {
     let mut bad_sum = good.clone();
     bad_sum.sex[0].m = 0.5;
     let mut zero_u = good.clone();
-    zero_u.postcode[0].u = 0.0;
+    zero_u.address[0].u = 0.0;
     for (config, problem) in [
         (bad_prior, "prior"),
         (bad_thresholds, "thresholds"),
         (bad_level, "surname must have the levels"),
         (bad_sum, "sex: the m probabilities"),
-        (zero_u, "postcode.full"),
+        (zero_u, "address.same_address"),
     ] {
         let err = Model::from_config(config).expect_err(problem).to_string();
         assert!(err.contains(problem), "{err}");
@@ -224,4 +231,120 @@ fn invalid_weights_files_are_rejected_with_a_reason() {
     assert!(matches!(Model::from_json("{\"prior\": 0.5}"), Err(ConfigError::Parse(_))));
     let missing = Model::load(Path::new("/nonexistent/weights.json"));
     assert!(matches!(missing, Err(ConfigError::Read { .. })));
+}
+
+/// Issue 21: a confident match needs evidence a namesake cannot have.
+#[test]
+fn namesakes_in_another_town_are_never_confident() {
+    let model = Model::default();
+    let namesakes = [
+        MatchInput { postcode: "M1 1AE", ..child("Amelia") },
+        MatchInput { postcode: "", ..child("Amelia") },
+        MatchInput { postcode: "M1 1AE", address_line: "3 Mill Lane", ..child("Amelia") },
+    ];
+    for namesake in namesakes {
+        for query in [child("Amelia"), MatchInput { postcode: "", ..child("Amelia") }] {
+            let scored = score(&model, query, namesake);
+            assert_eq!(scored.verdict, Verdict::PossibleMatch, "{}", scored.reason());
+        }
+    }
+    // What a namesake cannot have: the same address, a previous address, an identifier.
+    let moved = [("", "LS6 2AB")];
+    let corroborated = [
+        (child("Amelia"), MatchInput { address_line: "12 High St", postcode: "", ..child("Amelia") }),
+        (child("Amelia"), MatchInput { postcode: "M1 1AE", previous_addresses: &moved, ..child("Amelia") }),
+        (
+            MatchInput { nhs_number: "9434765919", postcode: "", ..child("Amelia") },
+            MatchInput { nhs_number: "9434765919", postcode: "M1 1AE", ..child("Amelia") },
+        ),
+    ];
+    for (i, (query, record)) in corroborated.into_iter().enumerate() {
+        let query = MatchInput { address_line: if i == 0 { "12 High Street" } else { "" }, ..query };
+        let scored = score(&model, query, record);
+        assert_eq!(scored.verdict, Verdict::Match, "case {i}: {}", scored.reason());
+    }
+}
+
+#[test]
+fn a_tie_is_never_confident() {
+    let model = Model::default();
+    // Two different children at one address with one name and date of birth
+    // (cousins, a record duplicated under two ids with different NHS numbers
+    // withheld): equally strong, so neither is a match.
+    let query = MatchRecord::normalise(child("Amelia")).expect("valid");
+    let a = MatchRecord::normalise(MatchInput { upn: "H801200001001", ..child("Amelia") }).expect("valid");
+    let other_upn = format!("{}801200001002", Upn::check_letter(b"801200001002") as char);
+    let b = MatchRecord::normalise(MatchInput { upn: &other_upn, ..child("Amelia") }).expect("valid");
+    let mut candidates = vec![model.score(&query, &a), model.score(&query, &b)];
+    assert!(candidates.iter().all(|s| s.verdict == Verdict::Match));
+    settle(&[&a, &b], &mut candidates);
+    for scored in &candidates {
+        assert_eq!(scored.verdict, Verdict::PossibleMatch);
+        assert_eq!(scored.breakdown.last().map(|row| row.level), Some(TIED));
+    }
+    // One person on two records (the same UPN) is not a tie.
+    let again = MatchRecord::normalise(MatchInput { upn: "H801200001001", sex: "", ..child("Amelia") }).expect("valid");
+    let mut candidates = vec![model.score(&query, &a), model.score(&query, &again)];
+    settle(&[&a, &again], &mut candidates);
+    assert_eq!(candidates[0].verdict, Verdict::Match);
+}
+
+#[test]
+fn twins_are_never_merged_by_the_new_name_levels() {
+    let model = Model::default();
+    let cases = [
+        // Twins share a middle name: only the first name against any other counts.
+        (MatchInput { given_name: "Amelia Rose", ..child("") }, MatchInput { given_name: "Olivia Rose", ..child("") }),
+        // Transliterated names that are two names.
+        (child("Mila"), child("Milla")),
+        (child("Aisha"), child("Asia")),
+    ];
+    for (a, b) in cases {
+        let scored = score(&model, a, b);
+        assert_ne!(scored.verdict, Verdict::Match, "{}/{}: {}", a.given_name, b.given_name, scored.reason());
+    }
+}
+
+#[test]
+fn conflicting_evidence_pulls_a_candidate_down() {
+    let model = Model::default();
+    let same = score(&model, child("Amelia"), child("Amelia"));
+    let moved = score(&model, child("Amelia"), MatchInput { postcode: "M1 1AE", ..child("Amelia") });
+    let other_house = MatchInput { address_line: "14 High Street", ..child("Amelia") };
+    let next_door = score(&model, MatchInput { address_line: "12 High Street", ..child("Amelia") }, other_house);
+    assert!(moved.weight < same.weight - 8.0);
+    assert!(next_door.weight < same.weight - 4.0);
+    assert_ne!(moved.verdict, Verdict::Match);
+}
+
+#[test]
+fn uk_name_and_date_patterns_are_found() {
+    let model = Model::default();
+    let found = |a: MatchInput<'_>, b: MatchInput<'_>, verdict: Verdict| {
+        let scored = score(&model, a, b);
+        assert_eq!(scored.verdict, verdict, "{}", scored.reason());
+    };
+    let amelia = child("Amelia");
+    found(amelia, MatchInput { given_name: "Smith", family_name: "Amelia", ..amelia }, Verdict::Match);
+    found(MatchInput { given_name: "Grace Amelia", ..amelia }, amelia, Verdict::Match);
+    found(amelia, MatchInput { date_of_birth: "2015-05-09", ..amelia }, Verdict::Match);
+    found(amelia, MatchInput { date_of_birth: "2016-01-01", ..amelia }, Verdict::Match);
+    found(amelia, MatchInput { family_name: "Smith-Jones", ..amelia }, Verdict::Match);
+    found(amelia, MatchInput { family_name: "Jones", aliases: &[("", "Smith")], ..amelia }, Verdict::Match);
+    found(MatchInput { aliases: &[("Millie", "")], ..child("Mary") }, child("Millie"), Verdict::Match);
+    found(child("Mohammed"), child("Muhammad"), Verdict::PossibleMatch);
+    let about_ten = MatchInput { date_of_birth: "", birth_years: Some((2015, 2017)), family_name: "", ..amelia };
+    found(about_ten, amelia, Verdict::PossibleMatch);
+}
+
+#[test]
+fn a_possible_says_why_in_words() {
+    let model = Model::default();
+    let scored = score(&model, child("Amelia"), MatchInput { postcode: "M1 1AE", ..child("Amelia") });
+    let reason = scored.reason();
+    assert!(
+        reason.starts_with("agrees: first name, surname, date of birth, sex; differs: address (different)"),
+        "{reason}"
+    );
+    assert!(reason.contains("namesake"), "{reason}");
 }
