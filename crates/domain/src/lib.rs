@@ -15,7 +15,7 @@ pub use codes::{
 };
 pub use error::DomainError;
 pub use identifiers::{NhsNumber, Upn};
-pub use identity::Identity;
+pub use identity::{Identity, TRUST_DOMAIN};
 pub use ids::{EnquiryId, SubjectId};
 pub use person::{MatchKey, Person, PersonInput, parse_date};
 
