@@ -9,6 +9,7 @@ mod identity;
 mod ids;
 mod person;
 pub mod registry;
+pub mod text;
 
 pub use codes::{
     AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Sex, Tier,

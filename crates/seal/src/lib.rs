@@ -155,8 +155,21 @@ impl KeyRing {
     /// [`KeyRing::blind_index`] of raw bytes, on the stack: a feed computes several for every
     /// record it takes in and keeps only a part of each.
     pub fn blind_digest(&self, value: &[u8]) -> [u8; 32] {
+        self.blind_digest_of(&[value])
+    }
+
+    /// [`KeyRing::blind_digest`] of several parts, each length-prefixed, so that no
+    /// boundary between parts can shift and no part list collides with a single value.
+    pub fn blind_digest_of(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = self.index_mac.clone();
-        mac.update(value);
+        if let [value] = parts {
+            mac.update(value);
+        } else {
+            for part in parts {
+                mac.update(&(part.len() as u64).to_be_bytes());
+                mac.update(part);
+            }
+        }
         mac.finalize().into_bytes().into()
     }
 }
