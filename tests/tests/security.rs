@@ -22,6 +22,7 @@ on_both_backends!(
     a_report_to_the_end_of_time_is_refused_naming_the_field_not_a_panic,
     a_restricted_record_made_routine_in_the_feed_database_is_refused_not_disclosed,
     a_changed_re_push_is_a_conflict_and_a_nul_record_id_a_field_error,
+    a_hold_released_or_a_relation_changed_in_the_broker_database_is_refused,
 );
 
 /// F10: `to=9999-12-31` used to panic the connection's task in date
@@ -96,5 +97,37 @@ async fn a_changed_re_push_is_a_conflict_and_a_nul_record_id_a_field_error(backe
     let rejected: Vec<(u64, &str)> = summary.rejected.iter().map(|r| (r.index, r.field.as_str())).collect();
     assert_eq!(rejected, [(1, "version"), (2, "record_id"), (3, "record_id")], "{summary:?}");
     assert_eq!((summary.unchanged, summary.stored), (1, 1), "{summary:?}");
+    h.stop().await
+}
+
+/// F12, broker side: a hold's state and a subject's relation sat beside the
+/// sealed data, unauthenticated, so a database write could release Ella's
+/// refuge address to the researcher without a gatekeeper, or change whom
+/// the policy thinks a subject is. Now such a row no longer opens.
+async fn a_hold_released_or_a_relation_changed_in_the_broker_database_is_refused(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    demo::load(&h.system).await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(ELLA, Relation::Child)])).await?;
+    let enquiry_id = opened.into_inner().enquiry_id;
+    rita.request_checks(checks(&enquiry_id)).await?;
+    let list = pb::ListHoldsRequest { enquiry_id: enquiry_id.clone(), state: pb::HoldState::Unspecified.into() };
+    assert_eq!(rita.list_holds(list.clone()).await?.into_inner().holds.len(), 1, "the refuge address is held");
+
+    let broker = h.database("broker").await?;
+    sqlx::query("UPDATE held_items SET state = 'released'").execute(&broker).await?;
+    let listed = rita.list_holds(list).await;
+    assert!(!format!("{listed:?}").contains("Safe Place"), "released by a database write: {listed:?}");
+    assert_eq!(listed.map_err(|status| status.code()).err(), Some(Code::Unavailable));
+
+    sqlx::query("UPDATE subjects SET relation = 'sibling'").execute(&broker).await?;
+    broker.close().await;
+    // A broker remembers the enquiries it has read: a fresh one reads the row.
+    let h = h.restart().await?;
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let checked = rita.request_checks(checks(&enquiry_id)).await;
+    assert_eq!(checked.map_err(|status| status.code()).err(), Some(Code::Unavailable));
     h.stop().await
 }
