@@ -160,6 +160,9 @@ impl Role {
     }
 }
 
+/// Who asks to do what, in which scope (as the policy writes it).
+type Question = (String, &'static str, Cow<'static, str>);
+
 /// The live access enforcer. casbin's enforcer is not `Sync`; the lock is
 /// held only for one synchronous enforce, never across an await.
 pub struct AccessPolicy {
@@ -167,7 +170,7 @@ pub struct AccessPolicy {
     /// Decisions already made. A loaded policy never changes (a reload builds
     /// a new one), so they never go stale; identities come only from
     /// verified certificates, so the map stays small.
-    decided: RwLock<HashMap<(String, &'static str, Cow<'static, str>), bool>>,
+    decided: RwLock<HashMap<Question, bool>>,
 }
 
 impl std::fmt::Debug for AccessPolicy {
