@@ -71,8 +71,12 @@ def check_certificate(where: str, cert: dict) -> None:
         problem(where, f"secretName must be {service}-tls, the Secret the Deployment mounts")
     if spec.get("uris") != [f"spiffe://mash.local/service/{service}"]:
         problem(where, "the one URI SAN must be the service's SPIFFE ID")
-    if "localhost" not in spec.get("dnsNames", []):
-        problem(where, "clients verify the server name localhost (crates/transport tls.rs)")
+    if service not in spec.get("dnsNames", []):
+        problem(where, f"dnsNames must include {service}: clients verify the host they connect to")
+    if "localhost" in spec.get("dnsNames", []):
+        problem(where, "localhost must not be a production server name: any pod could answer to it")
+    if spec.get("issuerRef", {}).get("kind") != "Issuer":
+        problem(where, "issuerRef.kind must be Issuer: a ClusterIssuer lets any namespace mint MASH identities")
     if not {"server auth", "client auth"} <= set(spec.get("usages", [])):
         problem(where, "services are servers and clients: usages need server auth and client auth")
     if not spec.get("issuerRef", {}).get("name"):

@@ -11,12 +11,12 @@ for ((i = ${#services[@]} - 1; i >= 0; i--)); do
     pidfile="$state/pids/$service.pid"
     [[ -f "$pidfile" ]] || continue
     pid="$(cat "$pidfile")"
-    if kill -TERM "$pid" 2>/dev/null; then
+    if alive "$pid" && kill -TERM "$pid" 2>/dev/null; then
         for _ in $(seq 150); do
-            kill -0 "$pid" 2>/dev/null || break
+            alive "$pid" || break
             sleep 0.1
         done
-        if kill -0 "$pid" 2>/dev/null; then
+        if alive "$pid"; then
             echo "$service (pid $pid) ignored SIGTERM for 15 s; killing it" >&2
             kill -KILL "$pid" 2>/dev/null || true
             status=1

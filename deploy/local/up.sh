@@ -29,7 +29,12 @@ database_env() {
     echo "$variable=${MASH_LOCAL_POSTGRES}${separator}options=-c%20search_path%3D$schema"
 }
 
-running() { [[ -f "$state/pids/$1.pid" ]] && kill -0 "$(cat "$state/pids/$1.pid")" 2>/dev/null; }
+running() { [[ -f "$state/pids/$1.pid" ]] && alive "$(cat "$state/pids/$1.pid")"; }
+
+# Each service's log is appended to, so that a restart keeps what the last
+# run said (why it died, say); readiness is read only from this run's part.
+declare -A log_start
+this_run() { tail -c "+$((${log_start[$1]:-0} + 1))" "$state/logs/$1.log" 2>/dev/null; }
 
 for service in "${services[@]}"; do
     if running "$service"; then
@@ -37,6 +42,7 @@ for service in "${services[@]}"; do
         continue
     fi
     database="$(database_env "$service")"
+    log_start[$service]="$(stat -c %s "$state/logs/$service.log" 2>/dev/null || echo 0)"
     # Relative paths in the config files are relative to the state directory.
     # The policy directory comes from the environment, which overrides the file.
     (
@@ -44,7 +50,7 @@ for service in "${services[@]}"; do
         export MASH_POLICY_DIR="$repo/policy" MASH_LOG="${MASH_LOG:-info}"
         [[ -z "$database" ]] || export "$database"
         exec "$bin_dir/mash-$service" --config "$here/config/$service.toml"
-    ) >"$state/logs/$service.log" 2>&1 &
+    ) >>"$state/logs/$service.log" 2>&1 &
     echo $! >"$state/pids/$service.pid"
 done
 
@@ -52,17 +58,17 @@ done
 # ports are bound.
 for service in "${services[@]}"; do
     for _ in $(seq 300); do
-        grep -q '^health on ' "$state/logs/$service.log" 2>/dev/null && break
+        this_run "$service" | grep -q '^health on ' && break
         if ! running "$service"; then
             echo "$service failed to start; its log ($state/logs/$service.log):" >&2
-            tail -n 20 "$state/logs/$service.log" >&2
+            this_run "$service" | tail -n 20 >&2
             "$here/down.sh" >&2
             exit 1
         fi
         sleep 0.1
     done
-    grep -q '^health on ' "$state/logs/$service.log" || { echo "$service did not start in 30 s" >&2; "$here/down.sh" >&2; exit 1; }
+    this_run "$service" | grep -q '^health on ' || { echo "$service did not start in 30 s" >&2; "$here/down.sh" >&2; exit 1; }
     printf '%-17s pid %-7s %s\n' "$service" "$(cat "$state/pids/$service.pid")" \
-        "$(grep -h '^listening on \|^health on ' "$state/logs/$service.log" | tr '\n' ' ')"
+        "$(this_run "$service" | grep -h '^listening on \|^health on ' | tr '\n' ' ')"
 done
 echo "ready: MASH_ENDPOINTS=$state/endpoints.json mashctl …; stop with $here/down.sh"

@@ -2,7 +2,13 @@
 
 use std::fmt;
 
-use crate::DomainError;
+use crate::{Agency, DomainError};
+
+/// The SPIFFE trust domain of every MASH identity. An identity in any other
+/// trust domain is refused: a CA that also signs for another domain (a
+/// platform CA shared with other teams) must not be able to speak for MASH
+/// users or services.
+pub const TRUST_DOMAIN: &str = "mash.local";
 
 /// A verified caller identity such as `spiffe://mash.local/user/rita-researcher`.
 ///
@@ -27,7 +33,22 @@ impl Identity {
         if domain.is_empty() || path.is_empty() || !rest.chars().all(allowed) {
             return Err(invalid("has an empty or malformed trust domain or path"));
         }
+        if domain != TRUST_DOMAIN {
+            return Err(invalid("is not in the MASH trust domain"));
+        }
         Ok(Self(uri.to_owned()))
+    }
+
+    /// The broker's service identity: what every client of the broker
+    /// expects its server to present.
+    pub fn broker() -> Self {
+        Self(format!("{}{TRUST_DOMAIN}/service/broker", Self::SCHEME))
+    }
+
+    /// The service identity of `agency`'s feed: what the broker and the
+    /// agency's systems expect the feed's server to present.
+    pub fn feed(agency: Agency) -> Self {
+        Self(format!("{}{TRUST_DOMAIN}/service/feed-{agency}", Self::SCHEME))
     }
 
     pub fn as_str(&self) -> &str {
@@ -71,6 +92,8 @@ mod tests {
             ("spiffe://mash.local", false),
             ("spiffe:///user/rita", false),
             ("spiffe://mash.local/user/rita smith", false),
+            ("spiffe://evil.example/user/rita-researcher", false),
+            ("spiffe://mash.localx/agency/police", false),
         ];
         for (uri, ok) in cases {
             assert_eq!(Identity::parse(uri).is_ok(), ok, "{uri}");
@@ -83,5 +106,11 @@ mod tests {
         assert_eq!(of("spiffe://mash.local/agency/police"), "police");
         assert_eq!(of("spiffe://mash.local/agency/police/gatekeeper"), "police");
         assert_eq!(of("spiffe://mash.local/user/rita-researcher"), "mash");
+    }
+
+    #[test]
+    fn service_identities_follow_the_deployment_convention() {
+        assert_eq!(Identity::broker().as_str(), "spiffe://mash.local/service/broker");
+        assert!(Identity::parse(Identity::broker().as_str()).is_ok());
     }
 }

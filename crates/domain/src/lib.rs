@@ -9,13 +9,14 @@ mod identity;
 mod ids;
 mod person;
 pub mod registry;
+pub mod text;
 
 pub use codes::{
     AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Sex, Tier,
 };
 pub use error::DomainError;
 pub use identifiers::{NhsNumber, Upn};
-pub use identity::Identity;
+pub use identity::{Identity, TRUST_DOMAIN};
 pub use ids::{EnquiryId, SubjectId};
 pub use person::{Alias, MatchKey, Parsed, Person, PersonDetails, PersonInput, PreviousAddress, parse_date};
 

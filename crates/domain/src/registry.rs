@@ -119,6 +119,12 @@ fn parse(text: &str) -> Result<Vec<Row>, RegistryError> {
     if rows.is_empty() { Err(RegistryError::Empty) } else { Ok(rows) }
 }
 
+/// Words the access model and identities use for things other than agencies:
+/// the scopes (`any`, `assigned`, `unassigned`), the scope namespaces
+/// (`agency`, `enquiry`) and the organisation of MASH staff (`mash`). An
+/// agency named one of them could be mistaken for it.
+pub const RESERVED_AGENCY_NAMES: [&str; 6] = ["any", "assigned", "unassigned", "agency", "enquiry", "mash"];
+
 fn parse_row(raw: &str) -> Result<Row, String> {
     let cells: Vec<&str> = raw.split(',').map(str::trim).collect();
     let [name, kind, sensitivity] = cells[..] else {
@@ -128,6 +134,9 @@ fn parse_row(raw: &str) -> Result<Row, String> {
     // prefixes, so they are held to the plainest form all three accept.
     let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     match name.split_once('/') {
+        Some((agency, _)) if RESERVED_AGENCY_NAMES.contains(&agency) => {
+            return Err(format!("agency name {agency:?} is reserved: the access policy uses it for something else"));
+        }
         Some((agency, rest)) if plain(agency) && plain(rest) => {}
         _ => return Err(format!("category {name:?} must be agency/name, lower case letters, digits and hyphens")),
     }
@@ -155,6 +164,9 @@ mod tests {
             ("Police/arrest, event, standard\n", 1, "agency/name"),
             ("arrest, event, standard\n", 1, "agency/name"),
             ("police/arrest, event, standard\npolice/arrest, event, standard\n", 2, "twice"),
+            ("any/log, event, standard\n", 1, "reserved"),
+            ("police/arrest, event, standard\nassigned/x, event, standard\n", 2, "reserved"),
+            ("mash/x, event, standard\n", 1, "reserved"),
         ];
         for (text, line, needle) in cases {
             match parse(text) {

@@ -1,6 +1,6 @@
 //! What an agency record becomes inside a feed: a classified item.
 
-use mash_domain::{Agency, Category, DomainError, ItemKind, Person, Sensitivity};
+use mash_domain::{Agency, Category, DomainError, ItemKind, Person, Sensitivity, text};
 use mash_proto::v1::push_record::Body;
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -63,6 +63,32 @@ pub struct NewRecord {
     pub version: u64,
     pub subject: Person,
     pub content: ItemContent,
+}
+
+impl NewRecord {
+    /// Refuses control characters in what the feed stores and the broker
+    /// logs and shows, naming the field: the record id, the item's fields and
+    /// the subject's names and postcode.
+    pub fn check_text(&self) -> Result<(), DomainError> {
+        text::check_plain("record_id", &self.record_id)?;
+        for field in &self.content.fields {
+            text::check_plain("body", &field.name)?;
+            text::check_text(&format!("body.{}", field.name), &field.value)?;
+        }
+        let subject = &self.subject;
+        let names = [
+            ("given_name", &subject.given_name),
+            ("family_name", &subject.family_name),
+            ("postcode", &subject.postcode),
+        ];
+        for (field, value) in names {
+            text::check_plain(&format!("subject.{field}"), value.as_deref().unwrap_or_default())?;
+        }
+        for name in &subject.previous_family_names {
+            text::check_plain("subject.previous_family_names", name)?;
+        }
+        Ok(())
+    }
 }
 
 /// An item as found by a search, decrypted.

@@ -111,7 +111,9 @@ impl FeedService {
         let subject = Person::parse("subject", person_input(subject), today())?;
         let body = row.body.as_ref().ok_or_else(|| DomainError::invalid("body", "is missing"))?;
         let content = self.adapter.to_item(body)?;
-        Ok(NewRecord { record_id: record_id.to_owned(), version: row.version, subject, content })
+        let record = NewRecord { record_id: record_id.to_owned(), version: row.version, subject, content };
+        record.check_text()?;
+        Ok(record)
     }
 
     /// Reads up to a chunk of pushed rows, each with its index in the stream; true if the stream
@@ -188,6 +190,15 @@ async fn account(writing: JoinHandle<Result<Stored, FeedError>>, summary: &mut p
                 record_id: record.record_id().to_owned(),
                 field: "version".into(),
                 reason: format!("version {} is older than the stored version {stored_version}", record.version()),
+            }),
+            Upserted::Conflict => summary.rejected.push(pb::Rejection {
+                index,
+                record_id: record.record_id().to_owned(),
+                field: "version".into(),
+                reason: format!(
+                    "version {} is stored with other contents; a change needs a new version",
+                    record.version()
+                ),
             }),
         }
     }

@@ -34,6 +34,9 @@ pub enum Upserted {
     Stale {
         stored_version: u64,
     },
+    /// This version is already stored with other contents; this one was not
+    /// applied. A changed record needs a new version.
+    Conflict,
 }
 
 /// The sealed part of a record.
@@ -135,6 +138,9 @@ pub struct Prepared {
     nhs_index: Option<Vec<u8>>,
     upn_index: Option<Vec<u8>>,
     sealed: Sealed,
+    /// A keyed digest of the record's binding and plaintext: equal exactly when
+    /// a re-push carries the same contents.
+    content_digest: [u8; 32],
     /// The subject's blocking keys as index keys, distinct, each as [`INDEX_KEY_BYTES`]
     /// big-endian bytes: the record's `index_keys` column.
     index_keys: Vec<u8>,
@@ -174,8 +180,8 @@ const INDEX_KEY_BYTES: usize = 8;
 /// epoch: 16 at 1,000,000 records.
 const EPOCH_BITS: u32 = 16;
 
-const RECORD_COLUMNS: usize = 12;
-/// Records per multi-row INSERT: 400 × 12 parameters, well inside SQLite's 32,766 and
+const RECORD_COLUMNS: usize = 13;
+/// Records per multi-row INSERT: 400 × 13 parameters, well inside SQLite's 32,766 and
 /// PostgreSQL's 65,535.
 const CHUNK_RECORDS: usize = 400;
 /// Index entries per multi-row INSERT, 3 parameters each.
@@ -230,10 +236,21 @@ impl FeedStore {
         Self { db, keys, agency, model: Model::default() }
     }
 
-    /// Associated data for a record's ciphertext: a ciphertext copied to
-    /// another row, agency or version does not open.
-    fn associated_data(&self, record_id: &str, version: u64) -> Vec<u8> {
-        format!("{}/{record_id}/{version}", self.agency).into_bytes()
+    /// Associated data for a record's ciphertext: its row (agency, id,
+    /// version) and every clear column the broker's policy reads. A
+    /// ciphertext copied to another row does not open, and neither does a
+    /// row whose kind, category, sensitivity or date was changed in the
+    /// database: a restricted item cannot be made to look disclosable.
+    fn associated_data(&self, row: &Binding<'_>) -> Vec<u8> {
+        let version = row.version.to_string();
+        let parts = [self.agency.as_str(), row.record_id, &version, row.kind, row.category, row.sensitivity, row.date];
+        // Length-prefixed: a record id may contain any separator.
+        let mut associated = b"feed-record-v2".to_vec();
+        for part in parts {
+            associated.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            associated.extend_from_slice(part.as_bytes());
+        }
+        associated
     }
 
     /// A sealer for the next `count` records to prepare.
@@ -252,18 +269,34 @@ impl FeedStore {
         let nhs_index = subject.nhs_number.as_ref().map(|n| self.keys.blind_index(n.as_str()));
         let upn_index = subject.upn.as_ref().map(|u| self.keys.blind_index(u.as_str()));
         let sealing = SealingContent { subject: (&subject).into(), fields: &content.fields };
+        let date = content.date.to_string();
+        let associated = self.associated_data(&Binding {
+            record_id: &record_id,
+            version,
+            kind: content.category.kind().as_str(),
+            category: content.category.as_str(),
+            sensitivity: content.sensitivity.as_str(),
+            date: &date,
+        });
+        let mut content_digest = [0; 32];
         let sealed = sealer
-            .seal_with(&self.associated_data(&record_id, version), |buffer| serde_json::to_writer(buffer, &sealing))
+            .seal_with(&associated, |buffer| {
+                let start = buffer.len();
+                serde_json::to_writer(&mut *buffer, &sealing)?;
+                content_digest = self.keys.blind_digest_of(&[b"feed-record-content", &associated, &buffer[start..]]);
+                Ok::<(), serde_json::Error>(())
+            })
             .map_err(|e| FeedError::Internal(e.to_string()))?;
         Ok(Prepared {
             record_id,
             version,
             category: content.category,
             sensitivity: content.sensitivity,
-            date: content.date.to_string(),
+            date,
             nhs_index,
             upn_index,
             sealed,
+            content_digest,
             index_keys,
         })
     }
@@ -312,17 +345,21 @@ impl FeedStore {
         let rest: Vec<usize> = (0..records.len()).filter(|&at| outcomes[at].is_none()).collect();
         if !rest.is_empty() {
             let existing = stored(&self.db, &mut tx, rest.iter().map(|&at| records[at].record_id.as_str())).await?;
-            let mut versions: HashMap<&str, u64> = existing.iter().map(|(id, e)| (id.as_str(), e.version)).collect();
+            let mut versions: HashMap<&str, (u64, &[u8])> =
+                existing.iter().map(|(id, e)| (id.as_str(), (e.version, e.content_digest.as_slice()))).collect();
             // Later rows in a batch win over earlier ones for the same record.
             let mut writes: Vec<&Prepared> = Vec::new();
             let mut position: HashMap<&str, usize> = HashMap::new();
             for &at in &rest {
                 let record = &records[at];
                 outcomes[at] = Some(match versions.get(record.record_id.as_str()) {
-                    Some(&stored) if stored == record.version => Upserted::Unchanged,
-                    Some(&stored) if stored > record.version => Upserted::Stale { stored_version: stored },
+                    Some(&(stored, digest)) if stored == record.version && digest == record.content_digest => {
+                        Upserted::Unchanged
+                    }
+                    Some(&(stored, _)) if stored == record.version => Upserted::Conflict,
+                    Some(&(stored, _)) if stored > record.version => Upserted::Stale { stored_version: stored },
                     _ => {
-                        versions.insert(&record.record_id, record.version);
+                        versions.insert(&record.record_id, (record.version, &record.content_digest));
                         match position.get(record.record_id.as_str()) {
                             Some(&at) => writes[at] = record,
                             None => {
@@ -453,7 +490,7 @@ impl FeedStore {
     /// The statement that writes a chunk of records; see `write_records`.
     fn records_query<'a>(&self, chunk: &[&'a Prepared], now: i64, write: Write) -> Result<AnyQuery<'a>, FeedError> {
         const COLUMNS: &str = "record_id, version, kind, category, sensitivity, item_date, nhs_index, upn_index, \
-                               key_id, content, index_keys, updated_at";
+                               key_id, content, content_digest, index_keys, updated_at";
         let upsert = match write {
             Write::Numbered { .. } => format!(
                 "INSERT INTO records (id, {COLUMNS}) VALUES {} ON CONFLICT (record_id) DO NOTHING",
@@ -468,7 +505,7 @@ impl FeedStore {
                  version = excluded.version, kind = excluded.kind, category = excluded.category, \
                  sensitivity = excluded.sensitivity, item_date = excluded.item_date, nhs_index = excluded.nhs_index, \
                  upn_index = excluded.upn_index, key_id = excluded.key_id, content = excluded.content, \
-                 index_keys = excluded.index_keys, updated_at = excluded.updated_at RETURNING id, record_id",
+                 content_digest = excluded.content_digest, index_keys = excluded.index_keys, updated_at = excluded.updated_at RETURNING id, record_id",
                 self.db.value_rows(chunk.len(), RECORD_COLUMNS)
             ),
         };
@@ -488,6 +525,7 @@ impl FeedStore {
                 .bind(record.upn_index.as_deref())
                 .bind(record.sealed.key_id.as_str())
                 .bind(record.sealed.blob.as_slice())
+                .bind(record.content_digest.as_slice())
                 .bind(record.index_keys.as_slice())
                 .bind(now);
         }
@@ -628,23 +666,44 @@ impl FeedStore {
         let corrupt = |what: &str| FeedError::Internal(format!("stored record has an invalid {what}"));
         let record_id: String = row.try_get("record_id")?;
         let version = u64::try_from(row.try_get::<i64, _>("version")?).map_err(|_| corrupt("version"))?;
-        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("content")? };
-        let plaintext = self.keys.open(&sealed, &self.associated_data(&record_id, version))?;
-        let content: SealedContent = serde_json::from_slice(&plaintext).map_err(|_| corrupt("content"))?;
         let text = |column: &str| -> Result<String, FeedError> { Ok(row.try_get::<String, _>(column)?) };
+        let (kind, category, sensitivity, date) =
+            (text("kind")?, text("category")?, text("sensitivity")?, text("item_date")?);
+        let binding = Binding {
+            record_id: &record_id,
+            version,
+            kind: &kind,
+            category: &category,
+            sensitivity: &sensitivity,
+            date: &date,
+        };
+        // The columns the item is classified by are read only once the seal
+        // over them has opened: a changed column makes the row unreadable.
+        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("content")? };
+        let plaintext = self.keys.open(&sealed, &self.associated_data(&binding))?;
+        let content: SealedContent = serde_json::from_slice(&plaintext).map_err(|_| corrupt("content"))?;
         let subject = content.subject.to_person().ok_or_else(|| corrupt("subject"))?;
         let item = FoundItem {
-            kind: ItemKind::parse("kind", &text("kind")?).map_err(|_| corrupt("kind"))?,
-            category: Category::parse("category", &text("category")?).map_err(|_| corrupt("category"))?,
-            sensitivity: Sensitivity::parse("sensitivity", &text("sensitivity")?)
-                .map_err(|_| corrupt("sensitivity"))?,
-            date: parse_date("item_date", &text("item_date")?).map_err(|_| corrupt("date"))?,
+            kind: ItemKind::parse("kind", &kind).map_err(|_| corrupt("kind"))?,
+            category: Category::parse("category", &category).map_err(|_| corrupt("category"))?,
+            sensitivity: Sensitivity::parse("sensitivity", &sensitivity).map_err(|_| corrupt("sensitivity"))?,
+            date: parse_date("item_date", &date).map_err(|_| corrupt("date"))?,
             fields: content.fields,
             record_id,
             version,
         };
         Ok((item, subject))
     }
+}
+
+/// What a record's seal is bound to besides its contents.
+struct Binding<'a> {
+    record_id: &'a str,
+    version: u64,
+    kind: &'a str,
+    category: &'a str,
+    sensitivity: &'a str,
+    date: &'a str,
 }
 
 /// A record a search found, opened, with the index keys it is filed under.
@@ -712,6 +771,8 @@ fn returned_ids(chunk: &[&Prepared], rows: &[AnyRow]) -> Result<Vec<Option<i64>>
 struct Existing {
     id: i64,
     version: u64,
+    /// The keyed digest of its binding and contents (see [`Prepared`]).
+    content_digest: Vec<u8>,
     /// The index keys it is filed under, concatenated.
     index_keys: Vec<u8>,
 }
@@ -725,7 +786,7 @@ async fn stored<'a>(
     let mut existing = HashMap::new();
     for chunk in ids.chunks(CHUNK_IDS) {
         let sql = format!(
-            "SELECT id, record_id, version, index_keys FROM records WHERE record_id IN ({})",
+            "SELECT id, record_id, version, content_digest, index_keys FROM records WHERE record_id IN ({})",
             db.placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -734,7 +795,12 @@ async fn stored<'a>(
         }
         for row in query.fetch_all(&mut **tx).await? {
             let version = u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(0);
-            let record = Existing { id: row.try_get("id")?, version, index_keys: row.try_get("index_keys")? };
+            let record = Existing {
+                id: row.try_get("id")?,
+                version,
+                content_digest: row.try_get("content_digest")?,
+                index_keys: row.try_get("index_keys")?,
+            };
             existing.insert(row.try_get("record_id")?, record);
         }
     }
@@ -884,6 +950,49 @@ mod tests {
         let versions: Vec<(String, i64)> = versions.iter().map(|r| (r.get(0), r.get(1))).collect();
         assert_eq!(versions, [("A".to_owned(), 2), ("B".to_owned(), 3), ("C".to_owned(), 1)]);
         assert_index_consistent(&store).await
+    }
+
+    /// A version is immutable: pushing it again with other contents is a conflict, reported
+    /// for that row, and what is stored stays as it was.
+    #[tokio::test]
+    async fn a_re_push_of_a_version_with_other_contents_is_a_conflict() -> TestResult {
+        use super::Upserted;
+        let store = health_store().await?;
+        let record = |id: &str, version: u64, given_name: &str| record(&store, id, version, given_name);
+        assert_eq!(store.upsert(&[record("A", 1, "Amy")?]).await?, [Upserted::Stored]);
+        let outcomes = store.upsert(&[record("A", 1, "Ann")?, record("A", 1, "Amy")?]).await?;
+        assert_eq!(outcomes, [Upserted::Conflict, Upserted::Unchanged]);
+        let outcomes = store.upsert(&[record("C", 1, "Cy")?, record("C", 1, "Cat")?]).await?;
+        assert_eq!(outcomes, [Upserted::Stored, Upserted::Conflict]);
+        let row = sqlx::query("SELECT * FROM records WHERE record_id = 'A'").fetch_one(&store.db.pool).await?;
+        let (_, subject) = store.decode(&row)?;
+        assert_eq!(subject.given_name.as_deref(), Some("Amy"));
+        assert_index_consistent(&store).await
+    }
+
+    /// The columns the broker's policy reads are bound into the seal: changing one in the
+    /// database (a restricted item made to look routine) makes the row unreadable.
+    #[tokio::test]
+    async fn a_classification_changed_in_the_database_makes_the_record_unreadable() -> TestResult {
+        let store = health_store().await?;
+        store.upsert(&[record(&store, "A", 1, "Amy")?]).await?;
+        let read = || async { sqlx::query("SELECT * FROM records").fetch_one(&store.db.pool).await };
+        assert!(store.decode(&read().await?).is_ok());
+        for (column, candidates) in [
+            ("sensitivity", ["standard", "restricted"]),
+            ("category", ["health/gp-registration", "health/health-visitor"]),
+            ("kind", ["state", "event"]),
+            ("item_date", ["2001-01-01", "2002-02-02"]),
+        ] {
+            let original: String = read().await?.get(column);
+            let value = candidates.into_iter().find(|v| *v != original).ok_or("no other value")?;
+            let change = format!("UPDATE records SET {column} = $1");
+            sqlx::query(sqlx::AssertSqlSafe(change.clone())).bind(value).execute(&store.db.pool).await?;
+            let result = store.decode(&read().await?);
+            assert!(matches!(result, Err(crate::FeedError::Seal(_))), "{column} changed: {:?}", result.map(|r| r.0));
+            sqlx::query(sqlx::AssertSqlSafe(change)).bind(original).execute(&store.db.pool).await?;
+        }
+        Ok(())
     }
 
     /// On SQLite the store numbers new records itself, chunk by chunk: when some records of a

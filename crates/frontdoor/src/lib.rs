@@ -64,7 +64,7 @@ pub use calendar::{Calendar, Timescale};
 pub use error::FrontDoorError;
 pub use generate::{LevelMix, Mix, TrueFigures, generate};
 pub use outcome::{ConcernCategory, Outcome, Rag, ReferrerKind};
-pub use report::{ContactId, ContactRecord, IsoWeek, Period, Report};
+pub use report::{ContactId, ContactRecord, IsoWeek, MAX_PERIOD_DAYS, Period, Report};
 pub use rereferral::{PersonRef, PriorReferral, find_rereferral};
 pub use workflow::{EnquiryState, Transition};
 

@@ -67,23 +67,41 @@ pub struct ContactRecord {
     pub closed_at: Option<OffsetDateTime>,
 }
 
+/// The longest period a report covers: ten years of weeks is already more
+/// than anyone reads, and the report's cost grows with its weeks.
+pub const MAX_PERIOD_DAYS: i64 = 3653;
+
 /// A range of whole UK local days, first and last included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
     first: Date,
     last: Date,
+    first_monday: Date,
     start: OffsetDateTime,
     end: OffsetDateTime,
 }
 
 impl Period {
+    /// The days are a caller's, so every step of arithmetic on them is
+    /// checked: a day at the edge of the calendar is refused, not a panic.
     pub fn new(first: Date, last: Date) -> Result<Self, FrontDoorError> {
         if last < first {
             return Err(FrontDoorError::EmptyPeriod { first, last });
         }
-        let midnight = |date: Date| uk_time::instant(PrimitiveDateTime::new(date, Time::MIDNIGHT));
-        let after_last = last.next_day().expect("dates stay far from the end of time");
-        Ok(Self { first, last, start: midnight(first), end: midnight(after_last) })
+        let days = (last - first).whole_days() + 1;
+        if days > MAX_PERIOD_DAYS {
+            let problem = format!("{days} days from {first} to {last}; a report covers at most {MAX_PERIOD_DAYS}");
+            return Err(FrontDoorError::PeriodOutOfBounds { field: "to", problem });
+        }
+        let edge = |field: &'static str, date: Date| FrontDoorError::PeriodOutOfBounds {
+            field,
+            problem: format!("{date} is too close to the end of the calendar"),
+        };
+        let midnight = |date: Date| uk_time::checked_instant(PrimitiveDateTime::new(date, Time::MIDNIGHT));
+        let first_monday = checked_monday_of(first).ok_or_else(|| edge("from", first))?;
+        let start = midnight(first).ok_or_else(|| edge("from", first))?;
+        let end = last.next_day().and_then(midnight).ok_or_else(|| edge("to", last))?;
+        Ok(Self { first, last, first_monday, start, end })
     }
 
     pub fn first(&self) -> Date {
@@ -110,12 +128,18 @@ impl Period {
 
     /// The Mondays of the ISO weeks the period touches.
     fn week_mondays(&self) -> impl Iterator<Item = Date> + use<> {
-        let first_monday = monday_of(self.first);
+        let first_monday = self.first_monday;
         let weeks = (monday_of(self.last) - first_monday).whole_weeks() + 1;
         (0..weeks).map(move |week| first_monday + Duration::weeks(week))
     }
 }
 
+fn checked_monday_of(date: Date) -> Option<Date> {
+    date.checked_sub(Duration::days(i64::from(date.weekday().number_days_from_monday())))
+}
+
+/// The Monday of a day no earlier than a period's first day, whose own
+/// Monday was found (checked) when the period was made.
 fn monday_of(date: Date) -> Date {
     date - Duration::days(i64::from(date.weekday().number_days_from_monday()))
 }

@@ -43,9 +43,19 @@ pub fn local(instant: OffsetDateTime) -> PrimitiveDateTime {
 /// earlier, BST reading is taken. Deadlines fall on working days, so they never
 /// meet either case.
 pub fn instant(local: PrimitiveDateTime) -> OffsetDateTime {
+    checked_instant(local).expect("instants of the MASH's own clock are far from the end of time")
+}
+
+/// [`instant`], or `None` for a wall-clock time at the very edge of the
+/// calendar (whose UTC instant cannot be represented): for a caller's dates.
+pub fn checked_instant(local: PrimitiveDateTime) -> Option<OffsetDateTime> {
     let as_bst = local.assume_offset(BST);
-    let chosen = if offset_at(as_bst) == BST { as_bst } else { local.assume_offset(GMT) };
-    chosen.to_offset(GMT)
+    let chosen = if as_bst.checked_to_offset(GMT).is_some_and(|utc| offset_at(utc) == BST) {
+        as_bst
+    } else {
+        local.assume_offset(GMT)
+    };
+    chosen.checked_to_offset(GMT)
 }
 
 /// Whether `date` is a Saturday or a Sunday.

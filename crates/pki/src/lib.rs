@@ -3,8 +3,10 @@
 //!
 //! This crate owns the shape of the demo's certificates: one short-lived CA
 //! whose key never touches disk, and ECDSA P-256 leaves whose URI SAN is the
-//! holder's SPIFFE ID. Service leaves also name `localhost` and `127.0.0.1`
-//! so stock gRPC clients (grpcurl, grpcio) connect without overrides.
+//! holder's SPIFFE ID. Service leaves also carry the DNS names a client
+//! reaches them by: the service's own name (a Kubernetes Service of that
+//! name), `localhost` and `127.0.0.1`. The CA also signs a revocation list,
+//! `crl.pem`, naming the leaves the caller asked to revoke (none by default).
 //! It is for development and tests only; production certificates come from a
 //! real CA.
 
@@ -16,8 +18,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    SanType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -25,7 +27,7 @@ pub use error::PkiError;
 pub use principals::{Principal, PrincipalKind, demo_principals};
 
 /// The SPIFFE trust domain of every demo identity.
-pub const TRUST_DOMAIN: &str = "mash.local";
+pub use mash_domain::TRUST_DOMAIN;
 
 /// Paths of one principal's PEM files.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,23 +51,50 @@ impl DevPki {
     /// `<name>.key` (mode 0600 on unix). The CA key is dropped when this
     /// returns, so nobody can mint more certificates from these files.
     pub fn generate(dir: &Path, ca_name: &str, principals: &[Principal]) -> Result<DevPki, PkiError> {
+        Self::generate_revoking(dir, ca_name, principals, &[])
+    }
+
+    /// Like [`DevPki::generate`], and the CA's revocation list (`crl.pem`)
+    /// names the certificates of the principals called `revoked`: the only
+    /// chance to sign one, since the CA key is dropped on return.
+    pub fn generate_revoking(
+        dir: &Path,
+        ca_name: &str,
+        principals: &[Principal],
+        revoked: &[&str],
+    ) -> Result<DevPki, PkiError> {
         for principal in principals {
             check_name(&principal.name)?;
         }
+        if let Some(unknown) = revoked.iter().find(|name| !principals.iter().any(|p| p.name == **name)) {
+            return Err(PkiError::UnknownPrincipal((*unknown).to_owned()));
+        }
         write::create_dir(dir)?;
+        let generate = |reason| PkiError::Generate { subject: ca_name.to_owned(), reason };
         let (ca_params, ca_key) = ca(ca_name)?;
-        let ca_cert = ca_params
-            .self_signed(&ca_key)
-            .map_err(|reason| PkiError::Generate { subject: ca_name.to_owned(), reason })?;
+        let ca_cert = ca_params.self_signed(&ca_key).map_err(generate)?;
         write::public(&dir.join("ca.pem"), &ca_cert.pem())?;
         let issuer = Issuer::new(ca_params, ca_key);
-        for principal in principals {
-            let (cert_pem, key_pem) = leaf(principal, &issuer)?;
+        let mut revoked_serials = Vec::new();
+        for (index, principal) in principals.iter().enumerate() {
+            // Serials are unique under this CA, which is all a CRL needs.
+            let serial = SerialNumber::from(index as u64 + 1);
+            if revoked.contains(&principal.name.as_str()) {
+                revoked_serials.push(serial.clone());
+            }
+            let (cert_pem, key_pem) = leaf(principal, serial, &issuer)?;
             write::public(&dir.join(format!("{}.pem", principal.name)), &cert_pem)?;
             write::secret(&dir.join(format!("{}.key", principal.name)), &key_pem)?;
         }
+        let crl = revocation_list(revoked_serials).signed_by(&issuer).map_err(generate)?;
+        write::public(&dir.join("crl.pem"), &crl.pem().map_err(generate)?)?;
         let names = principals.iter().map(|p| p.name.clone()).collect();
         Ok(DevPki { dir: dir.to_owned(), names })
+    }
+
+    /// The CA's certificate revocation list, PEM.
+    pub fn crl_path(&self) -> PathBuf {
+        self.dir.join("crl.pem")
     }
 
     /// Paths of the PEM files of the principal called `name`.
@@ -102,16 +131,42 @@ fn ca(ca_name: &str) -> Result<(CertificateParams, KeyPair), PkiError> {
 }
 
 /// Returns the leaf certificate and its private key, both PEM.
-fn leaf(principal: &Principal, issuer: &Issuer<'_, KeyPair>) -> Result<(String, String), PkiError> {
+fn leaf(
+    principal: &Principal,
+    serial: SerialNumber,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<(String, String), PkiError> {
     let generate = |reason| PkiError::Generate { subject: principal.spiffe_id.clone(), reason };
     let key = KeyPair::generate().map_err(generate)?;
     let mut params = base_params(&principal.name);
+    params.serial_number = Some(serial);
     params.subject_alt_names = subject_alt_names(principal).map_err(generate)?;
     params.extended_key_usages = extended_key_usages(principal.kind);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.use_authority_key_identifier_extension = true;
     let cert = params.signed_by(&key, issuer).map_err(generate)?;
     Ok((cert.pem(), key.serialize_pem()))
+}
+
+fn revocation_list(serials: Vec<SerialNumber>) -> CertificateRevocationListParams {
+    let now = OffsetDateTime::now_utc();
+    let revoked_certs = serials
+        .into_iter()
+        .map(|serial_number| RevokedCertParams {
+            serial_number,
+            revocation_time: now,
+            reason_code: None,
+            invalidity_date: None,
+        })
+        .collect();
+    CertificateRevocationListParams {
+        this_update: now - Duration::days(1),
+        next_update: now + Duration::days(365),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
 }
 
 fn base_params(common_name: &str) -> CertificateParams {
@@ -128,6 +183,7 @@ fn base_params(common_name: &str) -> CertificateParams {
 fn subject_alt_names(principal: &Principal) -> Result<Vec<SanType>, rcgen::Error> {
     let mut sans = vec![SanType::URI(principal.spiffe_id.clone().try_into()?)];
     if principal.kind == PrincipalKind::Service {
+        sans.push(SanType::DnsName(principal.name.clone().try_into()?));
         sans.push(SanType::DnsName("localhost".try_into()?));
         sans.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
     }

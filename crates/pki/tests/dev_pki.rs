@@ -65,7 +65,7 @@ fn generates_files_with_the_right_names_and_usages() -> TestResult {
 
     let broker = pki.paths("broker")?;
     let sans = subject_alt_names(&broker.cert)?;
-    assert_eq!(sans, ["uri:spiffe://mash.local/service/broker", "dns:localhost", "ip:127.0.0.1"]);
+    assert_eq!(sans, ["uri:spiffe://mash.local/service/broker", "dns:broker", "dns:localhost", "ip:127.0.0.1"]);
     assert_eq!(eku(&broker.cert)?, (true, true));
 
     let rita = pki.paths("rita-researcher")?;

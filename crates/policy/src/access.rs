@@ -1,15 +1,16 @@
 //! Who may call what: casbin RBAC over identities from certificates.
 
 use std::{
+    borrow::Cow,
     collections::HashMap,
     path::Path,
     sync::{Mutex, RwLock},
 };
 
-use casbin::{CoreApi, RbacApi};
+use casbin::{CoreApi, MgmtApi, RbacApi};
 use mash_domain::{Agency, Identity};
 
-use crate::PolicyError;
+use crate::{PolicyError, Source};
 
 /// The actions the services authorise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +88,12 @@ impl Action {
 }
 
 /// The scope an action is asked in.
+///
+/// Scopes and agencies live in separate namespaces in the policy: an agency
+/// scope is written `agency:police`, the others are reserved words (`any`,
+/// `assigned`, `unassigned`) that no agency may be named (the registry
+/// refuses them). So no agency's name can ever match another kind of scope:
+/// an agency named `any` would otherwise hold IG's access to the log.
 #[derive(Clone, Copy, Debug)]
 pub enum Scope {
     /// Not narrowed.
@@ -97,15 +104,42 @@ pub enum Scope {
     Feed(Agency),
 }
 
+/// The prefix of every agency scope in the access policy.
+const AGENCY_SCOPE: &str = "agency:";
+
+/// The scopes that are not agencies, and the wildcard of the model.
+const NAMED_SCOPES: [&str; 4] = ["*", "any", "assigned", "unassigned"];
+
 impl Scope {
-    fn as_str(self) -> &'static str {
+    fn as_policy_str(self) -> Cow<'static, str> {
         match self {
-            Scope::Any => "any",
-            Scope::Enquiry { assigned_to_caller: true } => "assigned",
-            Scope::Enquiry { assigned_to_caller: false } => "unassigned",
-            Scope::Feed(agency) => agency.as_str(),
+            Scope::Any => Cow::Borrowed("any"),
+            Scope::Enquiry { assigned_to_caller: true } => Cow::Borrowed("assigned"),
+            Scope::Enquiry { assigned_to_caller: false } => Cow::Borrowed("unassigned"),
+            Scope::Feed(agency) => Cow::Owned(format!("{AGENCY_SCOPE}{agency}")),
         }
     }
+}
+
+/// Refuses a policy line whose scope is neither a named scope nor
+/// `agency:` and an agency of the registry: such a line would never match
+/// (an agency scope written bare, as before the namespaces were separated),
+/// and silently refusing what its author meant to allow hides the mistake.
+fn check_scopes(enforcer: &casbin::Enforcer, policy: &Path) -> Result<(), PolicyError> {
+    for rule in enforcer.get_policy() {
+        let Some(scope) = rule.get(2) else { continue };
+        let agency = scope.strip_prefix(AGENCY_SCOPE).map(|name| Agency::parse("scope", name));
+        if NAMED_SCOPES.contains(&scope.as_str()) || matches!(agency, Some(Ok(_))) {
+            continue;
+        }
+        return Err(PolicyError::Casbin {
+            path: policy.display().to_string(),
+            message: format!(
+                "scope {scope:?} of rule {rule:?} is neither one of {NAMED_SCOPES:?} nor agency:NAME for an agency of agencies.csv"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The MASH roles whose disclosure the disclosure policy decides.
@@ -126,6 +160,9 @@ impl Role {
     }
 }
 
+/// Who asks to do what, in which scope (as the policy writes it).
+type Question = (String, &'static str, Cow<'static, str>);
+
 /// The live access enforcer. casbin's enforcer is not `Sync`; the lock is
 /// held only for one synchronous enforce, never across an await.
 pub struct AccessPolicy {
@@ -133,7 +170,7 @@ pub struct AccessPolicy {
     /// Decisions already made. A loaded policy never changes (a reload builds
     /// a new one), so they never go stale; identities come only from
     /// verified certificates, so the map stays small.
-    decided: RwLock<HashMap<(String, &'static str, &'static str), bool>>,
+    decided: RwLock<HashMap<Question, bool>>,
 }
 
 impl std::fmt::Debug for AccessPolicy {
@@ -143,18 +180,20 @@ impl std::fmt::Debug for AccessPolicy {
 }
 
 impl AccessPolicy {
-    pub(crate) async fn load(model: &Path, policy: &Path) -> Result<Self, PolicyError> {
-        Ok(Self { enforcer: Mutex::new(crate::enforcer(model, policy).await?), decided: RwLock::default() })
+    pub(crate) async fn load(model: Source<'_>, policy: Source<'_>) -> Result<Self, PolicyError> {
+        let enforcer = crate::enforcer(model, policy).await?;
+        check_scopes(&enforcer, policy.path)?;
+        Ok(Self { enforcer: Mutex::new(enforcer), decided: RwLock::default() })
     }
 
     /// Whether `who` may perform `action` in `scope`. Errors count as refusals.
     pub fn allows(&self, who: &Identity, action: Action, scope: Scope) -> bool {
-        let key = (who.as_str().to_owned(), action.as_str(), scope.as_str());
+        let key = (who.as_str().to_owned(), action.as_str(), scope.as_policy_str());
         if let Some(allowed) = self.decided.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key) {
             return *allowed;
         }
         let enforcer = self.enforcer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let allowed = match enforcer.enforce((who.as_str(), action.as_str(), scope.as_str())) {
+        let allowed = match enforcer.enforce((who.as_str(), action.as_str(), key.2.as_ref())) {
             Ok(allowed) => allowed,
             Err(error) => {
                 // Not remembered: an evaluation error is refused every time it happens.

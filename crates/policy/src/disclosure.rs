@@ -9,14 +9,13 @@
 
 use std::{
     collections::HashMap,
-    path::Path,
     sync::{Mutex, RwLock},
 };
 
 use casbin::CoreApi;
 use mash_domain::{AgeBand, Category, ConsentState, LawfulBasis, Level, Purpose, Relation, Sensitivity, Tier};
 
-use crate::{PolicyError, Role};
+use crate::{PolicyError, Role, Source};
 
 /// Everything the disclosure policy decides from, for one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,7 +90,7 @@ impl std::fmt::Debug for DisclosurePolicy {
 }
 
 impl DisclosurePolicy {
-    pub(crate) async fn load(model: &Path, policy: &Path) -> Result<Self, PolicyError> {
+    pub(crate) async fn load(model: Source<'_>, policy: Source<'_>) -> Result<Self, PolicyError> {
         let enforcer = crate::enforcer(model, policy).await?;
         Ok(Self { enforcer: Mutex::new(enforcer), decided: RwLock::default() })
     }

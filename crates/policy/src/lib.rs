@@ -68,27 +68,55 @@ impl PolicyFiles {
         }
     }
 
-    fn all(&self) -> [&Path; 6] {
-        [
+    /// `sha256:` and the hash of the six files' contents, in a fixed order.
+    pub fn version(&self) -> Result<String, PolicyError> {
+        Ok(self.read()?.version())
+    }
+
+    /// The six files' contents, each read once.
+    fn read(&self) -> Result<PolicyTexts, PolicyError> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path)
+                .map_err(|reason| PolicyError::Read { path: path.display().to_string(), reason })
+        };
+        Ok(PolicyTexts {
+            agencies: read(&self.agencies)?,
+            access_model: read(&self.access_model)?,
+            access_policy: read(&self.access_policy)?,
+            disclosure_model: read(&self.disclosure_model)?,
+            disclosure_policy: read(&self.disclosure_policy)?,
+            notifications: read(&self.notifications)?,
+        })
+    }
+}
+
+/// What the six files said at one reading. A policy is built from these
+/// texts and its version is their hash, so the version in a log entry names
+/// exactly the rules that decided it, even if a file changes meanwhile.
+struct PolicyTexts {
+    agencies: String,
+    access_model: String,
+    access_policy: String,
+    disclosure_model: String,
+    disclosure_policy: String,
+    notifications: String,
+}
+
+impl PolicyTexts {
+    fn version(&self) -> String {
+        let mut hasher = Sha256::new();
+        for text in [
             &self.agencies,
             &self.access_model,
             &self.access_policy,
             &self.disclosure_model,
             &self.disclosure_policy,
             &self.notifications,
-        ]
-    }
-
-    /// `sha256:` and the hash of the six files' contents, in a fixed order.
-    pub fn version(&self) -> Result<String, PolicyError> {
-        let mut hasher = Sha256::new();
-        for path in self.all() {
-            let bytes =
-                std::fs::read(path).map_err(|reason| PolicyError::Read { path: path.display().to_string(), reason })?;
-            hasher.update((bytes.len() as u64).to_be_bytes());
-            hasher.update(&bytes);
+        ] {
+            hasher.update((text.len() as u64).to_be_bytes());
+            hasher.update(text.as_bytes());
         }
-        Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+        format!("sha256:{}", hex::encode(hasher.finalize()))
     }
 }
 
@@ -104,13 +132,21 @@ pub struct Policy {
 
 impl Policy {
     pub async fn load(files: &PolicyFiles) -> Result<Self, PolicyError> {
-        let version = files.version()?;
-        let agencies = std::fs::read_to_string(&files.agencies)
-            .map_err(|reason| PolicyError::Read { path: files.agencies.display().to_string(), reason })?;
-        mash_domain::registry::install(&agencies)?;
-        let access = access::AccessPolicy::load(&files.access_model, &files.access_policy).await?;
-        let disclosure = disclosure::DisclosurePolicy::load(&files.disclosure_model, &files.disclosure_policy).await?;
-        let notifications = notifications::Notifications::load(&files.notifications)?;
+        let texts = files.read()?;
+        let version = texts.version();
+        mash_domain::registry::install(&texts.agencies)?;
+        let access = access::AccessPolicy::load(
+            Source::new(&files.access_model, &texts.access_model),
+            Source::new(&files.access_policy, &texts.access_policy),
+        )
+        .await?;
+        let disclosure = disclosure::DisclosurePolicy::load(
+            Source::new(&files.disclosure_model, &texts.disclosure_model),
+            Source::new(&files.disclosure_policy, &texts.disclosure_policy),
+        )
+        .await?;
+        let notifications =
+            notifications::Notifications::load(Source::new(&files.notifications, &texts.notifications))?;
         let policy = Self { access, disclosure, notifications, version };
         // Validation walks thousands of contexts through casbin (about half a
         // second); files with the same content hash validate the same way, so
@@ -170,17 +206,25 @@ impl Policy {
     }
 }
 
-async fn enforcer(model: &Path, policy: &Path) -> Result<casbin::Enforcer, PolicyError> {
-    let err = |e: casbin::Error| PolicyError::Casbin { path: policy.display().to_string(), message: e.to_string() };
-    for path in [model, policy] {
-        if !path.exists() {
-            return Err(PolicyError::Read {
-                path: path.display().to_string(),
-                reason: std::io::Error::from(std::io::ErrorKind::NotFound),
-            });
-        }
+/// A policy file's text as read, with its path for messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl<'a> Source<'a> {
+    fn new(path: &'a Path, text: &'a str) -> Self {
+        Self { path, text }
     }
-    let model = casbin::DefaultModel::from_file(model).await.map_err(err)?;
-    let adapter = casbin::FileAdapter::new(policy.to_path_buf());
-    casbin::Enforcer::new(model, adapter).await.map_err(err)
+}
+
+async fn enforcer(model: Source<'_>, policy: Source<'_>) -> Result<casbin::Enforcer, PolicyError> {
+    let err = |path: &Path, e: casbin::Error| PolicyError::Casbin {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let built = casbin::DefaultModel::from_str(model.text).await.map_err(|e| err(model.path, e))?;
+    let adapter = casbin::StringAdapter::new(policy.text);
+    casbin::Enforcer::new(built, adapter).await.map_err(|e| err(policy.path, e))
 }

@@ -2,11 +2,11 @@
 //! in `notifications.csv`, `notify` or `silent`. Every category must be
 //! listed, so that nobody's data is disclosed silently by omission.
 
-use std::{collections::HashMap, path::Path};
+use std::collections::HashMap;
 
 use mash_domain::Category;
 
-use crate::PolicyError;
+use crate::{PolicyError, Source};
 
 #[derive(Debug)]
 pub struct Notifications {
@@ -14,10 +14,9 @@ pub struct Notifications {
 }
 
 impl Notifications {
-    pub(crate) fn load(path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|reason| PolicyError::Read { path: path.display().to_string(), reason })?;
-        Self::parse(&text).map_err(|message| PolicyError::Invalid(format!("{}: {message}", path.display())))
+    pub(crate) fn load(source: Source<'_>) -> Result<Self, PolicyError> {
+        Self::parse(source.text)
+            .map_err(|message| PolicyError::Invalid(format!("{}: {message}", source.path.display())))
     }
 
     fn parse(text: &str) -> Result<Self, String> {
@@ -53,6 +52,8 @@ impl Notifications {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn all_but_last(setting: &str) -> String {
@@ -63,8 +64,9 @@ mod tests {
 
     #[test]
     fn the_shipped_file_loads_and_keeps_routine_facts_silent() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/notifications.csv");
-        let rules = Notifications::load(&dir).expect("shipped notifications load");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/notifications.csv");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let rules = Notifications::load(Source::new(&path, &text)).expect("shipped notifications load");
         let category = |name| Category::parse("c", name).expect("category");
         assert!(rules.notifies(category("police/domestic-abuse")));
         assert!(!rules.notifies(category("education/attendance")));

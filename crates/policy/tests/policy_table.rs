@@ -375,3 +375,63 @@ async fn a_reload_swaps_a_valid_policy_and_keeps_the_old_one_when_the_new_is_bro
     assert_eq!(tier(&live), Tier::Summary);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A copy of the shipped policy in a fresh directory, with `edit` applied to
+/// the file called `name`.
+fn shipped_with(name: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("dir");
+    copy_shipped(dir.path());
+    let path = dir.path().join(name);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, edit(text)).expect("write");
+    dir
+}
+
+#[tokio::test]
+async fn an_agency_named_like_a_scope_is_refused_at_load() {
+    for reserved in ["any", "assigned", "unassigned", "mash"] {
+        let dir = shipped_with("agencies.csv", |text| format!("{text}{reserved}/log-entry, record, standard\n"));
+        let error = Policy::load(&PolicyFiles::in_dir(dir.path())).await.expect_err("an agency named like a scope");
+        assert!(error.to_string().contains("reserved"), "{reserved}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn an_agency_scope_written_without_its_namespace_is_refused_at_load() {
+    let dir = shipped_with("access_policy.csv", |text| {
+        text.replace("p, police-system, log.search, agency:police", "p, police-system, log.search, police")
+    });
+    let error = Policy::load(&PolicyFiles::in_dir(dir.path())).await.expect_err("a bare agency scope");
+    assert!(error.to_string().contains("\"police\""), "{error}");
+}
+
+#[tokio::test]
+async fn an_agency_scope_never_matches_the_scope_any() {
+    let policy = load().await;
+    let police = id("spiffe://mash.local/agency/police");
+    assert!(policy.access.allows(&police, Action::LogSearch, Scope::Feed(Agency::POLICE)));
+    assert!(!policy.access.allows(&police, Action::LogSearch, Scope::Any));
+}
+
+/// The version must name the rules in force: both come from one reading of
+/// each file. A file that can be read only once (a FIFO, written once)
+/// proves it: a second reading would wait for ever.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_version_is_hashed_from_the_same_reading_as_the_rules() {
+    let dir = shipped_with("access_policy.csv", |text| text);
+    let file = dir.path().join("access_policy.csv");
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::remove_file(&file).expect("remove");
+    let made = std::process::Command::new("mkfifo").arg(&file).status().expect("mkfifo");
+    assert!(made.success());
+    let writer = std::thread::spawn({
+        let file = file.clone();
+        move || std::fs::write(&file, text).expect("write the FIFO once")
+    });
+    let files = PolicyFiles::in_dir(dir.path());
+    let loaded = tokio::time::timeout(std::time::Duration::from_secs(20), Policy::load(&files)).await;
+    let policy = loaded.expect("read each file once, not twice").expect("loads");
+    writer.join().expect("writer");
+    assert_eq!(policy.version(), load().await.version(), "the same bytes as the shipped files");
+}

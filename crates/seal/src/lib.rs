@@ -155,8 +155,21 @@ impl KeyRing {
     /// [`KeyRing::blind_index`] of raw bytes, on the stack: a feed computes several for every
     /// record it takes in and keeps only a part of each.
     pub fn blind_digest(&self, value: &[u8]) -> [u8; 32] {
+        self.blind_digest_of(&[value])
+    }
+
+    /// [`KeyRing::blind_digest`] of several parts, each length-prefixed, so that no
+    /// boundary between parts can shift and no part list collides with a single value.
+    pub fn blind_digest_of(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = self.index_mac.clone();
-        mac.update(value);
+        if let [value] = parts {
+            mac.update(value);
+        } else {
+            for part in parts {
+                mac.update(&(part.len() as u64).to_be_bytes());
+                mac.update(part);
+            }
+        }
         mac.finalize().into_bytes().into()
     }
 }
@@ -209,18 +222,41 @@ fn decode_key(hex_key: &str) -> Option<[u8; 32]> {
     hex::decode(hex_key).ok()?.try_into().ok()
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a secret (a key file) readable by its owner only, and durably. The
+/// mode is given when the file is created, so the secret is never readable by
+/// others even briefly, and set again before writing in case the file
+/// already existed with a wider mode; the data is fsynced before this
+/// returns, so a crash cannot leave a key file empty or half-written.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_written_over_a_readable_file_becomes_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("police.keys.json");
+        fs::write(&path, "left by someone else").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        KeyRing::write_new(&path, "police-2026-12").expect("write");
+        let mode = fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        assert!(KeyRing::load(&path).is_ok());
+    }
 
     fn ring() -> (tempfile::TempDir, KeyRing) {
         let dir = tempfile::tempdir().expect("tempdir");

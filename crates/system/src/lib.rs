@@ -15,7 +15,7 @@ use std::{
 };
 
 use anyhow::Context;
-use mash_domain::Agency;
+use mash_domain::{Agency, Identity};
 use mash_feed::{FeedSettings, RecordAdapter};
 use mash_pki::{CertPaths, DevPki};
 use mash_policy::LivePolicy;
@@ -221,7 +221,9 @@ impl System {
 
     /// A broker client presenting `principal`'s certificate.
     pub async fn broker_as(&self, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
-        let channel = mash_transport::connect(&format!("https://{}", self.broker), &self.tls_as(principal)?).await?;
+        let channel =
+            mash_transport::connect(&format!("https://{}", self.broker), &self.tls_as(principal)?, &Identity::broker())
+                .await?;
         Ok(BrokerClient::new(channel))
     }
 
@@ -242,7 +244,9 @@ impl System {
         principal: &str,
     ) -> anyhow::Result<FeedClient<Channel>> {
         let addr = ports.iter().find(|(a, _)| *a == agency).map(|(_, addr)| *addr).context("no such feed")?;
-        let channel = mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?).await?;
+        let channel =
+            mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?, &Identity::feed(agency))
+                .await?;
         Ok(FeedClient::new(channel))
     }
 }

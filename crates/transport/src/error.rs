@@ -28,6 +28,12 @@ pub enum TransportError {
     CertificateParse,
     #[error("peer certificate has no URI SAN")]
     NoUriSan,
+    /// SPIFFE puts exactly one URI SAN in an identity certificate; with
+    /// several, which one is "the" identity would be a guess.
+    #[error("peer certificate has more than one URI SAN")]
+    SeveralUriSans,
+    #[error("invalid TLS configuration: {0}")]
+    Config(String),
     #[error("peer certificate URI SAN is not a valid identity: {0}")]
     Identity(#[from] mash_domain::DomainError),
 }

@@ -58,19 +58,21 @@ fn remember(der: &[u8], identity: &Identity) {
     identities.insert(der.to_vec(), identity.clone());
 }
 
-/// The identity named by the first URI SAN of a DER certificate. SPIFFE puts
-/// exactly one URI SAN in an identity certificate.
+/// The identity named by the one URI SAN of a DER certificate. SPIFFE puts
+/// exactly one URI SAN in an identity certificate, so a certificate with
+/// several is refused rather than read by its first; the identity must be in
+/// the MASH trust domain.
 pub fn identity_from_cert_der(der: &[u8]) -> Result<Identity, TransportError> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|_| TransportError::CertificateParse)?;
     let san = cert.subject_alternative_name().map_err(|_| TransportError::CertificateParse)?;
-    let uri = san
-        .into_iter()
-        .flat_map(|ext| ext.value.general_names.iter())
-        .find_map(|name| match name {
-            GeneralName::URI(uri) => Some(*uri),
-            _ => None,
-        })
-        .ok_or(TransportError::NoUriSan)?;
+    let mut uris = san.into_iter().flat_map(|ext| ext.value.general_names.iter()).filter_map(|name| match name {
+        GeneralName::URI(uri) => Some(*uri),
+        _ => None,
+    });
+    let uri = uris.next().ok_or(TransportError::NoUriSan)?;
+    if uris.next().is_some() {
+        return Err(TransportError::SeveralUriSans);
+    }
     Ok(Identity::parse(uri)?)
 }
 
@@ -105,6 +107,21 @@ mod tests {
         let cert = params.self_signed(&rcgen::KeyPair::generate()?)?;
         let result = identity_from_cert_der(cert.der());
         assert!(matches!(result, Err(TransportError::Identity(_))), "{result:?}");
+
+        let mut params = rcgen::CertificateParams::default();
+        params.subject_alt_names = vec![rcgen::SanType::URI("spiffe://other.example/user/rita-researcher".try_into()?)];
+        let cert = params.self_signed(&rcgen::KeyPair::generate()?)?;
+        let result = identity_from_cert_der(cert.der());
+        assert!(matches!(result, Err(TransportError::Identity(_))), "another trust domain: {result:?}");
+
+        let mut params = rcgen::CertificateParams::default();
+        params.subject_alt_names = vec![
+            rcgen::SanType::URI("spiffe://mash.local/user/rita-researcher".try_into()?),
+            rcgen::SanType::URI("spiffe://mash.local/user/ian-ig".try_into()?),
+        ];
+        let cert = params.self_signed(&rcgen::KeyPair::generate()?)?;
+        let result = identity_from_cert_der(cert.der());
+        assert!(matches!(result, Err(TransportError::SeveralUriSans)), "two URI SANs: {result:?}");
 
         let result = identity_from_cert_der(b"not a certificate");
         assert!(matches!(result, Err(TransportError::CertificateParse)), "{result:?}");

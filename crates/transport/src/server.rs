@@ -49,14 +49,15 @@ where
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     tracing::info!(service = S::NAME, "serving over mutual TLS");
+    // The handshake is done by `accept`, so tonic is given TLS streams and
+    // no TLS configuration of its own.
+    let (connections, _accepting) = crate::accept::accept(incoming, tls.server_config(), tls.limits);
     Server::builder()
         .layer(tower::util::MapResponseLayer::new(oversized_is_invalid_argument))
-        .tls_config(tls.server_config())
-        .map_err(TransportError::Serve)?
         .add_service(health)
         .add_service(reflection)
         .add_service(service)
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(connections, shutdown)
         .await
         .map_err(TransportError::Serve)
 }

@@ -184,7 +184,7 @@ impl EnquiryStore {
         .execute(&mut **tx)
         .await?;
         for (position, subject) in e.subjects.iter().enumerate() {
-            let sealed = self.seal(subject)?;
+            let sealed = self.seal(e.enquiry_id, subject)?;
             sqlx::query(
                 "INSERT INTO subjects (subject_id, enquiry_id, position, relation, key_id, person) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -236,7 +236,15 @@ impl EnquiryStore {
         person.match_keys().iter().map(|key| hex::encode(self.keys.blind_index(&key.canonical()))).collect()
     }
 
-    fn seal(&self, subject: &Subject) -> Result<Sealed, BrokerError> {
+    /// Associated data of a subject's sealed person: the subject, the enquiry
+    /// it belongs to and its relation to the child, which the disclosure
+    /// policy reads from the clear column. A row moved to another enquiry, or
+    /// whose relation was changed in the database, does not open.
+    fn associated_data(subject_id: &str, enquiry_id: &str, relation: &str) -> Vec<u8> {
+        format!("subject-v2\n{subject_id}\n{enquiry_id}\n{relation}").into_bytes()
+    }
+
+    fn seal(&self, enquiry_id: EnquiryId, subject: &Subject) -> Result<Sealed, BrokerError> {
         let p = &subject.person;
         let sealed = SealedPerson {
             given_name: p.given_name.clone().unwrap_or_default(),
@@ -249,14 +257,18 @@ impl EnquiryStore {
             previous_family_names: p.previous_family_names.clone(),
         };
         let plaintext = serde_json::to_vec(&sealed).map_err(|e| BrokerError::Internal(e.to_string()))?;
-        Ok(self.keys.seal(subject.subject_id.to_string().as_bytes(), &plaintext))
+        let associated =
+            Self::associated_data(&subject.subject_id.to_string(), &enquiry_id.to_string(), subject.relation.as_str());
+        Ok(self.keys.seal(&associated, &plaintext))
     }
 
     fn subject(&self, row: &AnyRow) -> Result<Subject, BrokerError> {
         let corrupt = |what: &str| BrokerError::Internal(format!("stored subject has an invalid {what}"));
         let id: String = row.try_get("subject_id")?;
+        let relation: String = row.try_get("relation")?;
+        let enquiry_id: String = row.try_get("enquiry_id")?;
         let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("person")? };
-        let plaintext = self.keys.open(&sealed, id.as_bytes())?;
+        let plaintext = self.keys.open(&sealed, &Self::associated_data(&id, &enquiry_id, &relation))?;
         let p: SealedPerson = serde_json::from_slice(&plaintext).map_err(|_| corrupt("person"))?;
         let input = PersonInput {
             given_name: &p.given_name,
@@ -270,8 +282,7 @@ impl EnquiryStore {
         };
         Ok(Subject {
             subject_id: SubjectId::parse("subject_id", &id).map_err(|_| corrupt("id"))?,
-            relation: Relation::parse("relation", &row.try_get::<String, _>("relation")?)
-                .map_err(|_| corrupt("relation"))?,
+            relation: Relation::parse("relation", &relation).map_err(|_| corrupt("relation"))?,
             person: Person::parse("person", input, mash_domain::today()).map_err(|_| corrupt("person"))?,
         })
     }

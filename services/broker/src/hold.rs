@@ -68,6 +68,47 @@ fn hold_id(enquiry: EnquiryId, subject: &SubjectId, agency: Agency, record_ref: 
     format!("hold-{}", hex::encode(&digest[..12]))
 }
 
+/// What a hold's sealed item is bound to: its id and every clear column that
+/// decides who may see the item. A hold whose state, agency, enquiry or
+/// decision was changed in the database does not open (a write cannot
+/// release a refuge address), and its id is recomputed from the columns it
+/// is derived from.
+struct Binding<'a> {
+    hold_id: &'a str,
+    enquiry_id: &'a str,
+    subject_id: &'a str,
+    agency: &'a str,
+    record_ref: &'a str,
+    category: &'a str,
+    state: &'a str,
+    decided_by: &'a str,
+    break_glass: bool,
+}
+
+impl Binding<'_> {
+    fn associated_data(&self) -> Vec<u8> {
+        let break_glass = if self.break_glass { "1" } else { "0" };
+        let parts = [
+            self.hold_id,
+            self.enquiry_id,
+            self.subject_id,
+            self.agency,
+            self.record_ref,
+            self.category,
+            self.state,
+            self.decided_by,
+            break_glass,
+        ];
+        // Length-prefixed: a record reference may contain any separator.
+        let mut associated = b"hold-v2".to_vec();
+        for part in parts {
+            associated.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            associated.extend_from_slice(part.as_bytes());
+        }
+        associated
+    }
+}
+
 /// A hold as stored, with its item opened.
 #[derive(Clone)]
 pub struct Hold {
@@ -113,7 +154,18 @@ impl HoldStore {
         let rows = holds
             .iter()
             .map(|hold| {
-                let sealed = self.keys.seal(hold.hold_id.as_bytes(), &hold.item.encode_to_vec());
+                let binding = Binding {
+                    hold_id: &hold.hold_id,
+                    enquiry_id: &hold.enquiry_id,
+                    subject_id: &hold.subject_id,
+                    agency: hold.agency.as_str(),
+                    record_ref: &hold.item.record_id,
+                    category: &hold.item.category,
+                    state: HoldState::Held.as_str(),
+                    decided_by: "",
+                    break_glass: false,
+                };
+                let sealed = self.keys.seal(&binding.associated_data(), &hold.item.encode_to_vec());
                 let text = |s: &str| Arg::Text(s.to_owned());
                 vec![
                     text(&hold.hold_id),
@@ -123,7 +175,7 @@ impl HoldStore {
                     text(&hold.item.record_id),
                     text(&hold.item.category),
                     text(&held_at),
-                    text("held"),
+                    text(HoldState::Held.as_str()),
                     Arg::Text(sealed.key_id),
                     Arg::Bytes(sealed.blob),
                 ]
@@ -177,16 +229,32 @@ impl HoldStore {
     /// break-glass alerts the owning agency in the same transaction: its list
     /// of alerts and its queue.
     pub async fn decide(&self, hold: &Hold, decision: &HoldDecision<'_>) -> Result<bool, BrokerError> {
+        // The item is sealed again, bound to its decided state.
+        let enquiry_id = hold.enquiry_id.to_string();
+        let binding = Binding {
+            hold_id: &hold.hold_id,
+            enquiry_id: &enquiry_id,
+            subject_id: &hold.subject_id,
+            agency: hold.agency.as_str(),
+            record_ref: &hold.record_ref,
+            category: &hold.category,
+            state: decision.state.as_str(),
+            decided_by: decision.by.as_str(),
+            break_glass: decision.break_glass,
+        };
+        let sealed = self.keys.seal(&binding.associated_data(), &hold.item.encode_to_vec());
         let mut tx = self.db.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE held_items SET state = $1, decided_by = $2, decided_at = $3, reason = $4, break_glass = $5 \
-             WHERE hold_id = $6 AND state = 'held'",
+            "UPDATE held_items SET state = $1, decided_by = $2, decided_at = $3, reason = $4, break_glass = $5, \
+             key_id = $6, item = $7 WHERE hold_id = $8 AND state = 'held'",
         )
         .bind(decision.state.as_str())
         .bind(decision.by.as_str())
         .bind(crate::now_rfc3339())
         .bind(decision.reason)
         .bind(i64::from(decision.break_glass))
+        .bind(sealed.key_id)
+        .bind(sealed.blob)
         .bind(hold.hold_id.as_str())
         .execute(&mut *tx)
         .await?;
@@ -265,23 +333,44 @@ impl HoldStore {
 
     fn hold(&self, row: &AnyRow) -> Result<Hold, BrokerError> {
         let corrupt = |what: &str| BrokerError::Internal(format!("stored hold has an invalid {what}"));
-        let hold_id: String = row.try_get("hold_id")?;
-        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("item")? };
-        let item =
-            pb::Item::decode(self.keys.open(&sealed, hold_id.as_bytes())?.as_slice()).map_err(|_| corrupt("item"))?;
         let text = |column: &str| -> Result<String, BrokerError> { Ok(row.try_get::<String, _>(column)?) };
+        let hold_id = text("hold_id")?;
+        let (enquiry, subject, agency, record_ref) =
+            (text("enquiry_id")?, text("subject_id")?, text("agency")?, text("record_ref")?);
+        let (category, state, decided_by) = (text("category")?, text("state")?, text("decided_by")?);
+        let break_glass = row.try_get::<i64, _>("break_glass")? != 0;
+        let enquiry_id = EnquiryId::parse("enquiry_id", &enquiry).map_err(|_| corrupt("enquiry"))?;
+        let subject_id = SubjectId::parse("subject_id", &subject).map_err(|_| corrupt("subject"))?;
+        let agency_code = Agency::parse("agency", &agency).map_err(|_| corrupt("agency"))?;
+        if hold_id != self::hold_id(enquiry_id, &subject_id, agency_code, &record_ref) {
+            return Err(corrupt("id: it is not derived from its enquiry, subject, agency and record"));
+        }
+        let binding = Binding {
+            hold_id: &hold_id,
+            enquiry_id: &enquiry,
+            subject_id: &subject,
+            agency: &agency,
+            record_ref: &record_ref,
+            category: &category,
+            state: &state,
+            decided_by: &decided_by,
+            break_glass,
+        };
+        let sealed = Sealed { key_id: row.try_get("key_id")?, blob: row.try_get("item")? };
+        let opened = self.keys.open(&sealed, &binding.associated_data())?;
+        let item = pb::Item::decode(opened.as_slice()).map_err(|_| corrupt("item"))?;
         Ok(Hold {
-            enquiry_id: EnquiryId::parse("enquiry_id", &text("enquiry_id")?).map_err(|_| corrupt("enquiry"))?,
-            subject_id: text("subject_id")?,
-            agency: Agency::parse("agency", &text("agency")?).map_err(|_| corrupt("agency"))?,
-            record_ref: text("record_ref")?,
-            category: text("category")?,
+            enquiry_id,
+            subject_id: subject,
+            agency: agency_code,
+            record_ref,
+            category,
             held_at: text("held_at")?,
-            state: HoldState::parse(&text("state")?).ok_or_else(|| corrupt("state"))?,
-            decided_by: text("decided_by")?,
+            state: HoldState::parse(&state).ok_or_else(|| corrupt("state"))?,
+            decided_by,
             decided_at: text("decided_at")?,
             reason: text("reason")?,
-            break_glass: row.try_get::<i64, _>("break_glass")? != 0,
+            break_glass,
             item,
             hold_id,
         })

@@ -66,7 +66,7 @@ pub fn write_new_signing_key(path: &std::path::Path, key_id: &str) -> std::io::R
     getrandom(&mut seed)?;
     let file = SigningKeyFile { key_id: key_id.to_owned(), seed: hex::encode(seed) };
     let text = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
-    write_private(path, text.as_bytes())?;
+    mash_seal::write_private(path, text.as_bytes())?;
     let public = CheckpointSigner::from_seed(key_id, seed).verifying_key_bytes();
     std::fs::write(path.with_extension("pub"), hex::encode(public))
 }
@@ -74,15 +74,6 @@ pub fn write_new_signing_key(path: &std::path::Path, key_id: &str) -> std::io::R
 fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     use std::io::Read;
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
 }
 
 impl Ledger {

@@ -34,7 +34,7 @@ use std::{collections::HashMap, future::Future, net::SocketAddr, path::PathBuf, 
 
 pub use error::BrokerError;
 use mash_db::Migrations;
-use mash_domain::Agency;
+use mash_domain::{Agency, Identity};
 use mash_policy::LivePolicy;
 use mash_proto::v1::{broker_server::BrokerServer, feed_client::FeedClient};
 use mash_seal::KeyRing;
@@ -121,7 +121,7 @@ pub async fn build(
     for (agency, uri) in &settings.feeds {
         // Lazy: a feed that starts after the broker, or restarts, is picked up
         // without restarting the broker; until then it reports "unavailable".
-        let channel = mash_transport::connect_lazy(uri, &settings.tls)?;
+        let channel = mash_transport::connect_lazy(uri, &settings.tls, &Identity::feed(*agency))?;
         feeds.insert(*agency, FeedSearches::start(*agency, FeedClient::with_interceptor(channel, TracePropagation)));
     }
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);

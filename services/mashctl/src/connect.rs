@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use mash_domain::{Agency, Identity};
 use mash_proto::v1::{broker_client::BrokerClient, feed_client::FeedClient};
 use mash_system::Endpoints;
 use mash_transport::TlsMaterial;
@@ -14,22 +15,23 @@ pub fn endpoints(path: &Path) -> anyhow::Result<Endpoints> {
     serde_json::from_str(&text).with_context(|| format!("{} is not an endpoints file", path.display()))
 }
 
-async fn channel(endpoints: &Endpoints, uri: &str, principal: &str) -> anyhow::Result<Channel> {
+async fn channel(endpoints: &Endpoints, uri: &str, server: &Identity, principal: &str) -> anyhow::Result<Channel> {
     let paths = endpoints
         .identities
         .get(principal)
         .with_context(|| format!("no identity {principal:?} in the endpoints file"))?;
     let tls = TlsMaterial::load(&paths.ca, &paths.cert, &paths.key)?;
-    Ok(mash_transport::connect(uri, &tls).await?)
+    Ok(mash_transport::connect(uri, &tls, server).await?)
 }
 
 pub async fn broker(path: &Path, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
     let endpoints = endpoints(path)?;
-    Ok(BrokerClient::new(channel(&endpoints, &endpoints.broker, principal).await?))
+    Ok(BrokerClient::new(channel(&endpoints, &endpoints.broker, &Identity::broker(), principal).await?))
 }
 
 pub async fn feed(path: &Path, agency: &str, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
     let endpoints = endpoints(path)?;
     let uri = endpoints.feeds.get(agency).with_context(|| format!("no feed for agency {agency:?}"))?;
-    Ok(FeedClient::new(channel(&endpoints, uri, principal).await?))
+    let server = Identity::feed(Agency::parse("agency", agency)?);
+    Ok(FeedClient::new(channel(&endpoints, uri, &server, principal).await?))
 }

@@ -2,6 +2,7 @@
 //! as one JSONL extract per agency, ready for `mashctl push`. The same seed
 //! and size always write the same files.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -28,19 +29,33 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     settings.validate()?;
     std::fs::create_dir_all(&args.out)?;
     let truth = if args.truth { Truth::Include } else { Truth::Omit };
+    let mut stdout = Report(std::io::stdout().lock());
     for agency in mash_synth::AGENCIES {
         let path = args.out.join(format!("{agency}.jsonl"));
         let written = write_extract(std::fs::File::create(&path)?, &settings, agency, truth)?;
-        println!("{agency:<12} {written:>9} records  {}", path.display());
+        stdout.line(format_args!("{agency:<12} {written:>9} records  {}", path.display()))?;
     }
     let police = args.out.join("police.jsonl");
-    println!(
+    stdout.line(format_args!(
         "seed {}, {} people; push with e.g. mashctl push --agency police {}",
         args.seed,
         args.people,
         police.display()
-    );
-    Ok(())
+    ))
+}
+
+/// What `synth` says as it goes. The extracts are the point, so a reader
+/// that stops reading (`mashctl synth | head -1`) is not an error: the files
+/// are still all written, and the rest of the report is dropped.
+struct Report<W: Write>(W);
+
+impl<W: Write> Report<W> {
+    fn line(&mut self, line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+        match writeln!(self.0, "{line}") {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            result => Ok(result?),
+        }
+    }
 }
 
 #[cfg(test)]

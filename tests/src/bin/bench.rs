@@ -39,6 +39,7 @@ use std::{
 };
 
 use anyhow::Context;
+use mash_domain::Identity;
 use mash_e2e::fixtures::{checks, enquiry, subject};
 use mash_e2e::samples::Samples;
 use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, broker_client::BrokerClient};
@@ -278,8 +279,9 @@ async fn callers(system: &System) -> anyhow::Result<Callers> {
     for _ in 0..CHANNELS {
         let request = checks(&opened.enquiry_id);
         checkers.push(Check { client: system.broker_as(PRINCIPAL).await?, request });
-        echoers
-            .push(Echo(HealthClient::new(mash_transport::connect(&format!("https://{}", system.broker), &tls).await?)));
+        echoers.push(Echo(HealthClient::new(
+            mash_transport::connect(&format!("https://{}", system.broker), &tls, &Identity::broker()).await?,
+        )));
     }
     Ok(Callers { check: checkers, echo: echoers, fan_out: [fan_out(system).await?] })
 }
@@ -288,8 +290,9 @@ async fn callers(system: &System) -> anyhow::Result<Callers> {
 async fn fan_out(system: &System) -> anyhow::Result<FanOut> {
     let tls = system.tls_as("broker")?;
     let mut feeds = Vec::new();
-    for (_, addr) in &system.feeds {
-        feeds.push(HealthClient::new(mash_transport::connect(&format!("https://{addr}"), &tls).await?));
+    for (agency, addr) in &system.feeds {
+        let feed = Identity::feed(*agency);
+        feeds.push(HealthClient::new(mash_transport::connect(&format!("https://{addr}"), &tls, &feed).await?));
     }
     Ok(FanOut(feeds))
 }

@@ -253,7 +253,9 @@ fn status_mib(path: &str, field: &str) -> anyhow::Result<f64> {
 async fn client(pki: &mash_pki::DevPki, principal: &str, addr: &str) -> anyhow::Result<FeedClient<Channel>> {
     let paths = pki.paths(principal)?;
     let tls = TlsMaterial::load(&paths.ca, &paths.cert, &paths.key)?;
-    Ok(FeedClient::new(mash_transport::connect(addr, &tls).await?))
+    Ok(FeedClient::new(
+        mash_transport::connect(addr, &tls, &mash_domain::Identity::feed(mash_domain::Agency::HEALTH)).await?,
+    ))
 }
 
 struct Figures {

@@ -509,9 +509,12 @@ pub mod cluster {
             let broker_database_url = url_of("broker").await?;
             admin.close().await;
             for (agency, addr) in &feeds {
-                let channel =
-                    mash_transport::connect(&format!("https://{addr}"), &tls(&pki, &format!("agency-{agency}"))?)
-                        .await?;
+                let channel = mash_transport::connect(
+                    &format!("https://{addr}"),
+                    &tls(&pki, &format!("agency-{agency}"))?,
+                    &mash_domain::Identity::feed(*agency),
+                )
+                .await?;
                 let summary = FeedClient::new(channel).push(tokio_stream::iter(demo::records(*agency))).await?;
                 anyhow::ensure!(summary.into_inner().rejected.is_empty(), "demo data for {agency} rejected");
             }
@@ -608,7 +611,12 @@ pub mod cluster {
         /// A client of replica `index`, presenting `principal`'s certificate.
         pub async fn client(&self, index: usize, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
             let addr = self.replicas.get(index).context("no such replica")?.addr;
-            let channel = mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?).await?;
+            let channel = mash_transport::connect(
+                &format!("https://{addr}"),
+                &self.tls_as(principal)?,
+                &mash_domain::Identity::broker(),
+            )
+            .await?;
             Ok(BrokerClient::new(channel))
         }
 

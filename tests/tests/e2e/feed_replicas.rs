@@ -31,8 +31,12 @@ async fn a_second_feed_replica_searches_while_the_first_ingests(backend: Backend
     })
     .await?;
     let serving = tokio::spawn(replica.serve);
-    let channel =
-        mash_transport::connect(&format!("https://{}", replica.local_addr), &h.system.tls_as("broker")?).await?;
+    let channel = mash_transport::connect(
+        &format!("https://{}", replica.local_addr),
+        &h.system.tls_as("broker")?,
+        &mash_domain::Identity::feed(Agency::HEALTH),
+    )
+    .await?;
     let mut replica_search = FeedClient::new(channel);
 
     let records = health_records(RECORDS)?;

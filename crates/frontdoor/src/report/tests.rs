@@ -130,3 +130,18 @@ fn renders_as_table_and_csv() {
         assert!(table.contains(expected), "{expected} missing from\n{table}");
     }
 }
+
+#[test]
+fn a_period_at_the_edge_of_the_calendar_or_too_long_is_refused_not_a_panic() {
+    let refused = |first, last| match Period::new(first, last) {
+        Err(FrontDoorError::PeriodOutOfBounds { field, .. }) => field,
+        other => panic!("{first}..{last}: {other:?}"),
+    };
+    assert_eq!(refused(date!(9999 - 12 - 25), date!(9999 - 12 - 31)), "to");
+    // The first day of the calendar is a Monday, in winter: a period from it is computable.
+    assert!(Period::new(Date::MIN, date!(-9999 - 01 - 07)).is_ok());
+    assert_eq!(refused(date!(0001 - 01 - 01), date!(9999 - 12 - 30)), "to");
+    assert_eq!(refused(date!(2026 - 01 - 01), date!(2036 - 01 - 02)), "to");
+    let longest = Period::new(date!(2026 - 01 - 01), date!(2036 - 01 - 01)).expect("ten years");
+    assert_eq!((longest.last() - longest.first()).whole_days() + 1, MAX_PERIOD_DAYS);
+}

@@ -38,6 +38,7 @@ fn refused(error: FrontDoorError) -> BrokerError {
     match error {
         FrontDoorError::IllegalTransition { .. } => BrokerError::FailedPrecondition(error.to_string()),
         FrontDoorError::EmptyPeriod { .. } => DomainError::invalid("to", error.to_string()).into(),
+        FrontDoorError::PeriodOutOfBounds { field, .. } => DomainError::invalid(field, error.to_string()).into(),
         FrontDoorError::Calendar { .. } | FrontDoorError::Mix(_) => BrokerError::Internal(error.to_string()),
     }
 }
