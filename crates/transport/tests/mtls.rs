@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use mash_pki::{CertPaths, DevPki, demo_principals};
-use mash_transport::{TlsMaterial, TransportError, bind, connect, peer_identity, serve};
+use mash_transport::{Services, TlsMaterial, TransportError, bind, caller, connect, serve};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::body::Body;
@@ -64,7 +64,7 @@ impl UnaryService<()> for WhoAmI {
     type Future = Ready<Result<Response<String>, Status>>;
 
     fn call(&mut self, request: Request<()>) -> Self::Future {
-        ready(peer_identity(&request).map(|identity| Response::new(identity.as_str().to_owned())))
+        ready(caller(&request).map(|identity| Response::new(identity.as_str().to_owned())))
     }
 }
 
@@ -82,7 +82,8 @@ impl TestServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(async move { serve(Probe, &[], &tls, incoming, shutdown).await });
+        let task =
+            tokio::spawn(async move { serve(Services::default().add(Probe), &[], &tls, incoming, shutdown).await });
         Ok(Self { uri: format!("https://{addr}"), stop, task })
     }
 
@@ -150,9 +151,15 @@ async fn a_client_of_the_same_ca_is_served_and_identified() -> TestResult {
     assert_eq!(health(channel.clone(), Probe::NAME).await?, ServingStatus::Serving);
     assert_eq!(health(channel.clone(), "").await?, ServingStatus::Serving);
     assert_eq!(who_am_i(channel.clone()).await?, "spiffe://mash.local/user/rita-researcher");
-    let services = reflected_services(channel).await?;
-    assert!(services.iter().any(|name| name == "grpc.health.v1.Health"), "{services:?}");
-    assert!(services.iter().any(|name| name == "grpc.reflection.v1.ServerReflection"), "{services:?}");
+    let mut services = reflected_services(channel).await?;
+    services.sort();
+    let expected = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "mash.test.Probe",
+    ];
+    assert_eq!(services, expected, "reflection lists exactly this server's services");
 
     // A service certificate is also a client certificate: feeds call each other.
     let feed = load(&pki.paths("feed-police")?)?;

@@ -19,7 +19,7 @@ use crate::{
     enquiry::{Enquiry, Subject},
     hold::NewHold,
     log::NewEntry,
-    search_batch::FeedSearches,
+    search_batch::{FeedAnswer, FeedSearches},
 };
 
 /// Who asked, for the log and the policy.
@@ -27,13 +27,6 @@ pub struct Requester {
     pub identity: String,
     pub organisation: String,
     pub role: Role,
-}
-
-/// What one feed answered.
-pub enum FeedAnswer {
-    Results(Vec<pb::SubjectResult>),
-    Unavailable,
-    TimedOut,
 }
 
 /// Asks each feed about the subjects, in parallel, each under `deadline`.
@@ -82,7 +75,7 @@ pub struct CheckContext<'a> {
 /// What a check produced: the answer, the log entries that must be durable
 /// before it is sent, and the restricted items to hold for gatekeepers.
 pub struct Disclosed {
-    pub results: pb::CheckResults,
+    pub results: pb::RequestChecksResponse,
     pub entries: Vec<NewEntry>,
     pub holds: Vec<NewHold>,
     pub candidates: Vec<NewCandidate>,
@@ -116,7 +109,7 @@ pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Di
             pb::AgencyResult { agency: agency.as_str().into(), status: status.into(), subjects }
         })
         .collect();
-    let results = pb::CheckResults { enquiry_id: cx.enquiry.enquiry_id.to_string(), agencies };
+    let results = pb::RequestChecksResponse { enquiry_id: cx.enquiry.enquiry_id.to_string(), agencies };
     Disclosed { results, entries: sinks.entries, holds: sinks.holds, candidates: sinks.candidates }
 }
 

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use mash_proto::v1::{broker_client::BrokerClient, feed_client::FeedClient};
-use mash_system::Endpoints;
+use mash_proto::v1::feed_ingest_client::FeedIngestClient;
+use mash_system::{BrokerClients, Endpoints};
 use mash_transport::TlsMaterial;
 use tonic::transport::Channel;
 
@@ -23,13 +23,14 @@ async fn channel(endpoints: &Endpoints, uri: &str, principal: &str) -> anyhow::R
     Ok(mash_transport::connect(uri, &tls).await?)
 }
 
-pub async fn broker(path: &Path, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
+pub async fn broker(path: &Path, principal: &str) -> anyhow::Result<BrokerClients> {
     let endpoints = endpoints(path)?;
-    Ok(BrokerClient::new(channel(&endpoints, &endpoints.broker, principal).await?))
+    Ok(BrokerClients::new(channel(&endpoints, &endpoints.broker, principal).await?))
 }
 
-pub async fn feed(path: &Path, agency: &str, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
+/// A `FeedIngest` client of an agency's feed, on its push port.
+pub async fn feed(path: &Path, agency: &str, principal: &str) -> anyhow::Result<FeedIngestClient<Channel>> {
     let endpoints = endpoints(path)?;
     let uri = endpoints.feeds.get(agency).with_context(|| format!("no feed for agency {agency:?}"))?;
-    Ok(FeedClient::new(channel(&endpoints, uri, principal).await?))
+    Ok(FeedIngestClient::new(channel(&endpoints, uri, principal).await?))
 }
