@@ -13,7 +13,7 @@ pub mod registry;
 pub use codes::{
     AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Sex, Tier,
 };
-pub use error::DomainError;
+pub use error::{DomainError, echo};
 pub use identifiers::{NhsNumber, Upn};
 pub use identity::Identity;
 pub use ids::{EnquiryId, SubjectId};

@@ -329,3 +329,6 @@ pub(crate) fn shown_content(shown: pb::disclosed_content::Shown) -> Vec<u8> {
 pub(crate) fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
+
+#[cfg(test)]
+mod tests;

@@ -201,7 +201,7 @@ impl Outbox {
             // Dropping the transaction rolls the update back.
             return Err(BrokerError::NotFound(
                 crate::error::Missing::Message,
-                format!("message_ids[{i}]: {agency} has no message {id:?}"),
+                format!("message_ids[{i}]: {agency} has no message {}", mash_domain::echo(id)),
             ));
         }
         tx.commit().await?;

@@ -15,6 +15,7 @@ on_both_backends!(
     bad_check_requests_are_rejected_naming_the_field,
     a_bulk_push_stores_the_good_rows_and_reports_each_bad_one,
     pushes_are_idempotent_on_record_id_and_version,
+    undecodable_requests_are_invalid_argument_and_long_ids_are_not_echoed_whole,
 );
 
 fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, field: &str, problem: &str) {
@@ -170,5 +171,58 @@ async fn pushes_are_idempotent_on_record_id_and_version(backend: Backend) -> any
     assert!(feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
     assert!(!feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
     assert_eq!(h.count("feed-education", "records").await?, n as i64 - 1);
+    h.stop().await
+}
+
+/// Protobuf that does not decode as a `GetEnquiryRequest`: its field 1 is a
+/// string, sent here as a varint.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotAGetEnquiryRequest {
+    #[prost(uint64, tag = "1")]
+    enquiry_id: u64,
+}
+
+async fn undecodable_requests_are_invalid_argument_and_long_ids_are_not_echoed_whole(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let tls = h.system.tls_as("rita-researcher")?;
+    let mut grpc =
+        tonic::client::Grpc::new(mash_transport::connect(&format!("https://{}", h.system.broker), &tls).await?);
+    grpc.ready().await?;
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/mash.v1.EnquiryService/GetEnquiry");
+    let codec = mash_proto::codec::Codec::<NotAGetEnquiryRequest, pb::Enquiry>::default();
+    let status = grpc
+        .unary(tonic::Request::new(NotAGetEnquiryRequest { enquiry_id: 7 }), path, codec)
+        .await
+        .expect_err("does not decode");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().starts_with("request"), "{}", status.message());
+
+    let mut gatekeeper = h.system.broker_as("police-gatekeeper").await?;
+    let long = "h".repeat(10_000);
+    let decide =
+        pb::DecideHoldRequest { hold_id: long.clone(), decision: pb::HoldDecision::Release.into(), reason: "r".into() };
+    let status = gatekeeper.holds.decide_hold(decide).await.expect_err("no such hold");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().len() < 100, "echoed whole: {} bytes", status.message().len());
+    let info = tonic_types::StatusExt::get_details_error_info(&status).expect("ErrorInfo");
+    assert_eq!(info.reason, "HOLD_NOT_FOUND");
+
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let over = pb::CreateEnquiryRequest {
+        purpose: "x".repeat(70_000),
+        ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])
+    };
+    let status = rita.enquiries.create_enquiry(over).await.expect_err("over the limit");
+    let bad = tonic_types::StatusExt::get_details_bad_request(&status).expect("BadRequest");
+    assert_eq!(bad.field_violations[0].field, "request");
+    let opened =
+        rita.enquiries.create_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(NOAH, Relation::Child)])).await?;
+    let mut check = checks(&opened.into_inner().enquiry_id);
+    check.agencies = vec![long];
+    let status = rita.enquiries.request_checks(check).await.expect_err("no such agency");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().len() < 200, "echoed whole: {} bytes", status.message().len());
     h.stop().await
 }

@@ -29,7 +29,10 @@ impl EnquiryApi {
         let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
         call.require_on(Action::EnquiryCheck, &enquiry).await?;
         let candidate = self.candidates.get(enquiry.enquiry_id, candidate_id).await?.ok_or_else(|| {
-            BrokerError::NotFound(Missing::PossibleMatch, format!("no possible match {candidate_id} in this enquiry"))
+            BrokerError::NotFound(
+                Missing::PossibleMatch,
+                format!("no possible match {} in this enquiry", mash_domain::echo(candidate_id)),
+            )
         })?;
         let already = || {
             BrokerError::FailedPrecondition(

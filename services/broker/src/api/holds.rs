@@ -59,7 +59,10 @@ impl HoldApi {
         if id.is_empty() {
             return Err(DomainError::invalid("hold_id", "is required").into());
         }
-        self.holds.get(id).await?.ok_or_else(|| BrokerError::NotFound(Missing::Hold, format!("no hold {id}")))
+        self.holds
+            .get(id)
+            .await?
+            .ok_or_else(|| BrokerError::NotFound(Missing::Hold, format!("no hold {}", mash_domain::echo(id))))
     }
 
     async fn list_holds(
