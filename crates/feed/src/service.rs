@@ -5,7 +5,7 @@ use std::{collections::VecDeque, pin::Pin, sync::Arc};
 
 use futures::StreamExt;
 use mash_domain::{Agency, DomainError, Person, PersonInput, today};
-use mash_matching::{Field, Scored};
+use mash_matching::{Field, Scored, Verdict};
 use mash_policy::{Action, LivePolicy, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
@@ -347,22 +347,28 @@ fn parse_queries(request: &pb::SearchRequest) -> Result<Vec<(String, Person)>, D
 }
 
 /// The strongest way any record matched: an identifier, else probabilistically.
-fn matched_on(found: &[Found]) -> &'static str {
+fn matched_on(found: &[Found]) -> pb::MatchedOn {
     let by = |field: Field| {
         found.iter().any(|f| f.scored.probability >= 1.0 && f.scored.breakdown.iter().any(|row| row.field == field))
     };
     if by(Field::NhsNumber) {
-        "nhs-number"
+        pb::MatchedOn::NhsNumber
     } else if by(Field::Upn) {
-        "upn"
+        pb::MatchedOn::Upn
     } else {
-        "probabilistic"
+        pb::MatchedOn::Probabilistic
     }
 }
 
 fn explanation(scored: Scored) -> pb::MatchExplanation {
     pb::MatchExplanation {
-        verdict: scored.verdict.as_str().into(),
+        verdict: match scored.verdict {
+            Verdict::Match => pb::MatchVerdict::Match,
+            Verdict::PossibleMatch => pb::MatchVerdict::PossibleMatch,
+            // The store drops non-matches before they reach the wire.
+            Verdict::NoMatch => pb::MatchVerdict::Unspecified,
+        }
+        .into(),
         probability: scored.probability,
         weight: scored.weight,
         fields: scored

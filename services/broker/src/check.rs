@@ -174,7 +174,7 @@ pub fn any_possible_match(answers: &[(Agency, FeedAnswer)]) -> bool {
         FeedAnswer::Results(results) => results
             .iter()
             .flat_map(|r| &r.items)
-            .any(|item| item.r#match.as_ref().is_some_and(|m| m.verdict == "possible-match")),
+            .any(|item| item.r#match.as_ref().is_some_and(|m| m.verdict() == pb::MatchVerdict::PossibleMatch)),
         _ => false,
     })
 }
@@ -242,7 +242,7 @@ fn disclose_subject(
     let mut shown = Shown::default();
     for item in result.items {
         let (restricted, mut decision) = decide(cx, subject.relation, agency, &item);
-        let possible = item.r#match.as_ref().is_some_and(|m| m.verdict == "possible-match");
+        let possible = item.r#match.as_ref().is_some_and(|m| m.verdict() == pb::MatchVerdict::PossibleMatch);
         let mut unconfirmed = false;
         if possible && !restricted && decision.tier != Tier::None {
             let candidate = NewCandidate::new(cx.enquiry.enquiry_id, &subject.subject_id, agency, &item.record_id);

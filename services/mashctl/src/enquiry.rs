@@ -176,7 +176,12 @@ pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -
 
 /// Why the feed thinks a record is the person: the weight of each field.
 fn print_explanation(why: &pb::MatchExplanation) {
-    println!("      {} (p = {:.3}, {:+.1} bits)", why.verdict, why.probability, why.weight);
+    let verdict = match why.verdict() {
+        pb::MatchVerdict::Match => "match",
+        pb::MatchVerdict::PossibleMatch => "possible match",
+        pb::MatchVerdict::Unspecified => "unknown",
+    };
+    println!("      {verdict} (p = {:.3}, {:+.1} bits)", why.probability, why.weight);
     for field in &why.fields {
         println!("        {:<14} {:+6.1}  {}", field.field, field.weight, field.level);
     }

@@ -110,7 +110,7 @@ pub async fn alerts(endpoints: &Path, principal: Option<&str>) -> anyhow::Result
         println!(
             "{}  {}  hold {} ({} {})  enquiry {}  by {}: {}",
             alert.raised_at,
-            alert.kind,
+            if alert.kind() == pb::AlertKind::BreakGlass { "break-glass" } else { "alert" },
             alert.hold_id,
             alert.record_ref,
             alert.category,

@@ -105,7 +105,14 @@ async fn review(endpoints: &Path, principal: Option<&str>, from: String, to: Str
         println!("nothing to review");
     }
     for signal in report.signals {
-        println!("{:<26} {:<44} {} (entries {:?})", signal.kind, signal.requester, signal.detail, signal.seqs);
+        let kind = match signal.kind() {
+            pb::ReviewSignalKind::HighVolume => "high-volume",
+            pb::ReviewSignalKind::OutOfHours => "out-of-hours",
+            pb::ReviewSignalKind::SamePersonNewEnquiry => "same-person-new-enquiry",
+            pb::ReviewSignalKind::BreakGlassOrOverride => "break-glass-or-override",
+            pb::ReviewSignalKind::Unspecified => "other",
+        };
+        println!("{kind:<26} {:<44} {} (entries {:?})", signal.requester, signal.detail, signal.seqs);
     }
     Ok(())
 }

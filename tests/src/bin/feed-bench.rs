@@ -342,7 +342,7 @@ async fn bench(
         if returned.iter().any(|item| true_person(item)) {
             found_true += 1;
         }
-        let is_match = |item: &pb::Item| item.r#match.as_ref().is_some_and(|m| m.verdict == "match");
+        let is_match = |item: &pb::Item| item.r#match.as_ref().is_some_and(|m| m.verdict() == pb::MatchVerdict::Match);
         wrong_matches += returned.iter().filter(|item| is_match(item) && !true_person(item)).count();
     }
     let search_wall = started.elapsed();

@@ -157,7 +157,7 @@ async fn break_glass_needs_a_manager_a_reason_and_level_3_and_alerts_the_owning_
     let mut health = h.system.broker_as("health-gatekeeper").await?;
     let alerts = health.holds.list_alerts(pb::ListAlertsRequest {}).await?.into_inner().alerts;
     assert_eq!(alerts.len(), 1);
-    assert_eq!((alerts[0].kind.as_str(), alerts[0].hold_id.as_str()), ("break-glass", hold_id.as_str()));
+    assert_eq!((alerts[0].kind(), alerts[0].hold_id.as_str()), (pb::AlertKind::BreakGlass, hold_id.as_str()));
     assert_eq!(
         (alerts[0].raised_by.as_str(), alerts[0].reason.as_str()),
         ("spiffe://mash.local/user/maya-manager", reason)

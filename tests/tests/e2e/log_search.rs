@@ -120,7 +120,8 @@ async fn review_signals_flag_the_same_child_checked_again_in_a_new_enquiry(backe
     }
     let mut ian = h.system.broker_as("ian-ig").await?;
     let report = ian.log.list_review_signals(pb::ListReviewSignalsRequest::default()).await?.into_inner();
-    let again: Vec<_> = report.signals.iter().filter(|s| s.kind == "same-person-new-enquiry").collect();
+    let again: Vec<_> =
+        report.signals.iter().filter(|s| s.kind() == pb::ReviewSignalKind::SamePersonNewEnquiry).collect();
     assert_eq!(again.len(), 1, "{report:?}");
     assert_eq!(again[0].requester, "spiffe://mash.local/user/rita-researcher");
     assert!(again[0].detail.contains("2 different enquiries"), "{}", again[0].detail);

@@ -59,12 +59,12 @@ async fn a_noisy_record_is_a_possible_match_until_a_researcher_confirms_it(backe
     let categories: Vec<&str> = seen.items.iter().map(|i| i.category.as_str()).collect();
     assert_eq!(categories, ["police/domestic-abuse"]);
     let matched = seen.items[0].r#match.as_ref().expect("explained");
-    assert_eq!(matched.verdict, "match");
+    assert_eq!(matched.verdict(), pb::MatchVerdict::Match);
     assert!(matched.fields.iter().any(|f| f.field == "nhs_number"), "{matched:?}");
     assert_eq!(seen.possible_matches.len(), 1, "{seen:?}");
     let possible = &seen.possible_matches[0];
     let why = possible.r#match.as_ref().expect("explained");
-    assert_eq!(why.verdict, "possible-match");
+    assert_eq!(why.verdict(), pb::MatchVerdict::PossibleMatch);
     let level = |field: &str| why.fields.iter().find(|f| f.field == field).map(|f| f.level.clone());
     assert!(level("date_of_birth").is_some_and(|l| l.contains("transposed")), "{why:?}");
     assert!(level("surname").is_some(), "{why:?}");
@@ -130,8 +130,8 @@ async fn a_twin_is_never_disclosed_as_the_child(backend: Backend) -> anyhow::Res
     for name in ["education", "health"] {
         if let Some(seen) = about(agency(&results, name), subject_id) {
             for item in &seen.items {
-                let verdict = item.r#match.as_ref().map(|m| m.verdict.as_str());
-                assert_eq!(verdict, Some("match"), "{name}: only certain matches are disclosed");
+                let verdict = item.r#match.as_ref().map(|m| m.verdict());
+                assert_eq!(verdict, Some(pb::MatchVerdict::Match), "{name}: only certain matches are disclosed");
             }
             for possible in &seen.possible_matches {
                 let why = possible.r#match.as_ref().expect("explained");

@@ -202,7 +202,12 @@ impl LogApi {
         let entries = self.log.search_all(&filter).await?;
         let signals = crate::review::signals(&entries)
             .into_iter()
-            .map(|s| pb::ReviewSignal { kind: s.kind.into(), requester: s.requester, detail: s.detail, seqs: s.seqs })
+            .map(|s| pb::ReviewSignal {
+                kind: review_signal_kind(s.kind).into(),
+                requester: s.requester,
+                detail: s.detail,
+                seqs: s.seqs,
+            })
             .collect();
         Ok(pb::ListReviewSignalsResponse { signals })
     }
@@ -377,5 +382,16 @@ fn checkpoint_to_wire(signed: mash_ledger::SignedCheckpoint, verifying_key: [u8;
         key_id: signed.key_id,
         signature: signed.signature.to_vec(),
         verifying_key: verifying_key.to_vec(),
+    }
+}
+
+/// A review signal's kind as the wire names it.
+fn review_signal_kind(kind: &str) -> pb::ReviewSignalKind {
+    match kind {
+        "high-volume" => pb::ReviewSignalKind::HighVolume,
+        "out-of-hours" => pb::ReviewSignalKind::OutOfHours,
+        "same-person-new-enquiry" => pb::ReviewSignalKind::SamePersonNewEnquiry,
+        "break-glass-or-override" => pb::ReviewSignalKind::BreakGlassOrOverride,
+        _ => pb::ReviewSignalKind::Unspecified,
     }
 }

@@ -51,7 +51,7 @@ struct Case {
     name: &'static str,
     category: &'static str,
     sensitivity: pb::Sensitivity,
-    verdict: &'static str,
+    verdict: pb::MatchVerdict,
     /// The researcher has confirmed the possible match.
     confirmed: bool,
     /// The feed answers about a subject the check did not ask about.
@@ -91,21 +91,21 @@ fn cases() -> Vec<Case> {
             "restricted category: held for the gatekeeper",
             "police/covert-intelligence",
             pb::Sensitivity::Unspecified,
-            "match",
+            pb::MatchVerdict::Match,
             expect(Some(Tier::None), 1, 0, Found),
         ),
         case(
             "restricted by the agency's marking: held",
             "police/domestic-abuse",
             pb::Sensitivity::Restricted,
-            "match",
+            pb::MatchVerdict::Match,
             expect(Some(Tier::None), 1, 0, Found),
         ),
         case(
             "possible match: existence and a candidate",
             "police/domestic-abuse",
             pb::Sensitivity::Unspecified,
-            "possible-match",
+            pb::MatchVerdict::PossibleMatch,
             expect(Some(Tier::Existence), 0, 1, Found),
         ),
         Case {
@@ -114,7 +114,7 @@ fn cases() -> Vec<Case> {
                 "confirmed possible match: the policy's tier",
                 "police/domestic-abuse",
                 pb::Sensitivity::Unspecified,
-                "possible-match",
+                pb::MatchVerdict::PossibleMatch,
                 expect(POLICY, 0, 0, Found),
             )
         },
@@ -122,21 +122,21 @@ fn cases() -> Vec<Case> {
             "match: the policy's tier",
             "police/domestic-abuse",
             pb::Sensitivity::Unspecified,
-            "match",
+            pb::MatchVerdict::Match,
             expect(POLICY, 0, 0, Found),
         ),
         case(
             "unknown category: nothing shown, refusal logged",
             "police/parking",
             pb::Sensitivity::Unspecified,
-            "match",
+            pb::MatchVerdict::Match,
             expect(Some(Tier::None), 0, 0, NotKnown),
         ),
         case(
             "category of another agency: nothing shown",
             "health/mental-health",
             pb::Sensitivity::Unspecified,
-            "match",
+            pb::MatchVerdict::Match,
             expect(Some(Tier::None), 0, 0, NotKnown),
         ),
         Case {
@@ -145,7 +145,7 @@ fn cases() -> Vec<Case> {
                 "answer about a subject not asked about: ignored",
                 "police/domestic-abuse",
                 pb::Sensitivity::Unspecified,
-                "match",
+                pb::MatchVerdict::Match,
                 expect(None, 0, 0, NotKnown),
             )
         },
@@ -210,7 +210,8 @@ fn run(case: &Case, policy: &Policy, enquiry: &Enquiry) -> Disclosed {
         today: TODAY,
         confirmed: &confirmed,
     };
-    let answer = pb::SubjectResult { subject_ref, matched_on: String::new(), items: vec![item(case)] };
+    let answer =
+        pb::SubjectResult { subject_ref, matched_on: pb::MatchedOn::Probabilistic.into(), items: vec![item(case)] };
     disclose(&cx, vec![(Agency::POLICE, FeedAnswer::Results(vec![answer]))])
 }
 
