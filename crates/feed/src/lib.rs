@@ -93,11 +93,16 @@ pub async fn build(
     if let Some(push_listen) = settings.push_listen {
         let (push_incoming, addr) = mash_transport::bind(push_listen)?;
         tracing::info!(%agency, push_addr = %addr, "feed push listening");
-        serving.push(serve(Services::default().add(search), settings.tls.clone(), incoming, shutdown.clone()));
-        serving.push(serve(Services::default().add(ingest), settings.tls, push_incoming, shutdown));
+        serving.push(serve(Services::default().with_service(search), settings.tls.clone(), incoming, shutdown.clone()));
+        serving.push(serve(Services::default().with_service(ingest), settings.tls, push_incoming, shutdown));
         push_addr = Some(addr);
     } else {
-        serving.push(serve(Services::default().add(search).add(ingest), settings.tls, incoming, shutdown));
+        serving.push(serve(
+            Services::default().with_service(search).with_service(ingest),
+            settings.tls,
+            incoming,
+            shutdown,
+        ));
     }
     let serve = Box::pin(async move { futures::future::try_join_all(serving).await.map(|_| ()) });
     Ok(BoundFeed { local_addr, push_addr, serve })

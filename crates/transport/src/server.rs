@@ -31,7 +31,7 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn add<S>(mut self, service: S) -> Self
+    pub fn with_service<S>(mut self, service: S) -> Self
     where
         S: NamedService
             + tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>

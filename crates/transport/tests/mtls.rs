@@ -83,7 +83,9 @@ impl TestServer {
             let _ = stopped.await;
         };
         let task =
-            tokio::spawn(async move { serve(Services::default().add(Probe), &[], &tls, incoming, shutdown).await });
+            tokio::spawn(
+                async move { serve(Services::default().with_service(Probe), &[], &tls, incoming, shutdown).await },
+            );
         Ok(Self { uri: format!("https://{addr}"), stop, task })
     }
 

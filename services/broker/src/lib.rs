@@ -170,11 +170,11 @@ pub async fn build(
     let frontdoor_api = api::frontdoor::FrontDoorApi { authz, frontdoor, enquiries };
     let limit = mash_transport::MAX_MESSAGE_BYTES;
     let services = mash_transport::Services::default()
-        .add(EnquiryServiceServer::new(enquiry_api).max_decoding_message_size(limit))
-        .add(FrontDoorServiceServer::new(frontdoor_api).max_decoding_message_size(limit))
-        .add(HoldServiceServer::new(hold_api).max_decoding_message_size(limit))
-        .add(DisclosureLogServiceServer::new(log_api).max_decoding_message_size(limit))
-        .add(AgencyQueueServiceServer::new(queue_api).max_decoding_message_size(limit));
+        .with_service(EnquiryServiceServer::new(enquiry_api).max_decoding_message_size(limit))
+        .with_service(FrontDoorServiceServer::new(frontdoor_api).max_decoding_message_size(limit))
+        .with_service(HoldServiceServer::new(hold_api).max_decoding_message_size(limit))
+        .with_service(DisclosureLogServiceServer::new(log_api).max_decoding_message_size(limit))
+        .with_service(AgencyQueueServiceServer::new(queue_api).max_decoding_message_size(limit));
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
     tracing::info!(%local_addr, "broker listening");
     let tls = settings.tls;
