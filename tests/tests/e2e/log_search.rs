@@ -102,10 +102,21 @@ async fn searches_filter_by_time_and_page_through_results(backend: Backend) -> a
         if page.next_page_token.is_empty() {
             break;
         }
+        // A token is bound to its filter: reused with another, it is refused.
+        let other = pb::SearchLogEntriesRequest {
+            agency: "police".into(),
+            page_token: page.next_page_token.clone(),
+            ..request.clone()
+        };
+        let refused = ian.log.search_log_entries(other).await.expect_err("another filter");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
         request.page_token = page.next_page_token;
     }
     let contiguous: Vec<u64> = (1..=seen.len() as u64).collect();
     assert_eq!(seen, contiguous, "pages neither skip nor repeat");
+    let forged = pb::SearchLogEntriesRequest { page_token: "7".into(), ..Default::default() };
+    let refused = ian.log.search_log_entries(forged).await.expect_err("not a token");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     h.stop().await
 }
 

@@ -44,15 +44,12 @@ impl LogApi {
             };
             filter.agency = Some(own.as_str().to_owned());
         }
-        let after = match request.page_token.trim() {
-            "" => 0,
-            token => token.parse().map_err(|_| DomainError::invalid("page_token", "is not a token this API issued"))?,
-        };
+        let after = token_after(&request)?;
         let page_size = if request.page_size == 0 { 100 } else { request.page_size.min(1000) };
         log_the_search(&self.log, call, &filter).await?;
         let entries = self.log.search(&filter, after, page_size).await?;
         let next_page_token = if entries.len() == page_size as usize {
-            entries.last().map(|e| e.seq.to_string()).unwrap_or_default()
+            entries.last().map(|e| page_token(e.seq, &request)).unwrap_or_default()
         } else {
             String::new()
         };
@@ -394,4 +391,32 @@ fn review_signal_kind(kind: &str) -> pb::ReviewSignalKind {
         "break-glass-or-override" => pb::ReviewSignalKind::BreakGlassOrOverride,
         _ => pb::ReviewSignalKind::Unspecified,
     }
+}
+
+/// A page token (AIP-158): opaque to the caller, and bound to the filter it
+/// was issued for: the last sequence number sent, then a digest of the
+/// request without its paging fields (`page_size` may change between pages).
+fn page_token(after: u64, request: &pb::SearchLogEntriesRequest) -> String {
+    format!("{}{}", hex::encode(after.to_be_bytes()), filter_digest(request))
+}
+
+fn filter_digest(request: &pb::SearchLogEntriesRequest) -> String {
+    let filter = pb::SearchLogEntriesRequest { page_size: 0, page_token: String::new(), ..request.clone() };
+    hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(filter.encode_to_vec())[..8])
+}
+
+/// Where the page a request asks for starts: after the sequence number in its
+/// token, which must have been issued for this same filter.
+fn token_after(request: &pb::SearchLogEntriesRequest) -> Result<u64, DomainError> {
+    let token = request.page_token.trim();
+    if token.is_empty() {
+        return Ok(0);
+    }
+    let invalid = || DomainError::invalid("page_token", "is not a token this API issued for this filter");
+    let (seq, digest) = token.split_at_checked(16).ok_or_else(invalid)?;
+    if digest != filter_digest(request) {
+        return Err(invalid());
+    }
+    let bytes: [u8; 8] = hex::decode(seq).ok().and_then(|bytes| bytes.try_into().ok()).ok_or_else(invalid)?;
+    Ok(u64::from_be_bytes(bytes))
 }
