@@ -146,10 +146,10 @@ pub mod fixtures {
     /// An enquiry about `child` and `household` at `level`, assigned to the
     /// caller: a front-door decision on the level's usual basis; early help
     /// with the family's consent, the others without asking.
-    pub fn enquiry(level: Level, subjects: Vec<pb::EnquirySubject>) -> pb::OpenEnquiryRequest {
+    pub fn enquiry(level: Level, subjects: Vec<pb::EnquirySubject>) -> pb::CreateEnquiryRequest {
         let consent =
             if level == Level::Level1EarlyHelp { pb::ConsentState::Given } else { pb::ConsentState::NotSought };
-        pb::OpenEnquiryRequest {
+        pb::CreateEnquiryRequest {
             level: level.into(),
             purpose: "front-door-decision".into(),
             lawful_basis: lawful_basis(level).into(),
@@ -165,7 +165,7 @@ pub mod fixtures {
     }
 
     /// The result for one agency.
-    pub fn agency<'a>(results: &'a pb::CheckResults, agency: &str) -> &'a pb::AgencyResult {
+    pub fn agency<'a>(results: &'a pb::RequestChecksResponse, agency: &str) -> &'a pb::AgencyResult {
         results.agencies.iter().find(|a| a.agency == agency).unwrap_or_else(|| panic!("no result for {agency}"))
     }
 

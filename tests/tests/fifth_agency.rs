@@ -100,7 +100,7 @@ async fn a_probation_record_reaches_a_check_through_configuration_alone() -> any
             ..supervision(&probation, "PR-7", JADE, good.clone())
         },
     ];
-    let mut feed = h.system.feed_push_as(probation_agency, "agency-probation").await?;
+    let mut feed = h.system.feed_ingest_as(probation_agency, "agency-probation").await?;
     let summary = feed.push(tokio_stream::iter(rows)).await?.into_inner();
     assert_eq!(summary.stored, 2, "{summary:?}");
     let rejected: Vec<(&str, &str)> =
@@ -117,19 +117,20 @@ async fn a_probation_record_reaches_a_check_through_configuration_alone() -> any
     );
 
     // Another agency's system may not push into probation's feed.
-    let mut police = h.system.feed_push_as(probation_agency, "agency-police").await?;
+    let mut police = h.system.feed_ingest_as(probation_agency, "agency-police").await?;
     let refused = police.push(tokio_stream::iter(vec![supervision(&probation, "PR-8", JADE, good)])).await;
     assert_eq!(refused.expect_err("not police's feed").code(), Code::PermissionDenied);
 
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let opened = rita
-        .open_enquiry(enquiry(
+        .enquiries
+        .create_enquiry(enquiry(
             Level::Level3ChildProtection,
             vec![subject(AMY, Relation::Child), subject(JADE, Relation::ParentOrCarer)],
         ))
         .await?
         .into_inner();
-    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     let found = agency(&results, "probation");
     assert_eq!(found.status(), AgencyStatus::Found);
     let jade = about(found, &opened.subjects[1].subject_id).expect("probation knows Jade");
@@ -141,8 +142,8 @@ async fn a_probation_record_reaches_a_check_through_configuration_alone() -> any
 
     let mut ig = h.system.broker_as("ian-ig").await?;
     let search =
-        pb::SearchLogRequest { agency: "probation".into(), enquiry_id: opened.enquiry_id, ..Default::default() };
-    let entries = ig.search_log(search).await?.into_inner().entries;
+        pb::SearchLogEntriesRequest { agency: "probation".into(), enquiry_id: opened.enquiry_id, ..Default::default() };
+    let entries = ig.log.search_log_entries(search).await?.into_inner().entries;
     let outcomes: Vec<(&str, Outcome)> = entries.iter().map(|e| (e.category.as_str(), e.outcome())).collect();
     assert!(outcomes.contains(&("probation/supervision", Outcome::Disclosed)), "{outcomes:?}");
     h.stop().await

@@ -74,7 +74,9 @@ fn assert_trace_context_crosses_broker_to_feeds(output: &str) {
             .map(str::to_owned)
             .collect()
     };
-    let (broker, feeds) = (trace_ids("broker.call{"), trace_ids(" feed.search{"));
+    // Each server's call span is `grpc.call`, named by its service; a feed's
+    // search span sits inside its call span.
+    let (broker, feeds) = (trace_ids("grpc.call{rpc.service=mash.v1.EnquiryService"), trace_ids("feed.search{"));
     assert!(!feeds.is_empty(), "feed spans carry trace ids");
     assert!(feeds.is_subset(&broker), "feed traces {feeds:?} continue broker traces {broker:?}");
 }
@@ -83,24 +85,24 @@ fn assert_trace_context_crosses_broker_to_feeds(output: &str) {
 async fn a_full_check_leaves_no_personal_data_in_logs_traces_or_files() -> anyhow::Result<()> {
     let captured = mash_telemetry::capture_for_tests();
     let h = Harness::start(Backend::Sqlite).await?;
-    let mut feed = h.system.feed_as(Agency::POLICE, "agency-police").await?;
+    let mut feed = h.system.feed_ingest_as(Agency::POLICE, "agency-police").await?;
     let summary = feed.push(tokio_stream::iter(vec![planted_record()])).await?.into_inner();
     assert_eq!(summary.stored, 1);
 
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let child =
         pb::EnquirySubject { person: Some(planted_person()), relation: Relation::Child.into(), ..Default::default() };
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![child])).await?.into_inner();
-    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let opened = rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, vec![child])).await?.into_inner();
+    let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     // The control: the planted narrative was found and disclosed to the researcher.
     assert!(format!("{results:?}").contains(NARRATIVE));
     // A refusal and an invalid request are logged too; neither may echo data.
     let mut bad = enquiry(Level::Level3ChildProtection, vec![]);
     bad.purpose = format!("About {GIVEN} {FAMILY}");
-    assert!(rita.open_enquiry(bad).await.is_err());
+    assert!(rita.enquiries.create_enquiry(bad).await.is_err());
 
     let output = captured.contents();
-    assert!(output.contains("broker.call") && output.contains("feed.search"), "spans were captured");
+    assert!(output.contains("grpc.call") && output.contains("feed.search"), "spans were captured");
     assert_trace_context_crosses_broker_to_feeds(&output);
     for secret in secrets() {
         assert!(!output.contains(&secret), "{secret:?} reached the tracing output");

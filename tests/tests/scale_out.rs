@@ -6,7 +6,7 @@
 //! policy. Concurrent checks go through both over mTLS with the generated client. Then:
 //!
 //! - the disclosure log is one chain that verifies (offline from the database, and by
-//!   `Broker/VerifyLog` on each replica), with sequence numbers exactly 1..=N;
+//!   `DisclosureLogService/VerifyLog` on each replica), with sequence numbers exactly 1..=N;
 //! - no entry is lost or duplicated: N is exactly what the calls made must have logged, per
 //!   enquiry, and each replica's proofs hold against the other's checkpoints;
 //! - enquiry state stays consistent: concurrent checks (first checks raced too) move each
@@ -110,7 +110,7 @@ async fn entries_by_enquiry(cluster: &Cluster) -> anyhow::Result<HashMap<String,
     rows.iter().map(|row| Ok((row.try_get("enquiry_id")?, row.try_get("n")?))).collect()
 }
 
-fn is_complete(results: &pb::CheckResults) -> bool {
+fn is_complete(results: &pb::RequestChecksResponse) -> bool {
     let answered = |a: &pb::AgencyResult| matches!(a.status(), AgencyStatus::Found | AgencyStatus::NotKnown);
     results.agencies.len() == 4 && results.agencies.iter().all(answered)
 }
@@ -123,12 +123,15 @@ async fn race_first_checks(cluster: &Cluster, per_household: &[i64]) -> anyhow::
     let mut rita = [cluster.client(0, "rita-researcher").await?, cluster.client(1, "rita-researcher").await?];
     let mut fresh = Vec::new();
     for i in 0..FRESH {
-        let opened = rita[0].open_enquiry(mash_e2e::fixtures::enquiry(Level::Level3ChildProtection, household(i)));
+        let opened =
+            rita[0].enquiries.create_enquiry(mash_e2e::fixtures::enquiry(Level::Level3ChildProtection, household(i)));
         let id = opened.await?.into_inner().enquiry_id;
         let [mut x, mut y] = rita.clone();
-        let (first, second) = tokio::join!(x.request_checks(checks(&id)), y.request_checks(checks(&id)));
+        let (first, second) =
+            tokio::join!(x.enquiries.request_checks(checks(&id)), y.enquiries.request_checks(checks(&id)));
         assert!(is_complete(first?.get_ref()) && is_complete(second?.get_ref()), "complete checks");
-        let workflow = rita[1].get_enquiry_workflow(pb::GetEnquiryWorkflowRequest { enquiry_id: id.clone() }).await?;
+        let workflow =
+            rita[1].frontdoor.get_enquiry_workflow(pb::GetEnquiryWorkflowRequest { enquiry_id: id.clone() }).await?;
         let moves = moves(workflow.get_ref());
         // The move from open is made from the state first read, so the check that loses the
         // race writes no move at all.
@@ -167,7 +170,7 @@ async fn concurrent_checks(cluster: &Cluster, enquiries: &[String]) -> anyhow::R
                         return anyhow::Ok((replica, served));
                     }
                     let e = n as usize % enquiries.len();
-                    let results = client.request_checks(checks(&enquiries[e])).await?.into_inner();
+                    let results = client.enquiries.request_checks(checks(&enquiries[e])).await?.into_inner();
                     anyhow::ensure!(is_complete(&results), "degraded check at replica {replica}: {results:?}");
                     by_enquiry[e].fetch_add(1, Ordering::Relaxed);
                     served += 1;
@@ -210,7 +213,7 @@ async fn race_workflow(cluster: &Cluster, enquiries: &[String]) -> anyhow::Resul
         let [mut x, mut y] = rita.clone();
         let to =
             || pb::TransitionEnquiryRequest { enquiry_id: id.clone(), to: EnquiryState::InformationGathered.into() };
-        let (p, q) = tokio::join!(x.transition_enquiry(to()), y.transition_enquiry(to()));
+        let (p, q) = tokio::join!(x.frontdoor.transition_enquiry(to()), y.frontdoor.transition_enquiry(to()));
         one_winner("information gathered", [p, q])?;
 
         let [mut x, mut y] = maya.clone();
@@ -219,18 +222,24 @@ async fn race_workflow(cluster: &Cluster, enquiries: &[String]) -> anyhow::Resul
             outcome: o.into(),
             reason: format!("decided through one replica: {}", o.as_str_name()),
         };
-        let (p, q) = tokio::join!(x.record_decision(decide(outcomes[0])), y.record_decision(decide(outcomes[1])));
+        let (p, q) = tokio::join!(
+            x.frontdoor.record_decision(decide(outcomes[0])),
+            y.frontdoor.record_decision(decide(outcomes[1]))
+        );
         let winner = one_winner("decision", [p, q])?;
 
         let [mut x, mut y] = maya.clone();
         let close = || pb::CloseEnquiryRequest { enquiry_id: id.clone() };
-        let (p, q) = tokio::join!(x.close_enquiry(close()), y.close_enquiry(close()));
+        let (p, q) = tokio::join!(x.frontdoor.close_enquiry(close()), y.frontdoor.close_enquiry(close()));
         one_winner("close", [p, q])?;
 
         // Read back through the other replica than the decision's winner.
         let mut reader = rita[1 - winner].clone();
-        let workflow =
-            reader.get_enquiry_workflow(pb::GetEnquiryWorkflowRequest { enquiry_id: id.clone() }).await?.into_inner();
+        let workflow = reader
+            .frontdoor
+            .get_enquiry_workflow(pb::GetEnquiryWorkflowRequest { enquiry_id: id.clone() })
+            .await?
+            .into_inner();
         assert_eq!((workflow.state(), workflow.outcome()), (EnquiryState::Closed, outcomes[winner]), "enquiry {e}");
         use EnquiryState::*;
         let expected = [
@@ -253,7 +262,7 @@ async fn race_hold_decisions(cluster: &Cluster, enquiries: &[String]) -> anyhow:
     let (mut logged, mut raced, mut both_logged) = (0, 0, 0);
     for id in enquiries.iter().step_by(3) {
         let list = pb::ListHoldsRequest { enquiry_id: id.clone(), state: HoldState::Held.into() };
-        let holds = gatekeeper[0].clone().list_holds(list).await?.into_inner().holds;
+        let holds = gatekeeper[0].clone().holds.list_holds(list).await?.into_inner().holds;
         assert_eq!(holds.len(), 1, "one held item on Amy's household, however often checked");
         let hold_id = holds[0].hold_id.clone();
         let decide = |decision: HoldDecision| pb::DecideHoldRequest {
@@ -262,13 +271,15 @@ async fn race_hold_decisions(cluster: &Cluster, enquiries: &[String]) -> anyhow:
             reason: format!("raced: {}", decision.as_str_name()),
         };
         let [mut x, mut y] = gatekeeper.clone();
-        let (p, q) =
-            tokio::join!(x.decide_hold(decide(HoldDecision::Release)), y.decide_hold(decide(HoldDecision::Withhold)));
+        let (p, q) = tokio::join!(
+            x.holds.decide_hold(decide(HoldDecision::Release)),
+            y.holds.decide_hold(decide(HoldDecision::Withhold))
+        );
         let winner = one_winner("hold decision", [p, q])?;
         let want = [HoldState::Released, HoldState::Withheld][winner];
         for mut reader in gatekeeper.clone() {
             let list = pb::ListHoldsRequest { enquiry_id: id.clone(), state: HoldState::Unspecified.into() };
-            let holds = reader.list_holds(list).await?.into_inner().holds;
+            let holds = reader.holds.list_holds(list).await?.into_inner().holds;
             assert_eq!(holds.iter().map(|h| h.state()).collect::<Vec<_>>(), [want]);
         }
         // A decision is logged before it takes effect, so the loser's may be logged too; if so,
@@ -323,7 +334,7 @@ async fn assert_one_gapless_chain(cluster: &Cluster, expected: i64) -> anyhow::R
     assert!(verified.checkpoints >= 2, "both replicas signed along the way: {}", verified.checkpoints);
     for replica in 0..2 {
         let mut ian = cluster.client(replica, "ian-ig").await?;
-        let report = ian.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
+        let report = ian.log.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
         assert!(report.intact, "replica {replica}: {report:?}");
         assert_eq!(report.entries, n, "replica {replica}");
     }
@@ -338,7 +349,7 @@ async fn assert_proofs_across_replicas(cluster: &Cluster, n: u64) -> anyhow::Res
     // A checkpoint of the whole log: a replica signs within a second of the last write.
     let deadline = Instant::now() + Duration::from_secs(10);
     let latest = loop {
-        let wire = ian[0].get_checkpoint(pb::GetCheckpointRequest { size: 0 }).await?.into_inner();
+        let wire = ian[0].log.get_checkpoint(pb::GetCheckpointRequest { size: 0 }).await?.into_inner();
         if wire.size >= n || Instant::now() > deadline {
             break to_checkpoint(&wire)?;
         }
@@ -348,16 +359,16 @@ async fn assert_proofs_across_replicas(cluster: &Cluster, n: u64) -> anyhow::Res
     mash_ledger::verify_checkpoint(&latest, &key)?;
     let size = latest.checkpoint.size;
     for seq in (1..=size).step_by(97).chain([size]) {
-        let request = pb::InclusionProofRequest { seq, tree_size: size };
-        let proof = ian[1].get_inclusion_proof(request).await?.into_inner();
+        let request = pb::GetInclusionProofRequest { seq, tree_size: size };
+        let proof = ian[1].log.get_inclusion_proof(request).await?.into_inner();
         let leaf: [u8; 32] = proof.leaf_hash.as_slice().try_into()?;
         mash_ledger::verify_inclusion(&leaf, seq - 1, size, &hashes(&proof.path)?, &latest.checkpoint.root)?;
     }
     let checkpoints = cluster.open_log().await?.ledger().checkpoints().await?;
     let first = checkpoints.first().context("checkpoints")?;
     if first.checkpoint.size < size {
-        let request = pb::ConsistencyProofRequest { old_size: first.checkpoint.size, new_size: size };
-        let proof = ian[1].get_consistency_proof(request).await?.into_inner();
+        let request = pb::GetConsistencyProofRequest { old_size: first.checkpoint.size, new_size: size };
+        let proof = ian[1].log.get_consistency_proof(request).await?.into_inner();
         let (old, new) = (&first.checkpoint.root, &latest.checkpoint.root);
         mash_ledger::verify_consistency(first.checkpoint.size, size, old, new, &hashes(&proof.path)?)?;
     }

@@ -23,7 +23,7 @@ macro_rules! code_enum {
             pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
                 Self::ALL.iter().copied().find(|v| v.as_str() == raw).ok_or_else(|| {
                     let known: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    DomainError::invalid(field, format!("unknown {} {raw:?}; expected one of {}", stringify!($name).to_lowercase(), known.join(", ")))
+                    DomainError::invalid(field, format!("unknown {} {}; expected one of {}", stringify!($name).to_lowercase(), crate::echo(raw), known.join(", ")))
                 })
             }
         }
@@ -198,14 +198,17 @@ impl Category {
             .iter()
             .find(|d| d.name == raw)
             .map(|d| Category(d))
-            .ok_or_else(|| DomainError::invalid(field, format!("unknown category {raw:?}")))
+            .ok_or_else(|| DomainError::invalid(field, format!("unknown category {}", crate::echo(raw))))
     }
 
     /// A category that the given agency may use, or an error naming both.
     pub fn parse_for(field: &str, raw: &str, agency: Agency) -> Result<Self, DomainError> {
         let category = Self::parse(field, raw)?;
         if category.agency() != agency {
-            return Err(DomainError::invalid(field, format!("category {raw:?} does not belong to the {agency} feed")));
+            return Err(DomainError::invalid(
+                field,
+                format!("category {} does not belong to the {agency} feed", crate::echo(raw)),
+            ));
         }
         Ok(category)
     }

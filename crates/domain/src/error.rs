@@ -20,3 +20,30 @@ impl DomainError {
         self
     }
 }
+
+/// The most characters of a caller's raw value an error quotes.
+const ECHOED: usize = 40;
+
+/// A caller's raw value as an error may quote it: debug-quoted, and cut to
+/// `ECHOED` characters. An error goes back to the caller and into the
+/// server's log; a value that does not parse may be anything, as long as
+/// the caller likes, so it is never echoed whole.
+pub fn echo(raw: &str) -> String {
+    match raw.char_indices().nth(ECHOED) {
+        Some((cut, _)) => format!("{:?}…", &raw[..cut]),
+        None => format!("{raw:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_value_is_echoed_cut_and_a_short_one_whole() {
+        assert_eq!(echo("probation"), "\"probation\"");
+        let long = "é".repeat(10_000);
+        let echoed = echo(&long);
+        assert_eq!(echoed, format!("{:?}…", "é".repeat(ECHOED)));
+    }
+}

@@ -14,7 +14,7 @@ pub mod text;
 pub use codes::{
     AgeBand, Agency, Category, ConsentState, ItemKind, LawfulBasis, Level, Purpose, Relation, Sensitivity, Sex, Tier,
 };
-pub use error::DomainError;
+pub use error::{DomainError, echo};
 pub use identifiers::{NhsNumber, Upn};
 pub use identity::{Identity, TRUST_DOMAIN};
 pub use ids::{EnquiryId, SubjectId};

@@ -93,7 +93,10 @@ impl Registry {
     pub(crate) fn agency(&self, field: &str, raw: &str) -> Result<Agency, DomainError> {
         self.agencies.iter().copied().find(|a| a.as_str() == raw).ok_or_else(|| {
             let known: Vec<&str> = self.agencies.iter().map(|a| a.as_str()).collect();
-            DomainError::invalid(field, format!("unknown agency {raw:?}; expected one of {}", known.join(", ")))
+            DomainError::invalid(
+                field,
+                format!("unknown agency {}; expected one of {}", crate::echo(raw), known.join(", ")),
+            )
         })
     }
 }

@@ -26,18 +26,19 @@ use futures::FutureExt;
 pub use item::{ItemContent, ItemField, RecordAdapter, item_date, required, wrong_body};
 use mash_db::Migrations;
 use mash_policy::LivePolicy;
-use mash_proto::v1::feed_server::FeedServer;
+use mash_proto::v1::{feed_ingest_server::FeedIngestServer, feed_search_server::FeedSearchServer};
 use mash_seal::KeyRing;
-use mash_transport::TlsMaterial;
-use service::Methods;
-pub use service::{MAX_MESSAGE_BYTES, ServeFuture, person_input};
+use mash_transport::{Services, TlsMaterial};
+pub use service::{MAX_RECORD_BYTES, ServeFuture, person_input};
 pub use store::index_key;
 
 /// Everything a feed needs to start.
 #[derive(Clone, Debug)]
 pub struct FeedSettings {
     pub listen: SocketAddr,
-    /// A second listener for Push and Delete; `listen` then serves Search only.
+    /// A second listener for `FeedIngest` (Push and Delete); `listen` then
+    /// serves `FeedSearch` only, so that a NetworkPolicy per port is a
+    /// firewall per audience. Without it, `listen` serves both.
     pub push_listen: Option<SocketAddr>,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
@@ -80,32 +81,40 @@ pub async fn build(
     let db = mash_db::connect(&settings.database_url, &migrations(), 8).await?;
     let keys = KeyRing::load(&settings.key_file)?;
     let store = Arc::new(store::FeedStore::new(db, keys, agency));
-    let methods = if settings.push_listen.is_some() { Methods::Search } else { Methods::All };
-    let service = service::FeedService { adapter, store, policy: settings.policy, methods };
+    let search =
+        FeedSearchServer::new(service::FeedSearchApi { agency, store: store.clone(), policy: settings.policy.clone() })
+            .max_decoding_message_size(mash_transport::MAX_MESSAGE_BYTES);
+    let ingest = FeedIngestServer::new(service::FeedIngestApi { adapter, store, policy: settings.policy });
     let shutdown = shutdown.shared();
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
     tracing::info!(%agency, %local_addr, "feed listening");
-    let mut serving = vec![serve(service.clone(), settings.tls.clone(), incoming, shutdown.clone())];
+    let mut serving = Vec::new();
     let mut push_addr = None;
     if let Some(push_listen) = settings.push_listen {
-        let (incoming, addr) = mash_transport::bind(push_listen)?;
+        let (push_incoming, addr) = mash_transport::bind(push_listen)?;
         tracing::info!(%agency, push_addr = %addr, "feed push listening");
-        let push = service::FeedService { methods: Methods::PushAndDelete, ..service };
-        serving.push(serve(push, settings.tls, incoming, shutdown));
+        serving.push(serve(Services::default().with_service(search), settings.tls.clone(), incoming, shutdown.clone()));
+        serving.push(serve(Services::default().with_service(ingest), settings.tls, push_incoming, shutdown));
         push_addr = Some(addr);
+    } else {
+        serving.push(serve(
+            Services::default().with_service(search).with_service(ingest),
+            settings.tls,
+            incoming,
+            shutdown,
+        ));
     }
     let serve = Box::pin(async move { futures::future::try_join_all(serving).await.map(|_| ()) });
     Ok(BoundFeed { local_addr, push_addr, serve })
 }
 
 fn serve(
-    service: service::FeedService,
+    services: Services,
     tls: TlsMaterial,
     incoming: tonic::transport::server::TcpIncoming,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> ServeFuture {
-    let server = FeedServer::new(service);
     Box::pin(
-        async move { mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await },
+        async move { mash_transport::serve(services, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await },
     )
 }

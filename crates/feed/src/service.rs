@@ -1,10 +1,11 @@
-//! The `mash.v1.Feed` gRPC service over a [`FeedStore`].
+//! The feed's gRPC services over a [`FeedStore`]: `mash.v1.FeedIngest` for
+//! the agency's system, `mash.v1.FeedSearch` for the broker.
 
-use std::{collections::VecDeque, pin::Pin, sync::Arc, time::Instant};
+use std::{collections::VecDeque, pin::Pin, sync::Arc};
 
 use futures::StreamExt;
 use mash_domain::{Agency, DomainError, Person, PersonInput, today};
-use mash_matching::{Field, Scored};
+use mash_matching::{Field, Scored, Verdict};
 use mash_policy::{Action, LivePolicy, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
@@ -18,8 +19,11 @@ use crate::{
     store::{FeedStore, Found, Prepared, Upserted},
 };
 
-/// The largest single record or search request accepted, in encoded bytes.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The largest single pushed record, in encoded bytes. A push is one stream
+/// of records (tonic's decoding limit, per message, stays at its 4 MiB
+/// default on the ingest service): a record over this limit is rejected and
+/// reported by index like any other bad row, and the rest of the push stands.
+pub const MAX_RECORD_BYTES: usize = mash_transport::MAX_MESSAGE_BYTES;
 /// The most subjects one search may ask about.
 const MAX_SUBJECTS: usize = 50;
 /// Records stored per transaction during a push. Each commit writes back the pages of the
@@ -35,69 +39,52 @@ const PREPARE_CHUNK: usize = 1_000;
 /// chunk each, few enough to bound the rows held (~1 MiB a chunk).
 const PREPARING: usize = 4;
 
-/// Which methods one listener serves. With a push port of its own, the
-/// search port serves only the broker's Search and the push port only the
-/// agency's Push and Delete, so that a NetworkPolicy per port is a firewall
-/// per method; without one, a single port serves all three.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Methods {
-    All,
-    Search,
-    PushAndDelete,
-}
-
-impl Methods {
-    fn serves(self, action: Action) -> bool {
-        match self {
-            Methods::All => true,
-            Methods::Search => action == Action::FeedSearch,
-            Methods::PushAndDelete => matches!(action, Action::FeedPush | Action::FeedDelete),
-        }
-    }
-}
-
+/// `mash.v1.FeedIngest`: the agency's own system pushes and deletes its records.
 #[derive(Clone)]
-pub struct FeedService {
+pub struct FeedIngestApi {
     pub(crate) adapter: Arc<dyn RecordAdapter>,
     pub(crate) store: Arc<FeedStore>,
     pub(crate) policy: Arc<LivePolicy>,
-    pub(crate) methods: Methods,
 }
 
-impl FeedService {
+/// `mash.v1.FeedSearch`: the broker searches the agency's records.
+pub struct FeedSearchApi {
+    pub(crate) agency: Agency,
+    pub(crate) store: Arc<FeedStore>,
+    pub(crate) policy: Arc<LivePolicy>,
+}
+
+/// Allows the caller `action` on `agency`'s feed, or refuses it.
+fn authorise<T>(policy: &LivePolicy, agency: Agency, request: &Request<T>, action: Action) -> Result<(), Status> {
+    let caller = mash_transport::caller(request)?;
+    let scope = match action {
+        Action::FeedSearch => Scope::Any,
+        _ => Scope::Feed(agency),
+    };
+    if policy.current().access.allows(&caller, action, scope) {
+        Ok(())
+    } else {
+        tracing::warn!(action = action.as_str(), "refused: caller not permitted");
+        Err(FeedError::PermissionDenied {
+            identity: caller.to_string(),
+            action: action.as_str(),
+            agency: agency.as_str(),
+        }
+        .into())
+    }
+}
+
+impl FeedIngestApi {
     fn agency(&self) -> Agency {
         self.adapter.agency()
     }
 
-    fn authorise<T>(&self, request: &Request<T>, action: Action) -> Result<(), Status> {
-        if !self.methods.serves(action) {
-            let port = if action == Action::FeedSearch { "search" } else { "push" };
-            return Err(Status::unimplemented(format!("{} is served on this feed's {port} port", action.as_str())));
-        }
-        let caller = mash_transport::peer_identity(request)?;
-        let scope = match action {
-            Action::FeedSearch => Scope::Any,
-            _ => Scope::Feed(self.agency()),
-        };
-        if self.policy.current().access.allows(&caller, action, scope) {
-            Ok(())
-        } else {
-            tracing::warn!(action = action.as_str(), "refused: caller not permitted");
-            Err(FeedError::PermissionDenied {
-                identity: caller.to_string(),
-                action: action.as_str(),
-                agency: self.agency().as_str(),
-            }
-            .into())
-        }
-    }
-
     /// Validates one pushed row into a record, naming the field at fault.
     fn parse_record(&self, row: &pb::PushRecord) -> Result<NewRecord, DomainError> {
-        if row.encoded_len() > MAX_MESSAGE_BYTES {
+        if row.encoded_len() > MAX_RECORD_BYTES {
             return Err(DomainError::invalid(
                 "record",
-                format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", row.encoded_len()),
+                format!("is {} bytes; the limit is {MAX_RECORD_BYTES}", row.encoded_len()),
             ));
         }
         let record_id = row.record_id.trim();
@@ -121,7 +108,7 @@ impl FeedService {
     async fn receive(
         &self,
         stream: &mut Streaming<pb::PushRecord>,
-        summary: &mut pb::PushSummary,
+        summary: &mut pb::PushResponse,
     ) -> Result<(Vec<(u64, pb::PushRecord)>, bool), Status> {
         let mut rows = Vec::with_capacity(PREPARE_CHUNK);
         while rows.len() < PREPARE_CHUNK {
@@ -178,7 +165,7 @@ struct Stored {
     outcomes: Vec<Upserted>,
 }
 
-async fn account(writing: JoinHandle<Result<Stored, FeedError>>, summary: &mut pb::PushSummary) -> Result<(), Status> {
+async fn account(writing: JoinHandle<Result<Stored, FeedError>>, summary: &mut pb::PushResponse) -> Result<(), Status> {
     let Stored { indexes, records, outcomes } =
         writing.await.map_err(|e| FeedError::Internal(format!("storing a batch: {e}")))??;
     for ((index, record), outcome) in indexes.into_iter().zip(&records).zip(outcomes) {
@@ -219,49 +206,36 @@ pub fn person_input(p: &pb::Person) -> PersonInput<'_> {
 }
 
 #[tonic::async_trait]
-impl pb::feed_server::Feed for FeedService {
-    async fn push(&self, request: Request<Streaming<pb::PushRecord>>) -> Result<Response<pb::PushSummary>, Status> {
-        let started = Instant::now();
-        observed("Push", started, self.push_records(request).await)
+impl pb::feed_ingest_server::FeedIngest for FeedIngestApi {
+    async fn push(&self, request: Request<Streaming<pb::PushRecord>>) -> Result<Response<pb::PushResponse>, Status> {
+        self.push_records(request).await
     }
 
     async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
-        let started = Instant::now();
-        observed("Delete", started, self.delete_record(request).await)
+        self.delete_record(request).await
     }
+}
 
+#[tonic::async_trait]
+impl pb::feed_search_server::FeedSearch for FeedSearchApi {
     async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
-        let started = Instant::now();
-        observed("Search", started, self.search_people(request).await)
+        self.search_people(request).await
     }
 }
 
-/// Counts the call in the process's metrics (codes only), and passes its result on.
-fn observed<T>(
-    method: &'static str,
-    started: Instant,
-    result: Result<Response<T>, Status>,
-) -> Result<Response<T>, Status> {
-    let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
-    mash_telemetry::metrics::metrics().grpc("feed", method, code, started.elapsed());
-    result
-}
-
-impl FeedService {
+impl FeedIngestApi {
     async fn push_records(
         &self,
         request: Request<Streaming<pb::PushRecord>>,
-    ) -> Result<Response<pb::PushSummary>, Status> {
-        self.authorise(&request, Action::FeedPush)?;
+    ) -> Result<Response<pb::PushResponse>, Status> {
+        authorise(&self.policy, self.agency(), &request, Action::FeedPush)?;
         let span = tracing::info_span!(
             "feed.push",
             agency = %self.agency(),
             received = tracing::field::Empty,
-            trace_id = tracing::field::Empty
         );
-        mash_telemetry::adopt_remote_parent(&span, request.metadata());
         let mut stream = request.into_inner();
-        let mut summary = pb::PushSummary::default();
+        let mut summary = pb::PushResponse::default();
         async {
             // Rows are read in chunks, each chunk prepared on a blocking thread, and prepared
             // rows gathered, in stream order, into batches; at most one batch is being written
@@ -321,7 +295,7 @@ impl FeedService {
     }
 
     async fn delete_record(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
-        self.authorise(&request, Action::FeedDelete)?;
+        authorise(&self.policy, self.agency(), &request, Action::FeedDelete)?;
         let record_id = request.get_ref().record_id.trim();
         if record_id.is_empty() {
             return Err(FeedError::Invalid(DomainError::invalid("record_id", "is empty")).into());
@@ -329,16 +303,20 @@ impl FeedService {
         let deleted = self.store.delete(record_id).await?;
         Ok(Response::new(pb::DeleteResponse { deleted }))
     }
+}
+
+impl FeedSearchApi {
+    fn agency(&self) -> Agency {
+        self.agency
+    }
 
     async fn search_people(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
-        self.authorise(&request, Action::FeedSearch)?;
+        authorise(&self.policy, self.agency, &request, Action::FeedSearch)?;
         let span = tracing::info_span!(
             "feed.search",
             agency = %self.agency(),
             subjects = request.get_ref().subjects.len(),
-            trace_id = tracing::field::Empty
         );
-        mash_telemetry::adopt_remote_parent(&span, request.metadata());
         let queries = parse_queries(request.get_ref()).map_err(FeedError::from)?;
         async {
             let (refs, people): (Vec<String>, Vec<Person>) = queries.into_iter().unzip();
@@ -363,12 +341,6 @@ impl FeedService {
 }
 
 fn parse_queries(request: &pb::SearchRequest) -> Result<Vec<(String, Person)>, DomainError> {
-    if request.encoded_len() > MAX_MESSAGE_BYTES {
-        return Err(DomainError::invalid(
-            "request",
-            format!("is {} bytes; the limit is {MAX_MESSAGE_BYTES}", request.encoded_len()),
-        ));
-    }
     if request.subjects.is_empty() || request.subjects.len() > MAX_SUBJECTS {
         return Err(DomainError::invalid("subjects", format!("must hold 1 to {MAX_SUBJECTS} subjects")));
     }
@@ -386,22 +358,28 @@ fn parse_queries(request: &pb::SearchRequest) -> Result<Vec<(String, Person)>, D
 }
 
 /// The strongest way any record matched: an identifier, else probabilistically.
-fn matched_on(found: &[Found]) -> &'static str {
+fn matched_on(found: &[Found]) -> pb::MatchedOn {
     let by = |field: Field| {
         found.iter().any(|f| f.scored.probability >= 1.0 && f.scored.breakdown.iter().any(|row| row.field == field))
     };
     if by(Field::NhsNumber) {
-        "nhs-number"
+        pb::MatchedOn::NhsNumber
     } else if by(Field::Upn) {
-        "upn"
+        pb::MatchedOn::Upn
     } else {
-        "probabilistic"
+        pb::MatchedOn::Probabilistic
     }
 }
 
 fn explanation(scored: Scored) -> pb::MatchExplanation {
     pb::MatchExplanation {
-        verdict: scored.verdict.as_str().into(),
+        verdict: match scored.verdict {
+            Verdict::Match => pb::MatchVerdict::Match,
+            Verdict::PossibleMatch => pb::MatchVerdict::PossibleMatch,
+            // The store drops non-matches before they reach the wire.
+            Verdict::NoMatch => pb::MatchVerdict::Unspecified,
+        }
+        .into(),
         probability: scored.probability,
         weight: scored.weight,
         fields: scored

@@ -275,7 +275,7 @@ pub fn records(agency: Agency) -> Vec<pb::PushRecord> {
 pub async fn load(system: &System) -> anyhow::Result<u64> {
     let mut stored = 0;
     for agency in Agency::all().iter().copied() {
-        let mut feed = system.feed_push_as(agency, &format!("agency-{agency}")).await?;
+        let mut feed = system.feed_ingest_as(agency, &format!("agency-{agency}")).await?;
         let summary = feed.push(tokio_stream::iter(records(agency))).await?.into_inner();
         anyhow::ensure!(summary.rejected.is_empty(), "demo data for {agency} was rejected: {:?}", summary.rejected);
         stored += summary.stored;

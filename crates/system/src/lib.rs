@@ -5,7 +5,10 @@
 //! with its own certificate, talking mutual TLS exactly as separate
 //! processes would.
 
+mod clients;
 pub mod demo;
+
+pub use clients::BrokerClients;
 
 use std::{
     net::{Ipv4Addr, SocketAddr},
@@ -19,7 +22,7 @@ use mash_domain::{Agency, Identity};
 use mash_feed::{FeedSettings, RecordAdapter};
 use mash_pki::{CertPaths, DevPki};
 use mash_policy::LivePolicy;
-use mash_proto::v1::{broker_client::BrokerClient, feed_client::FeedClient};
+use mash_proto::v1::{feed_ingest_client::FeedIngestClient, feed_search_client::FeedSearchClient};
 use mash_transport::TlsMaterial;
 use serde::Serialize;
 use tokio::{sync::watch, task::JoinHandle};
@@ -219,22 +222,22 @@ impl System {
         tls_for(&self.pki, principal)
     }
 
-    /// A broker client presenting `principal`'s certificate.
-    pub async fn broker_as(&self, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
+    /// Clients of the broker's services presenting `principal`'s certificate.
+    pub async fn broker_as(&self, principal: &str) -> anyhow::Result<BrokerClients> {
         let channel =
             mash_transport::connect(&format!("https://{}", self.broker), &self.tls_as(principal)?, &Identity::broker())
                 .await?;
-        Ok(BrokerClient::new(channel))
+        Ok(BrokerClients::new(channel))
     }
 
-    /// A client of `agency`'s feed (its search port) presenting `principal`'s certificate.
-    pub async fn feed_as(&self, agency: Agency, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
-        self.feed_at(&self.feeds, agency, principal).await
+    /// A `FeedSearch` client of `agency`'s feed (its search port) presenting `principal`'s certificate.
+    pub async fn feed_search_as(&self, agency: Agency, principal: &str) -> anyhow::Result<FeedSearchClient<Channel>> {
+        Ok(FeedSearchClient::new(self.feed_at(&self.feeds, agency, principal).await?))
     }
 
-    /// A client of `agency`'s feed's push port presenting `principal`'s certificate.
-    pub async fn feed_push_as(&self, agency: Agency, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
-        self.feed_at(&self.feed_push, agency, principal).await
+    /// A `FeedIngest` client of `agency`'s feed (its push port) presenting `principal`'s certificate.
+    pub async fn feed_ingest_as(&self, agency: Agency, principal: &str) -> anyhow::Result<FeedIngestClient<Channel>> {
+        Ok(FeedIngestClient::new(self.feed_at(&self.feed_push, agency, principal).await?))
     }
 
     async fn feed_at(
@@ -242,12 +245,9 @@ impl System {
         ports: &[(Agency, SocketAddr)],
         agency: Agency,
         principal: &str,
-    ) -> anyhow::Result<FeedClient<Channel>> {
+    ) -> anyhow::Result<Channel> {
         let addr = ports.iter().find(|(a, _)| *a == agency).map(|(_, addr)| *addr).context("no such feed")?;
-        let channel =
-            mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?, &Identity::feed(agency))
-                .await?;
-        Ok(FeedClient::new(channel))
+        Ok(mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?, &Identity::feed(agency)).await?)
     }
 }
 

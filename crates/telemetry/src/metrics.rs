@@ -163,7 +163,7 @@ impl Metrics {
         Self { registry, ..m }
     }
 
-    pub fn grpc(&self, service: &'static str, method: &'static str, code: tonic::Code, elapsed: Duration) {
+    pub fn grpc(&self, service: &str, method: &str, code: tonic::Code, elapsed: Duration) {
         let code = format!("{code:?}");
         let labels = vec![("service", service.to_owned()), ("method", method.to_owned())];
         self.grpc_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());

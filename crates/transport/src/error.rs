@@ -22,6 +22,8 @@ pub enum TransportError {
     Bind { addr: SocketAddr, reason: io::Error },
     #[error("invalid reflection descriptor: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("invalid service descriptor set")]
+    Descriptor,
     #[error("gRPC server failed: {}", Chain(.0))]
     Serve(tonic::transport::Error),
     #[error("peer certificate is not valid X.509")]

@@ -7,28 +7,14 @@ use std::{
 };
 
 use mash_domain::Identity;
-use tonic::{Request, Status};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
 
 use crate::TransportError;
 
-/// The verified caller of `request`.
-///
-/// Only the certificate chain that rustls verified against the CA counts;
-/// metadata is never consulted, since any client can set it.
-pub fn peer_identity<T>(request: &Request<T>) -> Result<Identity, Status> {
-    let certs = request.peer_certs().ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
-    let leaf = certs.first().ok_or_else(|| Status::unauthenticated("no verified client certificate"))?;
-    identity_of(leaf).map_err(|error| {
-        tracing::debug!(%error, "rejected peer certificate");
-        Status::unauthenticated(error.to_string())
-    })
-}
-
 /// `identity_from_cert_der`, remembered.
-fn identity_of(der: &[u8]) -> Result<Identity, TransportError> {
+pub(crate) fn identity_of(der: &[u8]) -> Result<Identity, TransportError> {
     if let Some(identity) = remembered(der) {
         return Ok(identity);
     }
@@ -145,11 +131,5 @@ mod tests {
             assert!(remembered(dns_only.cert.der()).is_none());
         }
         Ok(())
-    }
-
-    #[test]
-    fn requests_without_peer_certificates_are_unauthenticated() {
-        let result = peer_identity(&Request::new(()));
-        assert_eq!(result.map_err(|status| status.code()), Err(tonic::Code::Unauthenticated));
     }
 }

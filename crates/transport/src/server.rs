@@ -1,5 +1,5 @@
-//! The shape every MASH server shares: one service over mutual TLS, with
-//! gRPC health and reflection beside it.
+//! The shape every MASH server shares: its services over mutual TLS, behind
+//! the call layer, with gRPC health and reflection beside them.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,7 +10,7 @@ use tonic::server::NamedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use crate::{TlsMaterial, TransportError};
+use crate::{TlsMaterial, TransportError, call::CallLayer};
 
 /// Binds a TCP listener (port 0 picks a free port) with TCP_NODELAY and
 /// returns it with the address it got. The option is set here because
@@ -22,65 +22,85 @@ pub fn bind(addr: SocketAddr) -> Result<(TcpIncoming, SocketAddr), TransportErro
     Ok((incoming, local))
 }
 
-/// Serves `service` over mutual TLS until `shutdown` resolves, together with
-/// `grpc.health.v1.Health` (reporting `service` as SERVING) and server
-/// reflection v1 built from `reflection_descriptor`, an encoded
-/// FileDescriptorSet, plus the health service's own descriptor.
-pub async fn serve<S>(
-    service: S,
+/// The gRPC services one server registers, with their names, which health
+/// and reflection report and nothing else.
+#[derive(Default)]
+pub struct Services {
+    routes: tonic::service::RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl Services {
+    pub fn with_service<S>(mut self, service: S) -> Self
+    where
+        S: NamedService
+            + tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.names.push(S::NAME);
+        self
+    }
+
+    /// The fully qualified names of the services added, e.g. `mash.v1.HoldService`.
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+}
+
+/// Serves `services` over mutual TLS until `shutdown` resolves, together with
+/// `grpc.health.v1.Health` (reporting each of them as SERVING) and server
+/// reflection (v1 and v1alpha) that lists exactly these services, health and
+/// reflection, described by `reflection_descriptor` (an encoded
+/// FileDescriptorSet). Every call passes the [`CallLayer`] first.
+pub async fn serve(
+    services: Services,
     reflection_descriptor: &'static [u8],
     tls: &TlsMaterial,
     incoming: TcpIncoming,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), TransportError>
-where
-    S: NamedService
-        + tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+) -> Result<(), TransportError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<S>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(reflection_descriptor)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    tracing::info!(service = S::NAME, "serving over mutual TLS");
+    for name in &services.names {
+        health_reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+    }
+    let descriptors = [
+        reflection_descriptor,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let reflection = || {
+        let mut builder = tonic_reflection::server::Builder::configure();
+        for descriptor in descriptors {
+            builder = builder.register_encoded_file_descriptor_set(descriptor);
+        }
+        for name in services.names.iter().copied().chain(SHARED) {
+            builder = builder.with_service_name(name);
+        }
+        builder
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+    let layer = CallLayer::new(&descriptors)?;
+    tracing::info!(services = ?services.names, "serving over mutual TLS");
+    let mut routes = services.routes.routes();
+    routes = routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
     // The handshake is done by `accept`, so tonic is given TLS streams and
     // no TLS configuration of its own.
     let (connections, _accepting) = crate::accept::accept(incoming, tls.server_config(), tls.limits);
-    Server::builder()
-        .layer(tower::util::MapResponseLayer::new(oversized_is_invalid_argument))
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(service)
-        .serve_with_incoming_shutdown(connections, shutdown)
+    Server::builder().layer(layer).add_routes(routes).serve_with_incoming_shutdown(connections, shutdown)
         .await
         .map_err(TransportError::Serve)
 }
 
-/// tonic refuses a message over its decoding limit with OUT_OF_RANGE before
-/// any handler runs. To the caller that is bad input like any other, so it
-/// becomes INVALID_ARGUMENT, naming the field as the handlers do.
-fn oversized_is_invalid_argument(mut response: http::Response<Body>) -> http::Response<Body> {
-    let headers = response.headers_mut();
-    let oversized = headers.get("grpc-status").is_some_and(|code| code == "11")
-        && headers
-            .get("grpc-message")
-            .and_then(|message| message.to_str().ok())
-            .is_some_and(|message| message.contains("length%20too%20large") || message.contains("length too large"));
-    if oversized {
-        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
-        headers.insert(
-            "grpc-message",
-            http::HeaderValue::from_static("request:%20is%20larger%20than%20the%20server%20accepts%20(4%20MiB)"),
-        );
-    }
-    response
-}
+/// The services every server has beside its own.
+const SHARED: [&str; 3] =
+    ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
 
 /// Serves only `grpc.health.v1.Health`, in plaintext, until `shutdown`
 /// resolves: for probes that cannot present a client certificate, such as

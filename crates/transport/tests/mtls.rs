@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mash_domain::{Agency, Identity};
 use mash_pki::{CertPaths, DevPki, demo_principals};
 use mash_transport::{
-    ConnectionLimits, TlsMaterial, TransportError, bind, connect, connect_lazy, peer_identity, serve,
+    ConnectionLimits, Services, TlsMaterial, TransportError, bind, caller, connect, connect_lazy, serve,
 };
 use tokio::io::AsyncReadExt;
 use tokio::sync::oneshot;
@@ -70,7 +70,7 @@ impl UnaryService<()> for WhoAmI {
     type Future = Ready<Result<Response<String>, Status>>;
 
     fn call(&mut self, request: Request<()>) -> Self::Future {
-        ready(peer_identity(&request).map(|identity| Response::new(identity.as_str().to_owned())))
+        ready(caller(&request).map(|identity| Response::new(identity.as_str().to_owned())))
     }
 }
 
@@ -91,7 +91,10 @@ impl TestServer {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(async move { serve(Probe, &[], &tls, incoming, shutdown).await });
+        let task =
+            tokio::spawn(
+                async move { serve(Services::default().with_service(Probe), &[], &tls, incoming, shutdown).await },
+            );
         Ok(Self { uri: format!("https://{addr}"), stop, task })
     }
 
@@ -169,9 +172,15 @@ async fn a_client_of_the_same_ca_is_served_and_identified() -> TestResult {
     assert_eq!(health(channel.clone(), Probe::NAME).await?, ServingStatus::Serving);
     assert_eq!(health(channel.clone(), "").await?, ServingStatus::Serving);
     assert_eq!(who_am_i(channel.clone()).await?, "spiffe://mash.local/user/rita-researcher");
-    let services = reflected_services(channel).await?;
-    assert!(services.iter().any(|name| name == "grpc.health.v1.Health"), "{services:?}");
-    assert!(services.iter().any(|name| name == "grpc.reflection.v1.ServerReflection"), "{services:?}");
+    let mut services = reflected_services(channel).await?;
+    services.sort();
+    let expected = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "mash.test.Probe",
+    ];
+    assert_eq!(services, expected, "reflection lists exactly this server's services");
 
     // A service certificate is also a client certificate: feeds call each other.
     let feed = load(&pki.paths("feed-police")?)?;

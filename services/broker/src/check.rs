@@ -19,7 +19,7 @@ use crate::{
     enquiry::{Enquiry, Subject},
     hold::NewHold,
     log::NewEntry,
-    search_batch::FeedSearches,
+    search_batch::{FeedAnswer, FeedSearches},
 };
 
 /// Who asked, for the log and the policy.
@@ -27,13 +27,6 @@ pub struct Requester {
     pub identity: String,
     pub organisation: String,
     pub role: Role,
-}
-
-/// What one feed answered.
-pub enum FeedAnswer {
-    Results(Vec<pb::SubjectResult>),
-    Unavailable,
-    TimedOut,
 }
 
 /// Asks each feed about the subjects, in parallel, each under `deadline`.
@@ -82,7 +75,7 @@ pub struct CheckContext<'a> {
 /// What a check produced: the answer, the log entries that must be durable
 /// before it is sent, and the restricted items to hold for gatekeepers.
 pub struct Disclosed {
-    pub results: pb::CheckResults,
+    pub results: pb::RequestChecksResponse,
     pub entries: Vec<NewEntry>,
     pub holds: Vec<NewHold>,
     pub candidates: Vec<NewCandidate>,
@@ -116,7 +109,7 @@ pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Di
             pb::AgencyResult { agency: agency.as_str().into(), status: status.into(), subjects }
         })
         .collect();
-    let results = pb::CheckResults { enquiry_id: cx.enquiry.enquiry_id.to_string(), agencies };
+    let results = pb::RequestChecksResponse { enquiry_id: cx.enquiry.enquiry_id.to_string(), agencies };
     Disclosed { results, entries: sinks.entries, holds: sinks.holds, candidates: sinks.candidates }
 }
 
@@ -181,7 +174,7 @@ pub fn any_possible_match(answers: &[(Agency, FeedAnswer)]) -> bool {
         FeedAnswer::Results(results) => results
             .iter()
             .flat_map(|r| &r.items)
-            .any(|item| item.r#match.as_ref().is_some_and(|m| m.verdict == "possible-match")),
+            .any(|item| item.r#match.as_ref().is_some_and(|m| m.verdict() == pb::MatchVerdict::PossibleMatch)),
         _ => false,
     })
 }
@@ -249,7 +242,7 @@ fn disclose_subject(
     let mut shown = Shown::default();
     for item in result.items {
         let (restricted, mut decision) = decide(cx, subject.relation, agency, &item);
-        let possible = item.r#match.as_ref().is_some_and(|m| m.verdict == "possible-match");
+        let possible = item.r#match.as_ref().is_some_and(|m| m.verdict() == pb::MatchVerdict::PossibleMatch);
         let mut unconfirmed = false;
         if possible && !restricted && decision.tier != Tier::None {
             let candidate = NewCandidate::new(cx.enquiry.enquiry_id, &subject.subject_id, agency, &item.record_id);
@@ -336,3 +329,6 @@ pub(crate) fn shown_content(shown: pb::disclosed_content::Shown) -> Vec<u8> {
 pub(crate) fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
+
+#[cfg(test)]
+mod tests;

@@ -318,7 +318,11 @@ impl HoldStore {
             .map(|row| {
                 Ok(pb::AgencyAlert {
                     alert_id: row.try_get("alert_id")?,
-                    kind: row.try_get("kind")?,
+                    kind: match row.try_get::<String, _>("kind")?.as_str() {
+                        "break-glass" => pb::AlertKind::BreakGlass,
+                        _ => pb::AlertKind::Unspecified,
+                    }
+                    .into(),
                     hold_id: row.try_get("hold_id")?,
                     enquiry_id: row.try_get("enquiry_id")?,
                     raised_by: row.try_get("raised_by")?,

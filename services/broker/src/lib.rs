@@ -5,29 +5,27 @@
 //! - `enquiry`: enquiries and their subjects, sealed at rest.
 //! - `check`: one agency check: fan out, decide with the policy, redact.
 //! - `log`: the hash-chained disclosure log and its group-commit writer.
-//! - `outbox`, `messages`: each agency's queue, and its handlers.
-//! - `summary`: the family summary of an enquiry.
-//! - `service`: the gRPC edge; `wire`: wire enums to domain codes;
-//!   `error`: the one mapping to gRPC status codes.
+//! - `outbox`: each agency's queue.
+//! - `authz`: one policy snapshot per call; authorisation and refusals.
+//! - `api`: the gRPC edge, one service per audience (`api/mod.rs` lists
+//!   them); `wire`: wire enums to domain codes; `error`: the one mapping to
+//!   gRPC status codes.
 
+mod api;
 pub mod audit;
+mod authz;
 mod candidate;
 mod check;
 pub mod cli;
-mod confirmation;
 mod enquiry;
 mod error;
 mod frontdoor;
-mod gatekeeper;
 mod hold;
 pub mod ledger;
 pub mod log;
-mod messages;
 mod outbox;
 mod review;
 mod search_batch;
-mod service;
-mod summary;
 mod wire;
 
 use std::{collections::HashMap, future::Future, net::SocketAddr, path::PathBuf, pin::Pin, sync::Arc, time::Duration};
@@ -36,12 +34,15 @@ pub use error::BrokerError;
 use mash_db::Migrations;
 use mash_domain::{Agency, Identity};
 use mash_policy::LivePolicy;
-use mash_proto::v1::{broker_server::BrokerServer, feed_client::FeedClient};
+use mash_proto::v1::{
+    agency_queue_service_server::AgencyQueueServiceServer, disclosure_log_service_server::DisclosureLogServiceServer,
+    enquiry_service_server::EnquiryServiceServer, feed_search_client::FeedSearchClient,
+    front_door_service_server::FrontDoorServiceServer, hold_service_server::HoldServiceServer,
+};
 use mash_seal::KeyRing;
 use mash_telemetry::TracePropagation;
 use mash_transport::TlsMaterial;
 use search_batch::FeedSearches;
-pub use service::MAX_MESSAGE_BYTES;
 
 /// Everything the broker needs to start.
 #[derive(Clone, Debug)]
@@ -122,7 +123,10 @@ pub async fn build(
         // Lazy: a feed that starts after the broker, or restarts, is picked up
         // without restarting the broker; until then it reports "unavailable".
         let channel = mash_transport::connect_lazy(uri, &settings.tls, &Identity::feed(*agency))?;
-        feeds.insert(*agency, FeedSearches::start(*agency, FeedClient::with_interceptor(channel, TracePropagation)));
+        feeds.insert(
+            *agency,
+            FeedSearches::start(*agency, FeedSearchClient::with_interceptor(channel, TracePropagation)),
+        );
     }
     let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);
     // Subscriptions end when the broker stops, so that shutdown need not wait for them.
@@ -140,25 +144,42 @@ pub async fn build(
         outbox.clone(),
         Some(settings.policy.clone()),
     );
-    let service = service::BrokerService {
-        enquiries: enquiry::EnquiryStore::new(db.clone(), keys.clone()),
-        frontdoor: frontdoor::FrontDoorStore::new(db.clone(), keys.clone(), outbox.clone()),
-        holds: hold::HoldStore::new(db.clone(), keys, outbox.clone()),
-        outbox,
-        candidates: candidate::CandidateStore::new(db),
-        clock: settings.clock,
+    let enquiries = Arc::new(enquiry::EnquiryStore::new(db.clone(), keys.clone()));
+    let frontdoor = Arc::new(frontdoor::FrontDoorStore::new(db.clone(), keys.clone(), outbox.clone()));
+    let authz = authz::Authz { live: settings.policy, log: log.clone(), enquiries: enquiries.clone() };
+    let enquiry_api = api::enquiries::EnquiryApi {
+        authz: authz.clone(),
+        enquiries: enquiries.clone(),
+        frontdoor: frontdoor.clone(),
+        holds: Arc::new(hold::HoldStore::new(db.clone(), keys, outbox.clone())),
+        candidates: Arc::new(candidate::CandidateStore::new(db)),
         log: log.clone(),
-        policy: settings.policy,
         feeds,
         check_deadline: settings.check_deadline,
+        clock: settings.clock,
+    };
+    let hold_api = api::holds::HoldApi { authz: authz.clone(), holds: enquiry_api.holds.clone(), log: log.clone() };
+    let log_api = api::log::LogApi {
+        authz: authz.clone(),
+        log: log.clone(),
+        enquiries: enquiries.clone(),
         content_retention: settings.content_retention,
     };
-    let server = BrokerServer::new(service);
+    let queue_api =
+        api::queue::QueueApi { authz: authz.clone(), outbox, frontdoor: frontdoor.clone(), log: log.clone() };
+    let frontdoor_api = api::frontdoor::FrontDoorApi { authz, frontdoor, enquiries };
+    let limit = mash_transport::MAX_MESSAGE_BYTES;
+    let services = mash_transport::Services::default()
+        .with_service(EnquiryServiceServer::new(enquiry_api).max_decoding_message_size(limit))
+        .with_service(FrontDoorServiceServer::new(frontdoor_api).max_decoding_message_size(limit))
+        .with_service(HoldServiceServer::new(hold_api).max_decoding_message_size(limit))
+        .with_service(DisclosureLogServiceServer::new(log_api).max_decoding_message_size(limit))
+        .with_service(AgencyQueueServiceServer::new(queue_api).max_decoding_message_size(limit));
     let (incoming, local_addr) = mash_transport::bind(settings.listen)?;
     tracing::info!(%local_addr, "broker listening");
     let tls = settings.tls;
     let serve: ServeFuture = Box::pin(async move {
-        mash_transport::serve(server, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await
+        mash_transport::serve(services, mash_proto::FILE_DESCRIPTOR_SET, &tls, incoming, shutdown).await
     });
     Ok(BoundBroker { local_addr, serve, log })
 }

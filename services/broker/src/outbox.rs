@@ -199,7 +199,10 @@ impl Outbox {
         let ours: HashSet<String> = ours.fetch_all(&mut *tx).await?.into_iter().collect();
         if let Some((i, id)) = ids.iter().enumerate().find(|(_, id)| !ours.contains(*id)) {
             // Dropping the transaction rolls the update back.
-            return Err(BrokerError::NotFound(format!("message_ids[{i}]: {agency} has no message {id:?}")));
+            return Err(BrokerError::NotFound(
+                crate::error::Missing::Message,
+                format!("message_ids[{i}]: {agency} has no message {}", mash_domain::echo(id)),
+            ));
         }
         tx.commit().await?;
         Ok(u32::try_from(acknowledged).unwrap_or(u32::MAX))

@@ -13,7 +13,7 @@
 use std::{sync::Arc, time::Duration};
 
 use mash_domain::Agency;
-use mash_proto::v1::{self as pb, feed_client::FeedClient};
+use mash_proto::v1::{self as pb, feed_search_client::FeedSearchClient};
 use mash_telemetry::TracePropagation;
 use tokio::{
     sync::{Semaphore, mpsc, oneshot},
@@ -22,9 +22,14 @@ use tokio::{
 use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 use tracing::Instrument;
 
-use crate::check::FeedAnswer;
+/// What one feed answered.
+pub enum FeedAnswer {
+    Results(Vec<pb::SubjectResult>),
+    Unavailable,
+    TimedOut,
+}
 
-pub type Feed = FeedClient<InterceptedService<Channel, TracePropagation>>;
+pub type Feed = FeedSearchClient<InterceptedService<Channel, TracePropagation>>;
 
 /// Subjects one `Search` may carry: the feed's own limit.
 const MAX_SUBJECTS: usize = 50;

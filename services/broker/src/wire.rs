@@ -133,3 +133,25 @@ pub fn person_to_wire(p: &mash_domain::Person) -> pb::Person {
         previous_family_names: p.previous_family_names.clone(),
     }
 }
+
+pub(crate) fn enquiry_to_wire(e: &crate::enquiry::Enquiry) -> pb::Enquiry {
+    pb::Enquiry {
+        enquiry_id: e.enquiry_id.to_string(),
+        level: level_to_wire(e.level).into(),
+        purpose: e.purpose.as_str().into(),
+        lawful_basis: e.lawful_basis.as_str().into(),
+        consent: consent_to_wire(e.consent).into(),
+        assigned_researcher: e.assigned_researcher.to_string(),
+        opened_by: e.opened_by.to_string(),
+        opened_at: e.opened_at.clone(),
+        subjects: e
+            .subjects
+            .iter()
+            .map(|s| pb::EnquirySubject {
+                subject_id: s.subject_id.to_string(),
+                relation: relation_to_wire(s.relation).into(),
+                person: Some(person_to_wire(&s.person)),
+            })
+            .collect(),
+    }
+}

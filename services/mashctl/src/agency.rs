@@ -59,7 +59,7 @@ pub enum MessagesCommand {
 pub async fn summary(endpoints: &Path, principal: Option<&str>, args: SummaryArgs) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let request = pb::GetFamilySummaryRequest { enquiry_id: args.enquiry_id };
-    let summary = broker.get_family_summary(request).await?.into_inner();
+    let summary = broker.enquiries.get_family_summary(request).await?.into_inner();
     if args.json {
         let entries: Vec<_> = summary
             .entries
@@ -100,7 +100,7 @@ pub async fn share(endpoints: &Path, principal: Option<&str>, args: ShareArgs) -
         kind: kind.into(),
         text: args.text,
     };
-    let message = broker.share_with_agency(request).await?.into_inner();
+    let message = broker.queue.share_with_agency(request).await?.into_inner();
     println!("queued {} for {}, delivered from {}", message.message_id, message.agency, message.deliver_after);
     Ok(())
 }
@@ -112,27 +112,28 @@ pub async fn messages(endpoints: &Path, principal: Option<&str>, command: Messag
     let ack = |ids: Vec<String>| pb::AckMessagesRequest { message_ids: ids };
     match command {
         MessagesCommand::Poll { max, ack: and_ack } => {
-            let messages = broker.poll_messages(pb::PollMessagesRequest { agency: String::new(), max }).await?;
+            let messages = broker.queue.poll_messages(pb::PollMessagesRequest { agency: String::new(), max }).await?;
             let messages = messages.into_inner().messages;
             messages.iter().for_each(print_message);
             if and_ack && !messages.is_empty() {
                 let ids = messages.into_iter().map(|m| m.message_id).collect();
-                let done = broker.ack_messages(ack(ids)).await?.into_inner();
+                let done = broker.queue.ack_messages(ack(ids)).await?.into_inner();
                 println!("acknowledged {}", done.acknowledged);
             }
         }
         MessagesCommand::Subscribe { ack: and_ack } => {
-            let mut stream = broker.subscribe_messages(pb::SubscribeMessagesRequest::default()).await?.into_inner();
+            let mut stream =
+                broker.queue.subscribe_messages(pb::SubscribeMessagesRequest::default()).await?.into_inner();
             while let Some(message) = stream.next().await {
                 let message = message?;
                 print_message(&message);
                 if and_ack {
-                    broker.ack_messages(ack(vec![message.message_id])).await?;
+                    broker.queue.ack_messages(ack(vec![message.message_id])).await?;
                 }
             }
         }
         MessagesCommand::Ack { message_ids } => {
-            let done = broker.ack_messages(ack(message_ids)).await?.into_inner();
+            let done = broker.queue.ack_messages(ack(message_ids)).await?.into_inner();
             println!("acknowledged {}", done.acknowledged);
         }
     }

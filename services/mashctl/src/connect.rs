@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use mash_domain::{Agency, Identity};
-use mash_proto::v1::{broker_client::BrokerClient, feed_client::FeedClient};
-use mash_system::Endpoints;
+use mash_proto::v1::feed_ingest_client::FeedIngestClient;
+use mash_system::{BrokerClients, Endpoints};
 use mash_transport::TlsMaterial;
 use tonic::transport::Channel;
 
@@ -24,14 +24,15 @@ async fn channel(endpoints: &Endpoints, uri: &str, server: &Identity, principal:
     Ok(mash_transport::connect(uri, &tls, server).await?)
 }
 
-pub async fn broker(path: &Path, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
+pub async fn broker(path: &Path, principal: &str) -> anyhow::Result<BrokerClients> {
     let endpoints = endpoints(path)?;
-    Ok(BrokerClient::new(channel(&endpoints, &endpoints.broker, &Identity::broker(), principal).await?))
+    Ok(BrokerClients::new(channel(&endpoints, &endpoints.broker, &Identity::broker(), principal).await?))
 }
 
-pub async fn feed(path: &Path, agency: &str, principal: &str) -> anyhow::Result<FeedClient<Channel>> {
+/// A `FeedIngest` client of an agency's feed, on its push port.
+pub async fn feed(path: &Path, agency: &str, principal: &str) -> anyhow::Result<FeedIngestClient<Channel>> {
     let endpoints = endpoints(path)?;
     let uri = endpoints.feeds.get(agency).with_context(|| format!("no feed for agency {agency:?}"))?;
     let server = Identity::feed(Agency::parse("agency", agency)?);
-    Ok(FeedClient::new(channel(&endpoints, uri, &server, principal).await?))
+    Ok(FeedIngestClient::new(channel(&endpoints, uri, &server, principal).await?))
 }

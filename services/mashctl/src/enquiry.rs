@@ -51,9 +51,9 @@ pub struct CheckArgs {
 pub async fn run(endpoints: &Path, principal: Option<&str>, command: EnquiryCommand) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let enquiry = match command {
-        EnquiryCommand::Open(args) => broker.open_enquiry(open_request(args)?).await?.into_inner(),
+        EnquiryCommand::Open(args) => broker.enquiries.create_enquiry(open_request(args)?).await?.into_inner(),
         EnquiryCommand::Show { enquiry_id } => {
-            broker.get_enquiry(pb::GetEnquiryRequest { enquiry_id }).await?.into_inner()
+            broker.enquiries.get_enquiry(pb::GetEnquiryRequest { enquiry_id }).await?.into_inner()
         }
     };
     println!(
@@ -76,7 +76,7 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: EnquiryComm
     Ok(())
 }
 
-fn open_request(args: OpenArgs) -> anyhow::Result<pb::OpenEnquiryRequest> {
+fn open_request(args: OpenArgs) -> anyhow::Result<pb::CreateEnquiryRequest> {
     let level = match args.level {
         1 => pb::Level::Level1EarlyHelp,
         2 => pb::Level::Level2ChildInNeed,
@@ -89,7 +89,7 @@ fn open_request(args: OpenArgs) -> anyhow::Result<pb::OpenEnquiryRequest> {
         "not-sought" => pb::ConsentState::NotSought,
         other => anyhow::bail!("--consent must be given, refused or not-sought, not {other:?}"),
     };
-    Ok(pb::OpenEnquiryRequest {
+    Ok(pb::CreateEnquiryRequest {
         level: level.into(),
         purpose: args.purpose,
         lawful_basis: args.lawful_basis.unwrap_or_else(|| {
@@ -142,7 +142,7 @@ pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let request =
         pb::RequestChecksRequest { enquiry_id: args.enquiry_id, subject_ids: vec![], agencies: args.agencies };
-    let results = broker.request_checks(request).await?.into_inner();
+    let results = broker.enquiries.request_checks(request).await?.into_inner();
     for agency in &results.agencies {
         println!("{:<12} {}", agency.agency, status(agency.status()));
         for subject in &agency.subjects {
@@ -176,7 +176,12 @@ pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -
 
 /// Why the feed thinks a record is the person: the weight of each field.
 fn print_explanation(why: &pb::MatchExplanation) {
-    println!("      {} (p = {:.3}, {:+.1} bits)", why.verdict, why.probability, why.weight);
+    let verdict = match why.verdict() {
+        pb::MatchVerdict::Match => "match",
+        pb::MatchVerdict::PossibleMatch => "possible match",
+        pb::MatchVerdict::Unspecified => "unknown",
+    };
+    println!("      {verdict} (p = {:.3}, {:+.1} bits)", why.probability, why.weight);
     for field in &why.fields {
         println!("        {:<14} {:+6.1}  {}", field.field, field.weight, field.level);
     }

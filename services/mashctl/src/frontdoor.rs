@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use mash_proto::v1::{self as pb, broker_client::BrokerClient};
-use tonic::transport::Channel;
+use mash_proto::v1 as pb;
+use mash_system::BrokerClients;
 
 const DEFAULT_RESEARCHER: &str = "rita-researcher";
 const DEFAULT_MANAGER: &str = "maya-manager";
@@ -102,23 +102,23 @@ pub enum EnquiryCommand {
 pub async fn contact(endpoints: &Path, principal: Option<&str>, command: ContactCommand) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let contact = match command {
-        ContactCommand::Create(args) => broker.create_contact(create_request(args)?).await?.into_inner(),
+        ContactCommand::Create(args) => broker.frontdoor.create_contact(create_request(args)?).await?.into_inner(),
         ContactCommand::Triage { contact_id, level, reason } => {
             let request = pb::TriageContactRequest { contact_id, level: level_code(level)?.into(), reason };
-            broker.triage_contact(request).await?.into_inner()
+            broker.frontdoor.triage_contact(request).await?.into_inner()
         }
         ContactCommand::Show { contact_id } => {
-            broker.get_contact(pb::GetContactRequest { contact_id }).await?.into_inner()
+            broker.frontdoor.get_contact(pb::GetContactRequest { contact_id }).await?.into_inner()
         }
         ContactCommand::OpenEnquiry { contact_id, purpose, lawful_basis, consent, assign } => {
-            let request = pb::OpenEnquiryFromContactRequest {
+            let request = pb::CreateEnquiryFromContactRequest {
                 contact_id,
                 purpose,
                 lawful_basis,
                 consent: consent_code(&consent)?.into(),
                 assigned_researcher: assign,
             };
-            let enquiry = broker.open_enquiry_from_contact(request).await?.into_inner();
+            let enquiry = broker.frontdoor.create_enquiry_from_contact(request).await?.into_inner();
             println!("enquiry {} opened from contact {contact_id}", enquiry.enquiry_id);
             return Ok(());
         }
@@ -135,6 +135,7 @@ pub async fn enquiry(endpoints: &Path, principal: Option<&str>, command: Enquiry
             let to = pb::EnquiryState::InformationGathered.into();
             connect(DEFAULT_RESEARCHER)
                 .await?
+                .frontdoor
                 .transition_enquiry(pb::TransitionEnquiryRequest { enquiry_id, to })
                 .await?
         }
@@ -145,14 +146,14 @@ pub async fn enquiry(endpoints: &Path, principal: Option<&str>, command: Enquiry
                 .map(|(_, outcome)| *outcome)
                 .with_context(|| format!("--outcome must be one of {}", codes(&OUTCOMES)))?;
             let request = pb::RecordDecisionRequest { enquiry_id, outcome: outcome.into(), reason };
-            connect(DEFAULT_MANAGER).await?.record_decision(request).await?
+            connect(DEFAULT_MANAGER).await?.frontdoor.record_decision(request).await?
         }
         EnquiryCommand::Close { enquiry_id } => {
-            connect(DEFAULT_MANAGER).await?.close_enquiry(pb::CloseEnquiryRequest { enquiry_id }).await?
+            connect(DEFAULT_MANAGER).await?.frontdoor.close_enquiry(pb::CloseEnquiryRequest { enquiry_id }).await?
         }
         EnquiryCommand::Workflow { enquiry_id } => {
             let request = pb::GetEnquiryWorkflowRequest { enquiry_id };
-            connect(DEFAULT_RESEARCHER).await?.get_enquiry_workflow(request).await?
+            connect(DEFAULT_RESEARCHER).await?.frontdoor.get_enquiry_workflow(request).await?
         }
     };
     print_workflow(&workflow.into_inner());
@@ -160,7 +161,7 @@ pub async fn enquiry(endpoints: &Path, principal: Option<&str>, command: Enquiry
 }
 
 /// The default identity for a manager's command, for `mashctl report`.
-pub async fn manager(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<BrokerClient<Channel>> {
+pub async fn manager(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<BrokerClients> {
     crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_MANAGER)).await
 }
 

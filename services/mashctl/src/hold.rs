@@ -52,18 +52,18 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: HoldCommand
                 Some(other) => anyhow::bail!("--state must be held, released or withheld, not {other:?}"),
             };
             let request = pb::ListHoldsRequest { enquiry_id: enquiry, state: state.into() };
-            broker.list_holds(request).await?.into_inner().holds
+            broker.holds.list_holds(request).await?.into_inner().holds
         }
         HoldCommand::Release { hold_id, reason } => {
             let request = pb::DecideHoldRequest { hold_id, decision: HoldDecision::Release.into(), reason };
-            vec![broker.decide_hold(request).await?.into_inner()]
+            vec![broker.holds.decide_hold(request).await?.into_inner()]
         }
         HoldCommand::Withhold { hold_id, reason } => {
             let request = pb::DecideHoldRequest { hold_id, decision: HoldDecision::Withhold.into(), reason };
-            vec![broker.decide_hold(request).await?.into_inner()]
+            vec![broker.holds.decide_hold(request).await?.into_inner()]
         }
         HoldCommand::BreakGlass { hold_id, reason } => {
-            vec![broker.break_glass(pb::BreakGlassRequest { hold_id, reason }).await?.into_inner()]
+            vec![broker.holds.break_glass(pb::BreakGlassRequest { hold_id, reason }).await?.into_inner()]
         }
     };
     for hold in &holds {
@@ -106,11 +106,11 @@ pub async fn alerts(endpoints: &Path, principal: Option<&str>) -> anyhow::Result
     let principal =
         principal.ok_or_else(|| anyhow::anyhow!("say who you are with --as, e.g. --as police-gatekeeper"))?;
     let mut broker = crate::connect::broker(endpoints, principal).await?;
-    for alert in broker.list_alerts(pb::ListAlertsRequest {}).await?.into_inner().alerts {
+    for alert in broker.holds.list_alerts(pb::ListAlertsRequest {}).await?.into_inner().alerts {
         println!(
             "{}  {}  hold {} ({} {})  enquiry {}  by {}: {}",
             alert.raised_at,
-            alert.kind,
+            if alert.kind() == pb::AlertKind::BreakGlass { "break-glass" } else { "alert" },
             alert.hold_id,
             alert.record_ref,
             alert.category,

@@ -83,7 +83,7 @@ pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand)
 
 async fn show(endpoints: &Path, principal: Option<&str>, seq: u64) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
-    let content = broker.get_disclosed_content(pb::DisclosedContentRequest { seq }).await?.into_inner();
+    let content = broker.log.get_disclosed_content(pb::GetDisclosedContentRequest { seq }).await?.into_inner();
     match content.shown {
         Some(pb::disclosed_content::Shown::Notice(notice)) => println!("entry {seq} showed: {notice}"),
         Some(pb::disclosed_content::Shown::Item(item)) => {
@@ -99,27 +99,34 @@ async fn show(endpoints: &Path, principal: Option<&str>, seq: u64) -> anyhow::Re
 
 async fn review(endpoints: &Path, principal: Option<&str>, from: String, to: String) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
-    let request = pb::ReviewSignalsRequest { recorded_from: from, recorded_to: to };
-    let report = broker.review_signals(request).await?.into_inner();
+    let request = pb::ListReviewSignalsRequest { recorded_from: from, recorded_to: to };
+    let report = broker.log.list_review_signals(request).await?.into_inner();
     if report.signals.is_empty() {
         println!("nothing to review");
     }
     for signal in report.signals {
-        println!("{:<26} {:<44} {} (entries {:?})", signal.kind, signal.requester, signal.detail, signal.seqs);
+        let kind = match signal.kind() {
+            pb::ReviewSignalKind::HighVolume => "high-volume",
+            pb::ReviewSignalKind::OutOfHours => "out-of-hours",
+            pb::ReviewSignalKind::SamePersonNewEnquiry => "same-person-new-enquiry",
+            pb::ReviewSignalKind::BreakGlassOrOverride => "break-glass-or-override",
+            pb::ReviewSignalKind::Unspecified => "other",
+        };
+        println!("{kind:<26} {:<44} {} (entries {:?})", signal.requester, signal.detail, signal.seqs);
     }
     Ok(())
 }
 
 async fn purge(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
-    let done = broker.purge_expired_content(pb::PurgeRequest {}).await?.into_inner();
+    let done = broker.log.purge_expired_content(pb::PurgeExpiredContentRequest {}).await?.into_inner();
     println!("purged {} disclosed items recorded before {}", done.purged, done.cutoff);
     Ok(())
 }
 
 async fn verify_online(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
-    let report = broker.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
+    let report = broker.log.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
     anyhow::ensure!(report.intact, "the log does not verify: {}", report.finding);
     println!("intact: {} entries, {} signed checkpoints", report.entries, report.checkpoints);
     Ok(())
@@ -144,7 +151,7 @@ fn verify_offline(endpoints: &Path, export: &Path, key: Option<&Path>) -> anyhow
 
 async fn export(endpoints: &Path, principal: Option<&str>, out: &Path) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
-    let mut stream = broker.export_log(pb::ExportLogRequest {}).await?.into_inner();
+    let mut stream = broker.log.export_log(pb::ExportLogRequest {}).await?.into_inner();
     let mut text = String::new();
     while let Some(chunk) = stream.message().await? {
         text.push_str(&chunk.lines);
@@ -166,7 +173,7 @@ async fn search(endpoints: &Path, principal: Option<&str>, args: SearchArgs) -> 
         Some(other) => anyhow::bail!("--outcome must be disclosed, refused or log-searched, not {other:?}"),
     };
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
-    let mut request = pb::SearchLogRequest {
+    let mut request = pb::SearchLogEntriesRequest {
         enquiry_id: enquiry,
         requester,
         agency,
@@ -179,7 +186,7 @@ async fn search(endpoints: &Path, principal: Option<&str>, args: SearchArgs) -> 
     };
     let mut entries = Vec::new();
     loop {
-        let page = broker.search_log(request.clone()).await?.into_inner();
+        let page = broker.log.search_log_entries(request.clone()).await?.into_inner();
         entries.extend(page.entries);
         if !all || page.next_page_token.is_empty() {
             break;

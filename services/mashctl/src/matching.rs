@@ -20,8 +20,11 @@ pub enum MatchCommand {
 pub async fn run(endpoints: &Path, principal: Option<&str>, command: MatchCommand) -> anyhow::Result<()> {
     let MatchCommand::Confirm { enquiry_id, candidate_id, reason } = command;
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(crate::enquiry::DEFAULT_RESEARCHER)).await?;
-    let confirmed =
-        broker.confirm_match(pb::ConfirmMatchRequest { enquiry_id, candidate_id, reason }).await?.into_inner();
+    let confirmed = broker
+        .enquiries
+        .confirm_match(pb::ConfirmMatchRequest { enquiry_id, candidate_id, reason })
+        .await?
+        .into_inner();
     println!("{} confirmed by {} at {}", confirmed.candidate_id, confirmed.confirmed_by, confirmed.confirmed_at);
     Ok(())
 }

@@ -30,7 +30,7 @@ enum Format {
 pub async fn run(endpoints: &Path, principal: Option<&str>, args: ReportArgs) -> anyhow::Result<()> {
     let mut broker = crate::frontdoor::manager(endpoints, principal).await?;
     let request = pb::GetReportRequest { from: args.from, to: args.to, as_of: args.as_of };
-    let report = broker.get_report(request).await?.into_inner();
+    let report = broker.frontdoor.get_report(request).await?.into_inner();
     match args.format {
         Format::Table => {
             print!("{}", report.table);

@@ -73,7 +73,7 @@ mod tests {
         for agency in mash_synth::AGENCIES {
             let rows = crate::extract::read(&out.join(format!("{agency}.jsonl")))?;
             let records: Vec<_> = rows.iter().map(|row| crate::extract::record(agency.as_str(), row)).collect();
-            let mut feed = system.feed_as(agency, &format!("agency-{agency}")).await?;
+            let mut feed = system.feed_ingest_as(agency, &format!("agency-{agency}")).await?;
             let summary = feed.push(tokio_stream::iter(records)).await?.into_inner();
             let first = summary.rejected.first().map(|r| format!("{}: {}", r.field, r.reason));
             assert!(summary.rejected.is_empty(), "{agency}: {} rejected, e.g. {first:?}", summary.rejected.len());

@@ -42,7 +42,8 @@ use anyhow::Context;
 use mash_domain::Identity;
 use mash_e2e::fixtures::{checks, enquiry, subject};
 use mash_e2e::samples::Samples;
-use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation, broker_client::BrokerClient};
+use mash_proto::v1::{self as pb, AgencyStatus, Level, Relation};
+use mash_system::BrokerClients;
 use mash_system::{System, SystemConfig, demo};
 use mash_telemetry::metrics::CheckPhase;
 use tonic::transport::Channel;
@@ -62,13 +63,13 @@ trait Call: Clone + Send + 'static {
 
 #[derive(Clone)]
 struct Check {
-    client: BrokerClient<Channel>,
+    client: BrokerClients,
     request: pb::RequestChecksRequest,
 }
 
 impl Call for Check {
     async fn call(&mut self) -> anyhow::Result<()> {
-        let results = self.client.request_checks(self.request.clone()).await?.into_inner();
+        let results = self.client.enquiries.request_checks(self.request.clone()).await?.into_inner();
         // A check that timed out at a feed is fast but not a result: count it as a failure.
         let answered = |a: &pb::AgencyResult| matches!(a.status(), AgencyStatus::Found | AgencyStatus::NotKnown);
         anyhow::ensure!(results.agencies.len() == 4 && results.agencies.iter().all(answered), "degraded check");
@@ -273,7 +274,7 @@ async fn callers(system: &System) -> anyhow::Result<Callers> {
         subject(demo::JADE, Relation::ParentOrCarer),
         subject(demo::CONNOR, Relation::OtherAdult),
     ];
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    let opened = rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
     let (mut checkers, mut echoers) = (Vec::new(), Vec::new());
     let tls = system.tls_as(PRINCIPAL)?;
     for _ in 0..CHANNELS {

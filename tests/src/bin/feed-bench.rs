@@ -44,7 +44,7 @@ use anyhow::Context;
 use mash_domain::Agency;
 use mash_e2e::samples::Samples;
 use mash_matching::{MatchRecord, blocking_keys};
-use mash_proto::v1::{self as pb, feed_client::FeedClient};
+use mash_proto::v1::{self as pb, feed_ingest_client::FeedIngestClient, feed_search_client::FeedSearchClient};
 use mash_seal::KeyRing;
 use mash_synth::{AgencyRecord, Settings, Subject, records};
 use mash_transport::TlsMaterial;
@@ -250,12 +250,10 @@ fn status_mib(path: &str, field: &str) -> anyhow::Result<f64> {
     Ok(kib / 1024.0)
 }
 
-async fn client(pki: &mash_pki::DevPki, principal: &str, addr: &str) -> anyhow::Result<FeedClient<Channel>> {
+async fn channel(pki: &mash_pki::DevPki, principal: &str, addr: &str) -> anyhow::Result<Channel> {
     let paths = pki.paths(principal)?;
     let tls = TlsMaterial::load(&paths.ca, &paths.cert, &paths.key)?;
-    Ok(FeedClient::new(
-        mash_transport::connect(addr, &tls, &mash_domain::Identity::feed(mash_domain::Agency::HEALTH)).await?,
-    ))
+    Ok(mash_transport::connect(addr, &tls, &mash_domain::Identity::feed(mash_domain::Agency::HEALTH)).await?)
 }
 
 struct Figures {
@@ -290,7 +288,7 @@ async fn bench(
     let records = push.len();
 
     // Ingestion: every record through Push, `streams` streams at once.
-    let pusher = client(pki, PUSHER, &feed.addr).await?;
+    let pusher = FeedIngestClient::new(channel(pki, PUSHER, &feed.addr).await?);
     let per_stream = records.div_ceil(args.streams);
     let mut chunks = Vec::new();
     let mut push = push.into_iter();
@@ -323,7 +321,7 @@ async fn bench(
     );
 
     // Searches: one subject per request, one in flight.
-    let mut searcher = client(pki, SEARCHER, &feed.addr).await?;
+    let mut searcher = FeedSearchClient::new(channel(pki, SEARCHER, &feed.addr).await?);
     let (warm, measured) = queries.split_at(args.warm_up.min(queries.len()));
     for (_, person) in warm {
         searcher.search(search_request(person)).await?;
@@ -344,7 +342,7 @@ async fn bench(
         if returned.iter().any(|item| true_person(item)) {
             found_true += 1;
         }
-        let is_match = |item: &pb::Item| item.r#match.as_ref().is_some_and(|m| m.verdict == "match");
+        let is_match = |item: &pb::Item| item.r#match.as_ref().is_some_and(|m| m.verdict() == pb::MatchVerdict::Match);
         wrong_matches += returned.iter().filter(|item| is_match(item) && !true_person(item)).count();
     }
     let search_wall = started.elapsed();

@@ -34,8 +34,8 @@ use std::{
 
 use anyhow::Context;
 use mash_e2e::samples::Samples;
-use mash_proto::v1::{self as pb, AgencyStatus, broker_client::BrokerClient};
-use tonic::transport::Channel;
+use mash_proto::v1::{self as pb, AgencyStatus};
+use mash_system::BrokerClients;
 
 /// Set in a re-executed copy of this binary: run the broker instead of the benchmark.
 const BROKER_ROLE: &str = "MASH_REPLICA_BENCH_AS_BROKER";
@@ -166,7 +166,7 @@ struct Phase {
 /// `in_flight` workers spread evenly over the brokers in `callers` (each a list of channels),
 /// each checking enquiries round-robin until `seconds` have passed.
 async fn run(
-    callers: &[Vec<BrokerClient<Channel>>],
+    callers: &[Vec<BrokerClients>],
     enquiries: &[String],
     in_flight: usize,
     seconds: Duration,
@@ -191,7 +191,7 @@ async fn run(
 }
 
 async fn worker(
-    mut client: BrokerClient<Channel>,
+    mut client: BrokerClients,
     enquiries: Arc<[String]>,
     next: Arc<AtomicU64>,
     deadline: Instant,
@@ -201,7 +201,7 @@ async fn worker(
         let n = next.fetch_add(1, Ordering::Relaxed) as usize;
         let request = mash_e2e::fixtures::checks(&enquiries[n % enquiries.len()]);
         let start = Instant::now();
-        let results = client.request_checks(request).await?.into_inner();
+        let results = client.enquiries.request_checks(request).await?.into_inner();
         let answered = |a: &pb::AgencyResult| matches!(a.status(), AgencyStatus::Found | AgencyStatus::NotKnown);
         anyhow::ensure!(results.agencies.len() == 4 && results.agencies.iter().all(answered), "degraded check");
         hist.record(start.elapsed().as_nanos() as u64);
@@ -338,11 +338,11 @@ pub mod cluster {
     use mash_e2e::fixtures::{checks, enquiry, subject};
     use mash_feed::{FeedSettings, RecordAdapter};
     use mash_pki::{DevPki, Principal, PrincipalKind};
-    use mash_proto::v1::{Level, Relation, broker_client::BrokerClient, feed_client::FeedClient};
+    use mash_proto::v1::{Level, Relation, feed_ingest_client::FeedIngestClient};
+    use mash_system::BrokerClients;
     use mash_system::demo;
     use mash_transport::TlsMaterial;
     use tokio::{sync::watch, task::JoinHandle};
-    use tonic::transport::Channel;
 
     /// Certificate file stems of the broker replicas: each has its own key pair and certificate,
     /// all with the broker's SPIFFE ID, as cert-manager would issue one per pod.
@@ -515,7 +515,7 @@ pub mod cluster {
                     &mash_domain::Identity::feed(*agency),
                 )
                 .await?;
-                let summary = FeedClient::new(channel).push(tokio_stream::iter(demo::records(*agency))).await?;
+                let summary = FeedIngestClient::new(channel).push(tokio_stream::iter(demo::records(*agency))).await?;
                 anyhow::ensure!(summary.into_inner().rejected.is_empty(), "demo data for {agency} rejected");
             }
 
@@ -609,7 +609,7 @@ pub mod cluster {
         }
 
         /// A client of replica `index`, presenting `principal`'s certificate.
-        pub async fn client(&self, index: usize, principal: &str) -> anyhow::Result<BrokerClient<Channel>> {
+        pub async fn client(&self, index: usize, principal: &str) -> anyhow::Result<BrokerClients> {
             let addr = self.replicas.get(index).context("no such replica")?.addr;
             let channel = mash_transport::connect(
                 &format!("https://{addr}"),
@@ -617,7 +617,7 @@ pub mod cluster {
                 &mash_domain::Identity::broker(),
             )
             .await?;
-            Ok(BrokerClient::new(channel))
+            Ok(BrokerClients::new(channel))
         }
 
         /// A pool on the brokers' database, for assertions about what is stored.
@@ -647,9 +647,10 @@ pub mod cluster {
             let mut ids = Vec::new();
             for i in 0..count {
                 let client = &mut clients[i % self.replicas.len()];
-                let opened = client.open_enquiry(enquiry(Level::Level3ChildProtection, household(i))).await?;
+                let opened =
+                    client.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household(i))).await?;
                 let id = opened.into_inner().enquiry_id;
-                client.request_checks(checks(&id)).await?;
+                client.enquiries.request_checks(checks(&id)).await?;
                 ids.push(id);
             }
             Ok(ids)

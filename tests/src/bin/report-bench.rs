@@ -4,7 +4,7 @@
 //!
 //! Starts a whole test system, loads the generated contacts of
 //! `mash_frontdoor::generate` (known true figures) straight into the broker's
-//! `contacts` table, then times `Broker/GetReport` over mTLS as information
+//! `contacts` table, then times `FrontDoorService/GetReport` over mTLS as information
 //! governance: the query, the computation and both renderings. Checks the
 //! figures against the truth, and prints the median of several runs.
 //!
@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let mut report = None;
     for _ in 0..runs {
         let started = Instant::now();
-        let answer = ian.get_report(request.clone()).await?.into_inner();
+        let answer = ian.frontdoor.get_report(request.clone()).await?.into_inner();
         timings.push(started.elapsed());
         report = Some(answer);
     }

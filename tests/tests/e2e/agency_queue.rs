@@ -12,11 +12,11 @@ use mash_e2e::{
 };
 use mash_proto::v1::{
     self as pb, ConcernCategory, DecisionOutcome, InformationProductKind, Level, ReferrerKind, Relation,
-    agency_message::Body, broker_client::BrokerClient,
+    agency_message::Body,
 };
 use mash_system::demo::{self, AMY, CONNOR, JADE};
 use tokio_stream::StreamExt;
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
 on_both_backends!(
     an_agency_system_receives_the_outcome_of_its_own_referral_and_reads_only_its_own_queue,
@@ -25,15 +25,15 @@ on_both_backends!(
     unacknowledged_messages_survive_a_restart_and_are_streamed_again,
 );
 
-type Client = BrokerClient<Channel>;
+type Client = mash_system::BrokerClients;
 
 async fn poll(client: &mut Client) -> anyhow::Result<Vec<pb::AgencyMessage>> {
-    Ok(client.poll_messages(pb::PollMessagesRequest::default()).await?.into_inner().messages)
+    Ok(client.queue.poll_messages(pb::PollMessagesRequest::default()).await?.into_inner().messages)
 }
 
 async fn ack(client: &mut Client, ids: &[&str]) -> Result<u32, tonic::Status> {
     let request = pb::AckMessagesRequest { message_ids: ids.iter().map(|id| id.to_string()).collect() };
-    Ok(client.ack_messages(request).await?.into_inner().acknowledged)
+    Ok(client.queue.ack_messages(request).await?.into_inner().acknowledged)
 }
 
 fn share(enquiry_id: &str, agency: &str, kind: InformationProductKind, text: &str) -> pb::ShareWithAgencyRequest {
@@ -54,8 +54,8 @@ async fn checked_household(h: &Harness) -> anyhow::Result<pb::Enquiry> {
         subject(JADE, Relation::ParentOrCarer),
         subject(CONNOR, Relation::OtherAdult),
     ];
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
-    rita.request_checks(checks(&opened.enquiry_id)).await?;
+    let opened = rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?;
     Ok(opened)
 }
 
@@ -74,7 +74,7 @@ async fn an_agency_system_receives_the_outcome_of_its_own_referral_and_reads_onl
         referrer_agency: "health".into(),
         ..Default::default()
     };
-    let contact = police.create_contact(contact).await?.into_inner();
+    let contact = police.frontdoor.create_contact(contact).await?.into_inner();
     assert_eq!(contact.referrer_agency, "police", "an agency system refers as itself");
     assert!(poll(&mut police).await?.is_empty(), "nothing is decided yet");
 
@@ -85,27 +85,27 @@ async fn an_agency_system_receives_the_outcome_of_its_own_referral_and_reads_onl
         level: Level::Level2ChildInNeed.into(),
         reason: "Repeat incidents".into(),
     };
-    rita.triage_contact(triage).await?;
-    let open = pb::OpenEnquiryFromContactRequest {
+    rita.frontdoor.triage_contact(triage).await?;
+    let open = pb::CreateEnquiryFromContactRequest {
         contact_id: contact.contact_id,
         purpose: "front-door-decision".into(),
         lawful_basis: "children-act-1989-s17".into(),
         consent: pb::ConsentState::NotSought.into(),
         assigned_researcher: String::new(),
     };
-    let enquiry = rita.open_enquiry_from_contact(open).await?.into_inner();
-    rita.request_checks(checks(&enquiry.enquiry_id)).await?;
+    let enquiry = rita.frontdoor.create_enquiry_from_contact(open).await?.into_inner();
+    rita.enquiries.request_checks(checks(&enquiry.enquiry_id)).await?;
     let gathered = pb::TransitionEnquiryRequest {
         enquiry_id: enquiry.enquiry_id.clone(),
         to: pb::EnquiryState::InformationGathered.into(),
     };
-    rita.transition_enquiry(gathered).await?;
+    rita.frontdoor.transition_enquiry(gathered).await?;
     let decision = pb::RecordDecisionRequest {
         enquiry_id: enquiry.enquiry_id.clone(),
         outcome: DecisionOutcome::Section17Assessment.into(),
         reason: "Needs assessment".into(),
     };
-    maya.record_decision(decision).await?;
+    maya.frontdoor.record_decision(decision).await?;
 
     let outcomes: Vec<pb::ReferralOutcome> = poll(&mut police)
         .await?
@@ -125,16 +125,16 @@ async fn an_agency_system_receives_the_outcome_of_its_own_referral_and_reads_onl
 
     // Only an agency system reads a queue, and only its own.
     let other = pb::PollMessagesRequest { agency: "health".into(), max: 0 };
-    assert_eq!(police.poll_messages(other).await.expect_err("health's queue").code(), Code::PermissionDenied);
+    assert_eq!(police.queue.poll_messages(other).await.expect_err("health's queue").code(), Code::PermissionDenied);
     for who in ["rita-researcher", "ian-ig", "police-gatekeeper"] {
         let mut client = h.system.broker_as(who).await?;
-        let refused = client.poll_messages(pb::PollMessagesRequest::default()).await.expect_err(who);
+        let refused = client.queue.poll_messages(pb::PollMessagesRequest::default()).await.expect_err(who);
         assert_eq!(refused.code(), Code::PermissionDenied, "{who}");
-        let refused = client.ack_messages(pb::AckMessagesRequest { message_ids: vec!["x".into()] }).await;
+        let refused = client.queue.ack_messages(pb::AckMessagesRequest { message_ids: vec!["x".into()] }).await;
         assert_eq!(refused.expect_err(who).code(), Code::PermissionDenied, "{who}");
     }
     let unknown = pb::PollMessagesRequest { agency: "probation".into(), max: 0 };
-    assert_eq!(police.poll_messages(unknown).await.expect_err("no such agency").code(), Code::InvalidArgument);
+    assert_eq!(police.queue.poll_messages(unknown).await.expect_err("no such agency").code(), Code::InvalidArgument);
 
     // Acknowledging someone else's message is NOT_FOUND, and acknowledges
     // nothing, not even the caller's own ids in the same request.
@@ -160,13 +160,13 @@ async fn disclosures_notify_the_owning_agency_except_in_silent_categories(backen
     let h = Harness::start(backend).await?;
     let opened = checked_household(&h).await?;
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let search = pb::SearchLogRequest {
+    let search = pb::SearchLogEntriesRequest {
         enquiry_id: opened.enquiry_id.clone(),
         outcome: pb::Outcome::Disclosed.into(),
         page_size: 1000,
         ..Default::default()
     };
-    let disclosed = ian.search_log(search).await?.into_inner().entries;
+    let disclosed = ian.log.search_log_entries(search).await?.into_inner().entries;
     let silent = [
         "education/attendance",
         "education/school-registration",
@@ -217,7 +217,7 @@ async fn an_information_product_is_logged_queued_for_its_agency_and_timed_for_sc
         InformationProductKind::OperationEncompass,
         "Police attended a domestic incident at Amy's home last night; Amy was present.",
     );
-    let queued = rita.share_with_agency(encompass).await?.into_inner();
+    let queued = rita.queue.share_with_agency(encompass).await?.into_inner();
     let next_school_day = mash_frontdoor::Calendar::england_and_wales().start_of_next_school_day(before);
     let due = time::OffsetDateTime::parse(&queued.deliver_after, &time::format_description::well_known::Rfc3339)?;
     assert!((due - next_school_day).abs() < time::Duration::minutes(1), "{due} vs {next_school_day}");
@@ -235,7 +235,7 @@ async fn an_information_product_is_logged_queued_for_its_agency_and_timed_for_sc
 
     let now =
         share(&opened.enquiry_id, "education", InformationProductKind::Notification, "Strategy discussion on Tuesday.");
-    let sent = rita.share_with_agency(now).await?.into_inner();
+    let sent = rita.queue.share_with_agency(now).await?.into_inner();
     let delivered = products(poll(&mut school).await?);
     assert_eq!(delivered.len(), 1);
     let product = &delivered[0];
@@ -247,13 +247,13 @@ async fn an_information_product_is_logged_queued_for_its_agency_and_timed_for_sc
 
     // Logged as a share, with the message's own sequence number.
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let search = pb::SearchLogRequest {
+    let search = pb::SearchLogEntriesRequest {
         enquiry_id: opened.enquiry_id.clone(),
         outcome: pb::Outcome::Shared.into(),
         page_size: 100,
         ..Default::default()
     };
-    let shared = ian.search_log(search).await?.into_inner().entries;
+    let shared = ian.log.search_log_entries(search).await?.into_inner().entries;
     assert_eq!(shared.len(), 2);
     let entry = shared.iter().find(|e| e.seq == product.seq).expect("the product's entry");
     assert_eq!(entry.recipient, "agency:education");
@@ -262,10 +262,16 @@ async fn an_information_product_is_logged_queued_for_its_agency_and_timed_for_sc
     // Refusals, each leaving nothing queued.
     let mut robin = h.system.broker_as("robin-researcher").await?;
     let not_assigned = share(&opened.enquiry_id, "education", InformationProductKind::Notification, "x");
-    assert_eq!(robin.share_with_agency(not_assigned).await.expect_err("unassigned").code(), Code::PermissionDenied);
+    assert_eq!(
+        robin.queue.share_with_agency(not_assigned).await.expect_err("unassigned").code(),
+        Code::PermissionDenied
+    );
     let mut police_system = h.system.broker_as("agency-police").await?;
     let agency_sends = share(&opened.enquiry_id, "education", InformationProductKind::Notification, "x");
-    assert_eq!(police_system.share_with_agency(agency_sends).await.expect_err("agency").code(), Code::PermissionDenied);
+    assert_eq!(
+        police_system.queue.share_with_agency(agency_sends).await.expect_err("agency").code(),
+        Code::PermissionDenied
+    );
     for (request, field) in [
         (share(&opened.enquiry_id, "health", InformationProductKind::OperationEncompass, "x"), "agency"),
         (share(&opened.enquiry_id, "probation", InformationProductKind::Notification, "x"), "agency"),
@@ -274,17 +280,20 @@ async fn an_information_product_is_logged_queued_for_its_agency_and_timed_for_sc
         (share(&opened.enquiry_id, "education", InformationProductKind::Notification, "  "), "text"),
         (share(&opened.enquiry_id, "education", InformationProductKind::Notification, &"x".repeat(2001)), "text"),
     ] {
-        let refused = rita.share_with_agency(request).await.expect_err(field);
+        let refused = rita.queue.share_with_agency(request).await.expect_err(field);
         assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
         assert!(refused.message().contains(field), "{field}: {}", refused.message());
     }
-    let early_help = pb::OpenEnquiryRequest {
+    let early_help = pb::CreateEnquiryRequest {
         consent: pb::ConsentState::Refused.into(),
         ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])
     };
-    let early_help = rita.open_enquiry(early_help).await?.into_inner();
+    let early_help = rita.enquiries.create_enquiry(early_help).await?.into_inner();
     let no_consent = share(&early_help.enquiry_id, "education", InformationProductKind::Notification, "x");
-    assert_eq!(rita.share_with_agency(no_consent).await.expect_err("no consent").code(), Code::FailedPrecondition);
+    assert_eq!(
+        rita.queue.share_with_agency(no_consent).await.expect_err("no consent").code(),
+        Code::FailedPrecondition
+    );
     assert_eq!(h.count("broker", "agency_messages WHERE kind = 'information-product'").await?, 2);
     h.stop().await
 }
@@ -293,13 +302,14 @@ async fn unacknowledged_messages_survive_a_restart_and_are_streamed_again(backen
     let h = Harness::start(backend).await?;
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(AMY, Relation::Child)])).await?;
+    let opened =
+        rita.enquiries.create_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(AMY, Relation::Child)])).await?;
     let enquiry_id = opened.into_inner().enquiry_id;
     let first = share(&enquiry_id, "social-care", InformationProductKind::Notification, "First");
-    let first = rita.share_with_agency(first).await?.into_inner().message_id;
+    let first = rita.queue.share_with_agency(first).await?.into_inner().message_id;
 
     let mut council = h.system.broker_as("agency-social-care").await?;
-    let mut stream = council.subscribe_messages(pb::SubscribeMessagesRequest::default()).await?.into_inner();
+    let mut stream = council.queue.subscribe_messages(pb::SubscribeMessagesRequest::default()).await?.into_inner();
     let received = next(&mut stream).await?;
     assert_eq!(received.message_id, first);
     drop((stream, council, rita));
@@ -307,14 +317,14 @@ async fn unacknowledged_messages_survive_a_restart_and_are_streamed_again(backen
     // Received but never acknowledged: the restart must not lose it.
     let h = h.restart().await?;
     let mut council = h.system.broker_as("agency-social-care").await?;
-    let mut stream = council.subscribe_messages(pb::SubscribeMessagesRequest::default()).await?.into_inner();
+    let mut stream = council.queue.subscribe_messages(pb::SubscribeMessagesRequest::default()).await?.into_inner();
     assert_eq!(next(&mut stream).await?.message_id, first, "delivered again after the restart");
     assert_eq!(ack(&mut council, &[&first]).await?, 1);
 
     // A message queued while subscribed arrives on the open stream.
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let second = share(&enquiry_id, "social-care", InformationProductKind::Notification, "Second");
-    let second = rita.share_with_agency(second).await?.into_inner().message_id;
+    let second = rita.queue.share_with_agency(second).await?.into_inner().message_id;
     assert_eq!(next(&mut stream).await?.message_id, second);
     drop(stream);
     assert_eq!(poll(&mut council).await?.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>(), vec![second]);

@@ -25,7 +25,7 @@ on_both_backends!(
 );
 
 /// Loads the demo data and runs checks on Amy's household at `level`.
-async fn check_household(h: &Harness, level: Level) -> anyhow::Result<(pb::Enquiry, pb::CheckResults)> {
+async fn check_household(h: &Harness, level: Level) -> anyhow::Result<(pb::Enquiry, pb::RequestChecksResponse)> {
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let household = vec![
@@ -33,8 +33,8 @@ async fn check_household(h: &Harness, level: Level) -> anyhow::Result<(pb::Enqui
         subject(JADE, Relation::ParentOrCarer),
         subject(CONNOR, Relation::OtherAdult),
     ];
-    let opened = rita.open_enquiry(enquiry(level, household)).await?.into_inner();
-    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let opened = rita.enquiries.create_enquiry(enquiry(level, household)).await?.into_inner();
+    let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     Ok((opened, results))
 }
 
@@ -108,9 +108,11 @@ async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend:
     let h = Harness::start(backend).await?;
     let (enquiry, results) = check_household(&h, Level::Level3ChildProtection).await?;
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let search = pb::SearchLogRequest { enquiry_id: enquiry.enquiry_id.clone(), page_size: 1000, ..Default::default() };
+    let search =
+        pb::SearchLogEntriesRequest { enquiry_id: enquiry.enquiry_id.clone(), page_size: 1000, ..Default::default() };
     let entries: Vec<_> = ian
-        .search_log(search)
+        .log
+        .search_log_entries(search)
         .await?
         .into_inner()
         .entries
@@ -155,8 +157,8 @@ async fn agency_statuses_report_found_not_known_unavailable_and_timed_out(backen
         .await?;
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(noah_only(Level::Level3ChildProtection)).await?.into_inner();
-    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let opened = rita.enquiries.create_enquiry(noah_only(Level::Level3ChildProtection)).await?.into_inner();
+    let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert_eq!(agency(&results, "police").status(), AgencyStatus::Unavailable);
     assert_eq!(agency(&results, "education").status(), AgencyStatus::Found);
     assert_eq!(agency(&results, "social-care").status(), AgencyStatus::NotKnown);
@@ -165,8 +167,8 @@ async fn agency_statuses_report_found_not_known_unavailable_and_timed_out(backen
     // No feed can answer within a nanosecond.
     let h = Harness::start_with(backend, |c| c.check_deadline = Duration::from_nanos(1)).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(noah_only(Level::Level2ChildInNeed)).await?.into_inner();
-    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let opened = rita.enquiries.create_enquiry(noah_only(Level::Level2ChildInNeed)).await?.into_inner();
+    let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert!(results.agencies.iter().all(|a| a.status() == AgencyStatus::TimedOut), "{results:?}");
     h.stop().await
 }
@@ -175,15 +177,19 @@ async fn a_check_fails_closed_when_the_log_cannot_be_written(backend: Backend) -
     let h = Harness::start(backend).await?;
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)])).await?;
+    let opened = rita
+        .enquiries
+        .create_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)]))
+        .await?;
     let pool = h.database("broker").await?;
     sqlx::query("ALTER TABLE disclosure_log RENAME TO disclosure_log_moved").execute(&pool).await?;
-    let status = rita.request_checks(checks(&opened.get_ref().enquiry_id)).await.expect_err("must not disclose");
+    let status =
+        rita.enquiries.request_checks(checks(&opened.get_ref().enquiry_id)).await.expect_err("must not disclose");
     assert_eq!(status.code(), tonic::Code::Unavailable);
     assert!(status.message().contains("nothing was disclosed"), "{}", status.message());
     // Once the log can be written again, so can checks: the writer does not keep a broken state.
     sqlx::query("ALTER TABLE disclosure_log_moved RENAME TO disclosure_log").execute(&pool).await?;
-    rita.request_checks(checks(&opened.get_ref().enquiry_id)).await?;
+    rita.enquiries.request_checks(checks(&opened.get_ref().enquiry_id)).await?;
     let verified = h.system.broker_log.verify().await?.map_err(|finding| anyhow::anyhow!(finding))?;
     assert!(verified.entries > 0, "the check after the failure is in one verifiable chain");
     pool.close().await;
@@ -200,7 +206,7 @@ async fn a_check_fails_closed_when_the_log_head_has_gone_back(backend: Backend) 
     let pool = h.database("broker").await?;
     sqlx::query("UPDATE log_head SET size = size - 1").execute(&pool).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let status = rita.request_checks(checks(&enquiry.enquiry_id)).await.expect_err("must not disclose");
+    let status = rita.enquiries.request_checks(checks(&enquiry.enquiry_id)).await.expect_err("must not disclose");
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
     assert_eq!(h.count("broker", "disclosure_log").await?, logged, "nothing written");
     let head = sqlx::query("SELECT size FROM log_head").fetch_one(&pool).await?;
@@ -226,7 +232,7 @@ async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend
         let (replica, entry, id) = (replica.clone(), entry.clone(), enquiry.enquiry_id.clone());
         tasks.spawn(async move {
             if i % 2 == 0 {
-                rita.request_checks(checks(&id)).await.map(|_| ()).map_err(anyhow::Error::from)
+                rita.enquiries.request_checks(checks(&id)).await.map(|_| ()).map_err(anyhow::Error::from)
             } else {
                 replica.append(vec![entry; 3]).await.map_err(anyhow::Error::from)
             }
@@ -249,7 +255,7 @@ async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend
 
 /// A check's results without what differs from one enquiry to the next (its ids), each subject
 /// named by its position in the enquiry.
-fn comparable(enquiry: &pb::Enquiry, mut results: pb::CheckResults) -> pb::CheckResults {
+fn comparable(enquiry: &pb::Enquiry, mut results: pb::RequestChecksResponse) -> pb::RequestChecksResponse {
     results.enquiry_id.clear();
     for subject in results.agencies.iter_mut().flat_map(|a| &mut a.subjects) {
         let at = enquiry.subjects.iter().position(|s| s.subject_id == subject.subject_id);
@@ -290,8 +296,9 @@ async fn concurrent_checks_each_get_their_own_results(backend: Backend) -> anyho
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let mut alone = Vec::new();
     for household in &households {
-        let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household.clone())).await?.into_inner();
-        let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+        let opened =
+            rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household.clone())).await?.into_inner();
+        let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
         alone.push(comparable(&opened, results));
     }
     assert_ne!(alone[2], alone[3], "the twins' own records differ");
@@ -299,7 +306,7 @@ async fn concurrent_checks_each_get_their_own_results(backend: Backend) -> anyho
     for _ in 0..8 {
         for (kind, household) in households.iter().enumerate() {
             let request = enquiry(Level::Level3ChildProtection, household.clone());
-            opened.push((kind, rita.open_enquiry(request).await?.into_inner()));
+            opened.push((kind, rita.enquiries.create_enquiry(request).await?.into_inner()));
         }
     }
     // All 32 checks are asked for at once.
@@ -309,7 +316,7 @@ async fn concurrent_checks_each_get_their_own_results(backend: Backend) -> anyho
         let (mut rita, start) = (rita.clone(), start.clone());
         together.spawn(async move {
             start.wait().await;
-            let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+            let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
             anyhow::Ok((kind, comparable(&opened, results)))
         });
     }
@@ -333,12 +340,15 @@ async fn a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused
     let h = Harness::start_with(backend, |c| c.policy_dir = dir).await?;
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened =
-        rita.open_enquiry(enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])).await?.into_inner();
-    let police_tiers = |results: &pb::CheckResults| -> Vec<Tier> {
+    let opened = rita
+        .enquiries
+        .create_enquiry(enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)]))
+        .await?
+        .into_inner();
+    let police_tiers = |results: &pb::RequestChecksResponse| -> Vec<Tier> {
         agency(results, "police").subjects.iter().flat_map(|s| &s.items).map(|i| i.tier()).collect()
     };
-    let before = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let before = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert!(police_tiers(&before).is_empty(), "level 1 sees only that police know Amy");
 
     const LEVEL_1_POLICE: &str = "p, *, 1, *, *, *, *, police/*,      *, *, existence, allow";
@@ -348,7 +358,7 @@ async fn a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused
     assert!(shipped.contains(LEVEL_1_POLICE) && shipped.contains(LEVEL_1_SENSITIVE), "the test edits these lines");
     std::fs::write(&file, shipped.replace(LEVEL_1_POLICE, "p, *, 1, police/*, nonsense"))?;
     assert!(h.system.policy.reload().await.is_err(), "a broken policy is rejected");
-    let still = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let still = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert!(police_tiers(&still).is_empty(), "and the old one stays in force");
 
     // Level 1 may now see police items in summary, sensitive ones included.
@@ -357,12 +367,13 @@ async fn a_policy_change_takes_effect_without_a_restart_and_a_bad_one_is_refused
         .replace(LEVEL_1_SENSITIVE, "");
     std::fs::write(&file, widened)?;
     let version = h.system.policy.reload().await?.expect("a new policy");
-    let after = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let after = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     assert_eq!(police_tiers(&after), [Tier::Summary]);
     // The log records which policy decided.
     let mut ian = h.system.broker_as("ian-ig").await?;
     let entries = ian
-        .search_log(pb::SearchLogRequest {
+        .log
+        .search_log_entries(pb::SearchLogEntriesRequest {
             enquiry_id: opened.enquiry_id.clone(),
             agency: "police".into(),
             ..Default::default()

@@ -21,7 +21,7 @@ fn household() -> Vec<pb::EnquirySubject> {
 type ItemKey = (String, String, String, String);
 
 /// (agency, subject, category, date) of every item a check showed.
-fn items_shown(results: &pb::CheckResults) -> BTreeSet<ItemKey> {
+fn items_shown(results: &pb::RequestChecksResponse) -> BTreeSet<ItemKey> {
     let subjects = results.agencies.iter().flat_map(|a| a.subjects.iter().map(move |s| (&a.agency, s)));
     subjects
         .flat_map(|(agency, s)| {
@@ -32,7 +32,7 @@ fn items_shown(results: &pb::CheckResults) -> BTreeSet<ItemKey> {
 
 /// (agency, subject) of every "known to" or "possibly known to" notice a check
 /// showed, and the notice's text (which may go on to say that something is held).
-fn notices_shown(results: &pb::CheckResults) -> Vec<((String, String), String)> {
+fn notices_shown(results: &pb::RequestChecksResponse) -> Vec<((String, String), String)> {
     let subjects = results.agencies.iter().flat_map(|a| a.subjects.iter().map(move |s| (&a.agency, s)));
     subjects
         .filter(|(_, s)| {
@@ -55,20 +55,22 @@ async fn the_family_summary_holds_exactly_what_was_disclosed_to_the_enquiry(back
     let mut rita = h.system.broker_as("rita-researcher").await?;
 
     // Nothing checked yet: nothing to summarise, whatever the feeds hold.
-    let early = rita.open_enquiry(enquiry(Level::Level1EarlyHelp, household())).await?.into_inner();
+    let early = rita.enquiries.create_enquiry(enquiry(Level::Level1EarlyHelp, household())).await?.into_inner();
     let request = |id: &str| pb::GetFamilySummaryRequest { enquiry_id: id.into() };
-    let empty = rita.get_family_summary(request(&early.enquiry_id)).await?.into_inner();
+    let empty = rita.enquiries.get_family_summary(request(&early.enquiry_id)).await?.into_inner();
     assert!(empty.entries.is_empty(), "{:?}", empty.entries);
     assert!(empty.text.contains("nothing has been disclosed"));
 
     // Level 1 and level 3 on the same household see different things; each
     // summary matches its own enquiry's disclosures exactly.
     let mut summaries = Vec::new();
-    for opened in [early, rita.open_enquiry(enquiry(Level::Level3ChildProtection, household())).await?.into_inner()] {
-        let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    for opened in
+        [early, rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household())).await?.into_inner()]
+    {
+        let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
         // Checked twice: the summary lists each thing once.
-        rita.request_checks(checks(&opened.enquiry_id)).await?;
-        let summary = rita.get_family_summary(request(&opened.enquiry_id)).await?.into_inner();
+        rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?;
+        let summary = rita.enquiries.get_family_summary(request(&opened.enquiry_id)).await?.into_inner();
         let (items, notices) = summarised(&summary);
         assert_eq!(items, items_shown(&results), "level {:?}: the items shown, each once", opened.level());
         assert_eq!(items.len() + notices.len(), summary.entries.len());
@@ -96,20 +98,23 @@ async fn the_family_summary_holds_exactly_what_was_disclosed_to_the_enquiry(back
 
     // Read as the enquiry is read; and every compilation is logged.
     let mut robin = h.system.broker_as("robin-researcher").await?;
-    let refused = robin.get_family_summary(request(&level_3.enquiry_id)).await.expect_err("not assigned");
+    let refused = robin.enquiries.get_family_summary(request(&level_3.enquiry_id)).await.expect_err("not assigned");
     assert_eq!(refused.code(), Code::PermissionDenied);
     let mut maya = h.system.broker_as("maya-manager").await?;
-    assert_eq!(maya.get_family_summary(request(&level_3.enquiry_id)).await?.into_inner().entries, level_3.entries);
-    let bad = rita.get_family_summary(request("not-an-id")).await.expect_err("bad id");
+    assert_eq!(
+        maya.enquiries.get_family_summary(request(&level_3.enquiry_id)).await?.into_inner().entries,
+        level_3.entries
+    );
+    let bad = rita.enquiries.get_family_summary(request("not-an-id")).await.expect_err("bad id");
     assert_eq!(bad.code(), Code::InvalidArgument);
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let search = pb::SearchLogRequest {
+    let search = pb::SearchLogEntriesRequest {
         enquiry_id: level_3.enquiry_id.clone(),
         outcome: pb::Outcome::SummaryCompiled.into(),
         page_size: 100,
         ..Default::default()
     };
-    let reads = ian.search_log(search).await?.into_inner().entries;
+    let reads = ian.log.search_log_entries(search).await?.into_inner().entries;
     assert_eq!(reads.len(), 2, "rita's and maya's");
     h.stop().await
 }

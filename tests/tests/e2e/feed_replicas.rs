@@ -9,7 +9,7 @@ use std::sync::Arc;
 use mash_domain::Agency;
 use mash_e2e::synthetic;
 use mash_e2e::{Backend, Harness, on_both_backends};
-use mash_proto::v1::{self as pb, feed_client::FeedClient};
+use mash_proto::v1::{self as pb, feed_search_client::FeedSearchClient};
 use mash_synth::Settings;
 use mash_system::demo::{self, AMY};
 use tokio::sync::oneshot;
@@ -37,11 +37,11 @@ async fn a_second_feed_replica_searches_while_the_first_ingests(backend: Backend
         &mash_domain::Identity::feed(Agency::HEALTH),
     )
     .await?;
-    let mut replica_search = FeedClient::new(channel);
+    let mut replica_search = FeedSearchClient::new(channel);
 
     let records = health_records(RECORDS)?;
     let last = records.last().and_then(|r| r.subject.clone()).expect("a subject");
-    let mut pusher = h.system.feed_push_as(Agency::HEALTH, "agency-health").await?;
+    let mut pusher = h.system.feed_ingest_as(Agency::HEALTH, "agency-health").await?;
     let push = tokio::spawn(async move { pusher.push(tokio_stream::iter(records)).await });
     let mut answered_during_push = 0;
     while !push.is_finished() {

@@ -4,13 +4,10 @@
 //! in `mash-frontdoor`; these prove the broker stores and serves them.
 
 use mash_e2e::{Backend, Harness, fixtures::checks, on_both_backends};
-use mash_proto::v1::{
-    self as pb, ConcernCategory, DecisionOutcome, EnquiryState, Level, Rag, ReferrerKind, Relation,
-    broker_client::BrokerClient,
-};
+use mash_proto::v1::{self as pb, ConcernCategory, DecisionOutcome, EnquiryState, Level, Rag, ReferrerKind, Relation};
 use mash_system::demo::{AMY, DemoPerson, ELLA, EVIE, JADE, NOAH};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
 on_both_backends!(
     the_workflow_runs_in_order_and_refuses_illegal_moves_and_non_managers,
@@ -20,7 +17,7 @@ on_both_backends!(
     bad_input_is_rejected_and_nothing_is_written,
 );
 
-type Client = BrokerClient<Channel>;
+type Client = mash_system::BrokerClients;
 
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).expect("formats")
@@ -53,8 +50,8 @@ fn triage(contact_id: u64, level: Level) -> pb::TriageContactRequest {
     pb::TriageContactRequest { contact_id, level: level.into(), reason: "Police notification, children present".into() }
 }
 
-fn from_contact(contact_id: u64) -> pb::OpenEnquiryFromContactRequest {
-    pb::OpenEnquiryFromContactRequest {
+fn from_contact(contact_id: u64) -> pb::CreateEnquiryFromContactRequest {
+    pb::CreateEnquiryFromContactRequest {
         contact_id,
         purpose: "front-door-decision".into(),
         lawful_basis: "children-act-1989-s47".into(),
@@ -94,68 +91,78 @@ async fn decided(
     outcome: DecisionOutcome,
     closed: bool,
 ) -> anyhow::Result<pb::Contact> {
-    let created = rita.create_contact(request).await?.into_inner();
-    rita.triage_contact(triage(created.contact_id, level)).await?;
-    let enquiry = rita.open_enquiry_from_contact(from_contact(created.contact_id)).await?.into_inner();
-    rita.request_checks(checks(&enquiry.enquiry_id)).await?;
-    rita.transition_enquiry(to(&enquiry.enquiry_id, EnquiryState::InformationGathered)).await?;
-    maya.record_decision(decision(&enquiry.enquiry_id, outcome)).await?;
+    let created = rita.frontdoor.create_contact(request).await?.into_inner();
+    rita.frontdoor.triage_contact(triage(created.contact_id, level)).await?;
+    let enquiry = rita.frontdoor.create_enquiry_from_contact(from_contact(created.contact_id)).await?.into_inner();
+    rita.enquiries.request_checks(checks(&enquiry.enquiry_id)).await?;
+    rita.frontdoor.transition_enquiry(to(&enquiry.enquiry_id, EnquiryState::InformationGathered)).await?;
+    maya.frontdoor.record_decision(decision(&enquiry.enquiry_id, outcome)).await?;
     if closed {
-        maya.close_enquiry(close(&enquiry.enquiry_id)).await?;
+        maya.frontdoor.close_enquiry(close(&enquiry.enquiry_id)).await?;
     }
     let request = pb::GetContactRequest { contact_id: created.contact_id };
-    Ok(rita.get_contact(request).await?.into_inner())
+    Ok(rita.frontdoor.get_contact(request).await?.into_inner())
 }
 
 async fn the_workflow_runs_in_order_and_refuses_illegal_moves_and_non_managers(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let mut maya = h.system.broker_as("maya-manager").await?;
-    let created = rita.create_contact(contact(AMY, &[(JADE, Relation::ParentOrCarer)], "")).await?.into_inner();
+    let created =
+        rita.frontdoor.create_contact(contact(AMY, &[(JADE, Relation::ParentOrCarer)], "")).await?.into_inner();
     assert_eq!((created.subjects.len(), created.re_referral, created.level()), (2, false, Level::Unspecified));
     assert_eq!(created.recorded_by, "spiffe://mash.local/user/rita-researcher");
 
-    let untriaged = rita.open_enquiry_from_contact(from_contact(created.contact_id)).await;
+    let untriaged = rita.frontdoor.create_enquiry_from_contact(from_contact(created.contact_id)).await;
     code(untriaged, Code::FailedPrecondition);
-    rita.triage_contact(triage(created.contact_id, Level::Level3ChildProtection)).await?;
-    let twice = rita.triage_contact(triage(created.contact_id, Level::Level1EarlyHelp)).await;
+    rita.frontdoor.triage_contact(triage(created.contact_id, Level::Level3ChildProtection)).await?;
+    let twice = rita.frontdoor.triage_contact(triage(created.contact_id, Level::Level1EarlyHelp)).await;
     code(twice, Code::FailedPrecondition);
-    let enquiry = rita.open_enquiry_from_contact(from_contact(created.contact_id)).await?.into_inner();
+    let enquiry = rita.frontdoor.create_enquiry_from_contact(from_contact(created.contact_id)).await?.into_inner();
     assert_eq!((enquiry.level(), enquiry.subjects.len()), (Level::Level3ChildProtection, 2));
-    code(rita.open_enquiry_from_contact(from_contact(created.contact_id)).await, Code::FailedPrecondition);
+    code(rita.frontdoor.create_enquiry_from_contact(from_contact(created.contact_id)).await, Code::FailedPrecondition);
     let id = enquiry.enquiry_id.as_str();
     let workflow = |client: &mut Client| {
         let request = pb::GetEnquiryWorkflowRequest { enquiry_id: id.into() };
         let mut client = client.clone();
-        async move { anyhow::Ok(client.get_enquiry_workflow(request).await?.into_inner()) }
+        async move { anyhow::Ok(client.frontdoor.get_enquiry_workflow(request).await?.into_inner()) }
     };
     let opened = workflow(&mut rita).await?;
     assert_eq!((opened.state(), opened.contact_id), (EnquiryState::Open, created.contact_id));
 
     // Illegal from open: every one refused, and the state unchanged.
-    code(rita.transition_enquiry(to(id, EnquiryState::InformationGathered)).await, Code::FailedPrecondition);
-    code(maya.record_decision(decision(id, DecisionOutcome::Section17Assessment)).await, Code::FailedPrecondition);
-    code(maya.close_enquiry(close(id)).await, Code::FailedPrecondition);
+    code(rita.frontdoor.transition_enquiry(to(id, EnquiryState::InformationGathered)).await, Code::FailedPrecondition);
+    code(
+        maya.frontdoor.record_decision(decision(id, DecisionOutcome::Section17Assessment)).await,
+        Code::FailedPrecondition,
+    );
+    code(maya.frontdoor.close_enquiry(close(id)).await, Code::FailedPrecondition);
     // A decision is a manager's: a researcher is refused, and the refusal logged.
-    let denied =
-        code(rita.record_decision(decision(id, DecisionOutcome::Section17Assessment)).await, Code::PermissionDenied);
+    let denied = code(
+        rita.frontdoor.record_decision(decision(id, DecisionOutcome::Section17Assessment)).await,
+        Code::PermissionDenied,
+    );
     assert!(denied.message().contains("enquiry.decide"), "{denied:?}");
-    code(rita.close_enquiry(close(id)).await, Code::PermissionDenied);
+    code(rita.frontdoor.close_enquiry(close(id)).await, Code::PermissionDenied);
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let search =
-        pb::SearchLogRequest { enquiry_id: id.into(), outcome: pb::Outcome::Refused.into(), ..Default::default() };
-    let refusals = ian.search_log(search).await?.into_inner().entries;
+    let search = pb::SearchLogEntriesRequest {
+        enquiry_id: id.into(),
+        outcome: pb::Outcome::Refused.into(),
+        ..Default::default()
+    };
+    let refusals = ian.log.search_log_entries(search).await?.into_inner().entries;
     assert!(refusals.iter().any(|e| e.reason.contains("enquiry.decide")), "{refusals:?}");
     assert_eq!(workflow(&mut rita).await?.state(), EnquiryState::Open);
 
-    rita.request_checks(checks(id)).await?;
-    rita.request_checks(checks(id)).await?;
-    rita.transition_enquiry(to(id, EnquiryState::InformationGathered)).await?;
-    rita.request_checks(checks(id)).await?;
-    rita.transition_enquiry(to(id, EnquiryState::InformationGathered)).await?;
-    let wrong_rpc = rita.transition_enquiry(to(id, EnquiryState::DecisionRecorded)).await;
+    rita.enquiries.request_checks(checks(id)).await?;
+    rita.enquiries.request_checks(checks(id)).await?;
+    rita.frontdoor.transition_enquiry(to(id, EnquiryState::InformationGathered)).await?;
+    rita.enquiries.request_checks(checks(id)).await?;
+    rita.frontdoor.transition_enquiry(to(id, EnquiryState::InformationGathered)).await?;
+    let wrong_rpc = rita.frontdoor.transition_enquiry(to(id, EnquiryState::DecisionRecorded)).await;
     assert!(code(wrong_rpc, Code::InvalidArgument).message().contains("RecordDecision"));
-    let decided = maya.record_decision(decision(id, DecisionOutcome::Section47StrategyDiscussion)).await?.into_inner();
+    let decided =
+        maya.frontdoor.record_decision(decision(id, DecisionOutcome::Section47StrategyDiscussion)).await?.into_inner();
     assert_eq!(
         (decided.state(), decided.outcome(), decided.decided_by.as_str()),
         (
@@ -166,10 +173,13 @@ async fn the_workflow_runs_in_order_and_refuses_illegal_moves_and_non_managers(b
     );
     assert_eq!(decided.decision_reason, "Threshold met on the information gathered");
     // Decided: no revision, no further checks.
-    code(maya.record_decision(decision(id, DecisionOutcome::NoFurtherAction)).await, Code::FailedPrecondition);
-    code(rita.request_checks(checks(id)).await, Code::FailedPrecondition);
-    let closed = maya.close_enquiry(close(id)).await?.into_inner();
-    code(maya.close_enquiry(close(id)).await, Code::FailedPrecondition);
+    code(
+        maya.frontdoor.record_decision(decision(id, DecisionOutcome::NoFurtherAction)).await,
+        Code::FailedPrecondition,
+    );
+    code(rita.enquiries.request_checks(checks(id)).await, Code::FailedPrecondition);
+    let closed = maya.frontdoor.close_enquiry(close(id)).await?.into_inner();
+    code(maya.frontdoor.close_enquiry(close(id)).await, Code::FailedPrecondition);
 
     use EnquiryState::*;
     let moves: Vec<_> = closed.transitions.iter().map(|t| (t.from(), t.to())).collect();
@@ -190,7 +200,8 @@ async fn the_workflow_runs_in_order_and_refuses_illegal_moves_and_non_managers(b
     assert_eq!(actors[4..], ["maya-manager", "maya-manager"]);
     assert!(closed.transitions.windows(2).all(|w| parse(&w[0].at) <= parse(&w[1].at)));
 
-    let shown = rita.get_contact(pb::GetContactRequest { contact_id: created.contact_id }).await?.into_inner();
+    let shown =
+        rita.frontdoor.get_contact(pb::GetContactRequest { contact_id: created.contact_id }).await?.into_inner();
     assert_eq!(
         (shown.state(), shown.outcome(), shown.enquiry_id.as_str()),
         (Closed, DecisionOutcome::Section47StrategyDiscussion, id)
@@ -228,9 +239,9 @@ async fn triage_sets_the_deadline_from_the_calendar(backend: Backend) -> anyhow:
         ("2025-12-24T10:00:00Z", Level::Level1EarlyHelp, "2025-12-31T10:00:00Z", Rag::Green),
     ];
     for (received_at, level, deadline, rag) in cases {
-        let created = rita.create_contact(contact(NOAH, &[], received_at)).await?.into_inner();
+        let created = rita.frontdoor.create_contact(contact(NOAH, &[], received_at)).await?.into_inner();
         assert_eq!(parse(&created.received_at), parse(received_at));
-        let triaged = rita.triage_contact(triage(created.contact_id, level)).await?.into_inner();
+        let triaged = rita.frontdoor.triage_contact(triage(created.contact_id, level)).await?.into_inner();
         assert_eq!((parse(&triaged.deadline), triaged.rag(), triaged.level()), (parse(deadline), rag, level));
         assert_eq!(triaged.triaged_by, "spiffe://mash.local/user/rita-researcher");
     }
@@ -255,18 +266,18 @@ async fn a_contact_for_a_child_closed_within_twelve_months_is_a_re_referral(back
     if let Some(person) = by_name.subjects[0].person.as_mut() {
         (person.nhs_number, person.upn) = (String::new(), String::new());
     }
-    let again = rita.create_contact(by_name).await?.into_inner();
+    let again = rita.frontdoor.create_contact(by_name).await?.into_inner();
     assert_eq!((again.re_referral, again.re_referral_of), (true, earlier.contact_id));
     // Another child is not; nor is a contact received before the closure.
-    let other = rita.create_contact(contact(NOAH, &[(AMY, Relation::Sibling)], "")).await?.into_inner();
+    let other = rita.frontdoor.create_contact(contact(NOAH, &[(AMY, Relation::Sibling)], "")).await?.into_inner();
     assert_eq!((other.re_referral, other.re_referral_of), (false, 0));
     let before = rfc3339(parse(&earlier.closed_at) - Duration::minutes(1));
-    let backdated = rita.create_contact(contact(AMY, &[], &before)).await?.into_inner();
+    let backdated = rita.frontdoor.create_contact(contact(AMY, &[], &before)).await?.into_inner();
     assert!(!backdated.re_referral);
     // An open (undecided) referral is not a closed one.
-    let open = rita.create_contact(contact(ELLA, &[], "")).await?.into_inner();
-    rita.triage_contact(triage(open.contact_id, Level::Level1EarlyHelp)).await?;
-    assert!(!rita.create_contact(contact(ELLA, &[], "")).await?.into_inner().re_referral);
+    let open = rita.frontdoor.create_contact(contact(ELLA, &[], "")).await?.into_inner();
+    rita.frontdoor.triage_contact(triage(open.contact_id, Level::Level1EarlyHelp)).await?;
+    assert!(!rita.frontdoor.create_contact(contact(ELLA, &[], "")).await?.into_inner().re_referral);
     h.stop().await
 }
 
@@ -296,15 +307,15 @@ async fn the_report_gives_the_known_figures_of_a_small_dataset(backend: Backend)
     )
     .await?;
     // Level 2 undecided two days on (past its deadline), and one still in time.
-    let overdue = rita.create_contact(contact(ELLA, &[], &ago(2 * 24 * 60))).await?.into_inner();
-    rita.triage_contact(triage(overdue.contact_id, Level::Level2ChildInNeed)).await?;
-    let waiting = rita.create_contact(contact(EVIE, &[], &ago(60))).await?.into_inner();
-    rita.triage_contact(triage(waiting.contact_id, Level::Level2ChildInNeed)).await?;
+    let overdue = rita.frontdoor.create_contact(contact(ELLA, &[], &ago(2 * 24 * 60))).await?.into_inner();
+    rita.frontdoor.triage_contact(triage(overdue.contact_id, Level::Level2ChildInNeed)).await?;
+    let waiting = rita.frontdoor.create_contact(contact(EVIE, &[], &ago(60))).await?.into_inner();
+    rita.frontdoor.triage_contact(triage(waiting.contact_id, Level::Level2ChildInNeed)).await?;
     // Amy again after her closure: a re-referral; and one contact not triaged.
-    let again = rita.create_contact(contact(AMY, &[], "")).await?.into_inner();
+    let again = rita.frontdoor.create_contact(contact(AMY, &[], "")).await?.into_inner();
     assert!(again.re_referral);
-    rita.triage_contact(triage(again.contact_id, Level::Level1EarlyHelp)).await?;
-    rita.create_contact(contact(JADE, &[], "")).await?;
+    rita.frontdoor.triage_contact(triage(again.contact_id, Level::Level1EarlyHelp)).await?;
+    rita.frontdoor.create_contact(contact(JADE, &[], "")).await?;
 
     let today = now.date();
     let request = pb::GetReportRequest {
@@ -312,10 +323,11 @@ async fn the_report_gives_the_known_figures_of_a_small_dataset(backend: Backend)
         to: (today + Duration::days(1)).to_string(),
         as_of: String::new(),
     };
-    code(rita.get_report(request.clone()).await, Code::PermissionDenied);
+    code(rita.frontdoor.get_report(request.clone()).await, Code::PermissionDenied);
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let report = ian.get_report(request.clone()).await?.into_inner();
-    let same = maya.get_report(pb::GetReportRequest { as_of: report.as_of.clone(), ..request }).await?.into_inner();
+    let report = ian.frontdoor.get_report(request.clone()).await?.into_inner();
+    let same =
+        maya.frontdoor.get_report(pb::GetReportRequest { as_of: report.as_of.clone(), ..request }).await?.into_inner();
     assert_eq!((same.contacts, same.decided, same.past_deadline.len()), (report.contacts, report.decided, 1));
 
     assert_eq!((report.contacts, report.untriaged, report.decided), (5, 1, 2));
@@ -340,7 +352,7 @@ async fn the_report_gives_the_known_figures_of_a_small_dataset(backend: Backend)
 
     // As of before anything arrived, nothing has happened yet.
     let earlier = pb::GetReportRequest { as_of: rfc3339(now - Duration::days(10)), ..request_for(today) };
-    let empty = ian.get_report(earlier).await?.into_inner();
+    let empty = ian.frontdoor.get_report(earlier).await?.into_inner();
     assert_eq!((empty.contacts, empty.decided, empty.past_deadline.len()), (0, 0, 0));
     h.stop().await
 }
@@ -380,7 +392,7 @@ async fn bad_input_is_rejected_and_nothing_is_written(backend: Backend) -> anyho
         (pb::CreateContactRequest { received_at: future, ..good() }, "received_at"),
     ];
     for (request, field) in cases {
-        let status = code(rita.create_contact(request).await, Code::InvalidArgument);
+        let status = code(rita.frontdoor.create_contact(request).await, Code::InvalidArgument);
         assert!(status.message().starts_with(field), "{field}: {}", status.message());
     }
     for table in ["contacts", "contact_children"] {
@@ -388,39 +400,48 @@ async fn bad_input_is_rejected_and_nothing_is_written(backend: Backend) -> anyho
     }
     // A member of the public may stay anonymous.
     let anonymous = edit(|r| (r.referrer_kind, r.referrer) = (ReferrerKind::MemberOfPublic.into(), String::new()));
-    let created = rita.create_contact(anonymous).await?.into_inner();
+    let created = rita.frontdoor.create_contact(anonymous).await?.into_inner();
 
     let mut no_level = triage(created.contact_id, Level::Unspecified);
-    code(rita.triage_contact(no_level.clone()).await, Code::InvalidArgument);
+    code(rita.frontdoor.triage_contact(no_level.clone()).await, Code::InvalidArgument);
     no_level.level = Level::Level2ChildInNeed.into();
     no_level.reason = "  ".into();
-    code(rita.triage_contact(no_level).await, Code::InvalidArgument);
-    code(rita.triage_contact(triage(0, Level::Level2ChildInNeed)).await, Code::InvalidArgument);
-    code(rita.triage_contact(triage(created.contact_id + 100, Level::Level2ChildInNeed)).await, Code::NotFound);
-    let shown = rita.get_contact(pb::GetContactRequest { contact_id: created.contact_id }).await?.into_inner();
+    code(rita.frontdoor.triage_contact(no_level).await, Code::InvalidArgument);
+    code(rita.frontdoor.triage_contact(triage(0, Level::Level2ChildInNeed)).await, Code::InvalidArgument);
+    code(
+        rita.frontdoor.triage_contact(triage(created.contact_id + 100, Level::Level2ChildInNeed)).await,
+        Code::NotFound,
+    );
+    let shown =
+        rita.frontdoor.get_contact(pb::GetContactRequest { contact_id: created.contact_id }).await?.into_inner();
     assert_eq!((shown.level(), shown.deadline.as_str()), (Level::Unspecified, ""));
 
-    rita.triage_contact(triage(created.contact_id, Level::Level2ChildInNeed)).await?;
-    let enquiry = rita.open_enquiry_from_contact(from_contact(created.contact_id)).await?.into_inner();
+    rita.frontdoor.triage_contact(triage(created.contact_id, Level::Level2ChildInNeed)).await?;
+    let enquiry = rita.frontdoor.create_enquiry_from_contact(from_contact(created.contact_id)).await?.into_inner();
     let id = enquiry.enquiry_id.as_str();
-    rita.request_checks(checks(id)).await?;
-    rita.transition_enquiry(to(id, EnquiryState::InformationGathered)).await?;
+    rita.enquiries.request_checks(checks(id)).await?;
+    rita.frontdoor.transition_enquiry(to(id, EnquiryState::InformationGathered)).await?;
     let mut maya = h.system.broker_as("maya-manager").await?;
-    code(maya.record_decision(decision(id, DecisionOutcome::Unspecified)).await, Code::InvalidArgument);
+    code(maya.frontdoor.record_decision(decision(id, DecisionOutcome::Unspecified)).await, Code::InvalidArgument);
     let mut no_reason = decision(id, DecisionOutcome::EarlyHelp);
     no_reason.reason = String::new();
-    code(maya.record_decision(no_reason).await, Code::InvalidArgument);
-    code(rita.transition_enquiry(to(id, EnquiryState::Unspecified)).await, Code::InvalidArgument);
+    code(maya.frontdoor.record_decision(no_reason).await, Code::InvalidArgument);
+    code(rita.frontdoor.transition_enquiry(to(id, EnquiryState::Unspecified)).await, Code::InvalidArgument);
     let request = pb::GetEnquiryWorkflowRequest { enquiry_id: id.into() };
-    assert_eq!(rita.get_enquiry_workflow(request).await?.into_inner().state(), EnquiryState::InformationGathered);
+    assert_eq!(
+        rita.frontdoor.get_enquiry_workflow(request).await?.into_inner().state(),
+        EnquiryState::InformationGathered
+    );
     assert_eq!(h.count("broker", "enquiry_decisions").await?, 0);
 
     let mut ian = h.system.broker_as("ian-ig").await?;
     let report = |from: &str, to: &str| pb::GetReportRequest { from: from.into(), to: to.into(), as_of: String::new() };
-    code(ian.get_report(report("2026-02-01", "2026-01-01")).await, Code::InvalidArgument);
-    code(ian.get_report(report("2026-13-01", "2026-12-01")).await, Code::InvalidArgument);
+    code(ian.frontdoor.get_report(report("2026-02-01", "2026-01-01")).await, Code::InvalidArgument);
+    code(ian.frontdoor.get_report(report("2026-13-01", "2026-12-01")).await, Code::InvalidArgument);
     code(
-        ian.get_report(pb::GetReportRequest { as_of: "noon".into(), ..report("2026-01-01", "2026-02-01") }).await,
+        ian.frontdoor
+            .get_report(pb::GetReportRequest { as_of: "noon".into(), ..report("2026-01-01", "2026-02-01") })
+            .await,
         Code::InvalidArgument,
     );
     h.stop().await

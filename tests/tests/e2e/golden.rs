@@ -16,7 +16,7 @@ use mash_system::demo::{self, AMY, CONNOR, JADE};
 on_both_backends!(redacted_output_at_each_level_matches_the_golden_files);
 
 /// The results with the random subject ids replaced by relations.
-fn render(enquiry: &pb::Enquiry, results: &pb::CheckResults) -> String {
+fn render(enquiry: &pb::Enquiry, results: &pb::RequestChecksResponse) -> String {
     let relation = |id: &str| {
         let subject = enquiry.subjects.iter().find(|s| s.subject_id == id);
         subject.map_or("unknown", |s| s.relation().as_str_name())
@@ -61,8 +61,8 @@ async fn redacted_output_at_each_level_matches_the_golden_files(backend: Backend
             subject(JADE, Relation::ParentOrCarer),
             subject(CONNOR, Relation::OtherAdult),
         ];
-        let opened = rita.open_enquiry(enquiry(level, household)).await?.into_inner();
-        let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+        let opened = rita.enquiries.create_enquiry(enquiry(level, household)).await?.into_inner();
+        let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
         let actual = render(&opened, &results);
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden").join(name);
         if std::env::var_os("MASH_BLESS").is_some() {

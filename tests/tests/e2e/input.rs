@@ -15,6 +15,7 @@ on_both_backends!(
     bad_check_requests_are_rejected_naming_the_field,
     a_bulk_push_stores_the_good_rows_and_reports_each_bad_one,
     pushes_are_idempotent_on_record_id_and_version,
+    undecodable_requests_are_invalid_argument_and_long_ids_are_not_echoed_whole,
 );
 
 fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, field: &str, problem: &str) {
@@ -35,7 +36,7 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
             vec![pb::EnquirySubject { person: Some(person), relation: Relation::Child.into(), ..Default::default() }],
         )
     };
-    let cases: Vec<(pb::OpenEnquiryRequest, &str, &str)> = vec![
+    let cases: Vec<(pb::CreateEnquiryRequest, &str, &str)> = vec![
         (with_child(|p| p.nhs_number = "9434765918".into()), "subjects[0].person.nhs_number", "check digit"),
         (with_child(|p| p.upn = "A801200001001".into()), "subjects[0].person.upn", "check letter"),
         (with_child(|p| p.date_of_birth = "2999-01-01".into()), "subjects[0].person.date_of_birth", "in the future"),
@@ -44,7 +45,7 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
         (enquiry(Level::Unspecified, vec![subject(AMY, Relation::Child)]), "level", "required"),
         (enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Sibling)]), "subjects", "exactly one"),
         (
-            pb::OpenEnquiryRequest {
+            pb::CreateEnquiryRequest {
                 purpose: "x".repeat(70_000),
                 ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])
             },
@@ -52,7 +53,7 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
             "the limit is 65536",
         ),
         (
-            pb::OpenEnquiryRequest {
+            pb::CreateEnquiryRequest {
                 purpose: "x".repeat(5_000_000),
                 ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])
             },
@@ -61,7 +62,7 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
         ),
     ];
     for (request, field, problem) in cases {
-        assert_invalid(rita.open_enquiry(request).await, field, problem);
+        assert_invalid(rita.enquiries.create_enquiry(request).await, field, problem);
     }
     assert_eq!(h.count("broker", "enquiries").await?, 0);
     assert_eq!(h.count("broker", "subjects").await?, 0);
@@ -71,21 +72,27 @@ async fn bad_enquiries_are_rejected_naming_the_field_and_nothing_is_stored(backe
 async fn bad_check_requests_are_rejected_naming_the_field(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened =
-        rita.open_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(NOAH, Relation::Child)])).await?.into_inner();
+    let opened = rita
+        .enquiries
+        .create_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(NOAH, Relation::Child)]))
+        .await?
+        .into_inner();
     let mut unknown_agency = checks(&opened.enquiry_id);
     unknown_agency.agencies = vec!["police".into(), "probation".into()];
-    assert_invalid(rita.request_checks(unknown_agency).await, "agencies[1]", "unknown agency");
+    assert_invalid(rita.enquiries.request_checks(unknown_agency).await, "agencies[1]", "unknown agency");
     let mut stranger = checks(&opened.enquiry_id);
     stranger.subject_ids = vec!["00000000-0000-4000-8000-000000000000".into()];
-    assert_invalid(rita.request_checks(stranger).await, "subject_ids[0]", "not a subject");
-    assert_invalid(rita.request_checks(checks("not-an-id")).await, "enquiry_id", "UUID");
-    let missing =
-        rita.request_checks(checks("00000000-0000-4000-8000-000000000000")).await.expect_err("no such enquiry");
+    assert_invalid(rita.enquiries.request_checks(stranger).await, "subject_ids[0]", "not a subject");
+    assert_invalid(rita.enquiries.request_checks(checks("not-an-id")).await, "enquiry_id", "UUID");
+    let missing = rita
+        .enquiries
+        .request_checks(checks("00000000-0000-4000-8000-000000000000"))
+        .await
+        .expect_err("no such enquiry");
     assert_eq!(missing.code(), Code::NotFound);
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let bad_filter = pb::SearchLogRequest { agency: "probation".into(), ..Default::default() };
-    assert_invalid(ian.search_log(bad_filter).await, "agency", "unknown agency");
+    let bad_filter = pb::SearchLogEntriesRequest { agency: "probation".into(), ..Default::default() };
+    assert_invalid(ian.log.search_log_entries(bad_filter).await, "agency", "unknown agency");
     assert_eq!(h.count("broker", "disclosure_log").await?, 0, "rejected requests disclose nothing");
     h.stop().await
 }
@@ -125,7 +132,7 @@ async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Back
         good[2].clone(),
     ];
 
-    let mut feed = h.system.feed_as(Agency::POLICE, "agency-police").await?;
+    let mut feed = h.system.feed_ingest_as(Agency::POLICE, "agency-police").await?;
     let summary = feed.push(tokio_stream::iter(rows)).await?.into_inner();
     assert_eq!((summary.received, summary.stored, summary.unchanged), (8, 3, 0));
     let rejected: Vec<(u64, &str, &str)> =
@@ -147,7 +154,7 @@ async fn a_bulk_push_stores_the_good_rows_and_reports_each_bad_one(backend: Back
 
 async fn pushes_are_idempotent_on_record_id_and_version(backend: Backend) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
-    let mut feed = h.system.feed_as(Agency::EDUCATION, "agency-education").await?;
+    let mut feed = h.system.feed_ingest_as(Agency::EDUCATION, "agency-education").await?;
     let rows = demo::records(Agency::EDUCATION);
     let n = rows.len() as u64;
     assert!(n >= 4);
@@ -164,5 +171,58 @@ async fn pushes_are_idempotent_on_record_id_and_version(backend: Backend) -> any
     assert!(feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
     assert!(!feed.delete(pb::DeleteRequest { record_id: "E-3001".into() }).await?.into_inner().deleted);
     assert_eq!(h.count("feed-education", "records").await?, n as i64 - 1);
+    h.stop().await
+}
+
+/// Protobuf that does not decode as a `GetEnquiryRequest`: its field 1 is a
+/// string, sent here as a varint.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotAGetEnquiryRequest {
+    #[prost(uint64, tag = "1")]
+    enquiry_id: u64,
+}
+
+async fn undecodable_requests_are_invalid_argument_and_long_ids_are_not_echoed_whole(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    let tls = h.system.tls_as("rita-researcher")?;
+    let mut grpc =
+        tonic::client::Grpc::new(mash_transport::connect(&format!("https://{}", h.system.broker), &tls).await?);
+    grpc.ready().await?;
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/mash.v1.EnquiryService/GetEnquiry");
+    let codec = mash_proto::codec::Codec::<NotAGetEnquiryRequest, pb::Enquiry>::default();
+    let status = grpc
+        .unary(tonic::Request::new(NotAGetEnquiryRequest { enquiry_id: 7 }), path, codec)
+        .await
+        .expect_err("does not decode");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().starts_with("request"), "{}", status.message());
+
+    let mut gatekeeper = h.system.broker_as("police-gatekeeper").await?;
+    let long = "h".repeat(10_000);
+    let decide =
+        pb::DecideHoldRequest { hold_id: long.clone(), decision: pb::HoldDecision::Release.into(), reason: "r".into() };
+    let status = gatekeeper.holds.decide_hold(decide).await.expect_err("no such hold");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().len() < 100, "echoed whole: {} bytes", status.message().len());
+    let info = tonic_types::StatusExt::get_details_error_info(&status).expect("ErrorInfo");
+    assert_eq!(info.reason, "HOLD_NOT_FOUND");
+
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let over = pb::CreateEnquiryRequest {
+        purpose: "x".repeat(70_000),
+        ..enquiry(Level::Level1EarlyHelp, vec![subject(AMY, Relation::Child)])
+    };
+    let status = rita.enquiries.create_enquiry(over).await.expect_err("over the limit");
+    let bad = tonic_types::StatusExt::get_details_bad_request(&status).expect("BadRequest");
+    assert_eq!(bad.field_violations[0].field, "request");
+    let opened =
+        rita.enquiries.create_enquiry(enquiry(Level::Level2ChildInNeed, vec![subject(NOAH, Relation::Child)])).await?;
+    let mut check = checks(&opened.into_inner().enquiry_id);
+    check.agencies = vec![long];
+    let status = rita.enquiries.request_checks(check).await.expect_err("no such agency");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().len() < 200, "echoed whole: {} bytes", status.message().len());
     h.stop().await
 }

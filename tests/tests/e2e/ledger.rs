@@ -24,12 +24,13 @@ async fn logged_checks(h: &Harness) -> anyhow::Result<(u64, u64)> {
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let household = vec![subject(AMY, Relation::Child), subject(JADE, Relation::ParentOrCarer)];
-    let first = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
-    rita.request_checks(checks(&first.enquiry_id)).await?;
+    let first = rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    rita.enquiries.request_checks(checks(&first.enquiry_id)).await?;
     let early = h.system.broker_log.ledger().checkpoint().await?.context("a first checkpoint")?;
     for (level, child) in [(Level::Level1EarlyHelp, AMY), (Level::Level2ChildInNeed, NOAH)] {
-        let opened = rita.open_enquiry(enquiry(level, vec![subject(child, Relation::Child)])).await?.into_inner();
-        rita.request_checks(checks(&opened.enquiry_id)).await?;
+        let opened =
+            rita.enquiries.create_enquiry(enquiry(level, vec![subject(child, Relation::Child)])).await?.into_inner();
+        rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?;
     }
     let late = h.system.broker_log.ledger().checkpoint().await?.context("a second checkpoint")?;
     Ok((early.checkpoint.size, late.checkpoint.size))
@@ -62,13 +63,13 @@ async fn proofs_check_against_signed_checkpoints_and_forgeries_fail(backend: Bac
     let (early, late) = logged_checks(&h).await?;
     let key = pinned_key(&h)?;
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let latest = to_checkpoint(&ian.get_checkpoint(pb::GetCheckpointRequest { size: 0 }).await?.into_inner())?;
-    let first = to_checkpoint(&ian.get_checkpoint(pb::GetCheckpointRequest { size: early }).await?.into_inner())?;
+    let latest = to_checkpoint(&ian.log.get_checkpoint(pb::GetCheckpointRequest { size: 0 }).await?.into_inner())?;
+    let first = to_checkpoint(&ian.log.get_checkpoint(pb::GetCheckpointRequest { size: early }).await?.into_inner())?;
     assert_eq!((first.checkpoint.size, latest.checkpoint.size), (early, late));
     mash_ledger::verify_checkpoint(&latest, &key)?;
 
     for seq in 1..=latest.checkpoint.size {
-        let proof = ian.get_inclusion_proof(pb::InclusionProofRequest { seq, tree_size: 0 }).await?.into_inner();
+        let proof = ian.log.get_inclusion_proof(pb::GetInclusionProofRequest { seq, tree_size: 0 }).await?.into_inner();
         let leaf: [u8; 32] = proof.leaf_hash.as_slice().try_into()?;
         let path = hashes(&proof.path)?;
         mash_ledger::verify_inclusion(&leaf, seq - 1, proof.tree_size, &path, &latest.checkpoint.root)?;
@@ -81,8 +82,8 @@ async fn proofs_check_against_signed_checkpoints_and_forgeries_fail(backend: Bac
             );
         }
     }
-    let request = pb::ConsistencyProofRequest { old_size: early, new_size: late };
-    let consistency = ian.get_consistency_proof(request).await?.into_inner();
+    let request = pb::GetConsistencyProofRequest { old_size: early, new_size: late };
+    let consistency = ian.log.get_consistency_proof(request).await?.into_inner();
     let (old, new) = (&first.checkpoint.root, &latest.checkpoint.root);
     mash_ledger::verify_consistency(early, late, old, new, &hashes(&consistency.path)?)?;
 
@@ -95,7 +96,7 @@ async fn proofs_check_against_signed_checkpoints_and_forgeries_fail(backend: Bac
     // Only information governance reads proofs.
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let refused =
-        rita.get_inclusion_proof(pb::InclusionProofRequest { seq: 1, tree_size: 0 }).await.expect_err("IG only");
+        rita.log.get_inclusion_proof(pb::GetInclusionProofRequest { seq: 1, tree_size: 0 }).await.expect_err("IG only");
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
     h.stop().await
 }
@@ -160,7 +161,7 @@ async fn verify_names_each_kind_of_tampering(backend: Backend) -> anyhow::Result
         assert!(finding.message.contains(says), "{what}: {}", finding.message);
         // The same answer through the API.
         let mut ian = h.system.broker_as("ian-ig").await?;
-        let report = ian.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
+        let report = ian.log.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
         assert!(!report.intact && report.finding == finding.message, "{what}");
         h.stop().await?;
     }
@@ -171,7 +172,7 @@ async fn an_exported_log_verifies_offline_and_an_edited_export_does_not(backend:
     let h = Harness::start(backend).await?;
     let (_, late) = logged_checks(&h).await?;
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let mut stream = ian.export_log(pb::ExportLogRequest {}).await?.into_inner();
+    let mut stream = ian.log.export_log(pb::ExportLogRequest {}).await?.into_inner();
     let mut export = String::new();
     while let Some(chunk) = stream.message().await? {
         export.push_str(&chunk.lines);
@@ -196,17 +197,17 @@ async fn ig_sees_exactly_what_was_shown_until_it_is_purged(backend: Backend) -> 
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let household = vec![subject(AMY, Relation::Child), subject(JADE, Relation::ParentOrCarer)];
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
-    let results = rita.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
+    let opened = rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    let results = rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?.into_inner();
     let returned: Vec<&pb::DisclosedItem> =
         results.agencies.iter().flat_map(|a| &a.subjects).flat_map(|s| &s.items).collect();
 
     let mut ian = h.system.broker_as("ian-ig").await?;
-    let search = pb::SearchLogRequest { enquiry_id: opened.enquiry_id.clone(), ..Default::default() };
-    let entries = ian.search_log(search).await?.into_inner().entries;
+    let search = pb::SearchLogEntriesRequest { enquiry_id: opened.enquiry_id.clone(), ..Default::default() };
+    let entries = ian.log.search_log_entries(search).await?.into_inner().entries;
     let mut disclosed = 0;
     for entry in entries.iter().filter(|e| e.outcome() != pb::Outcome::LogSearched) {
-        let content = ian.get_disclosed_content(pb::DisclosedContentRequest { seq: entry.seq }).await;
+        let content = ian.log.get_disclosed_content(pb::GetDisclosedContentRequest { seq: entry.seq }).await;
         if entry.outcome() == pb::Outcome::Refused {
             assert_eq!(content.expect_err("a refusal showed nothing").code(), tonic::Code::NotFound);
             continue;
@@ -222,13 +223,13 @@ async fn ig_sees_exactly_what_was_shown_until_it_is_purged(backend: Backend) -> 
         assert_eq!(digest, entry.content_digest, "entry {}", entry.seq);
     }
     assert_eq!(disclosed, returned.len());
-    let refused = rita.get_disclosed_content(pb::DisclosedContentRequest { seq: 1 }).await.expect_err("IG only");
+    let refused = rita.log.get_disclosed_content(pb::GetDisclosedContentRequest { seq: 1 }).await.expect_err("IG only");
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
 
     // With a retention period of zero, everything is past it.
-    let purge = ian.purge_expired_content(pb::PurgeRequest {}).await?.into_inner();
+    let purge = ian.log.purge_expired_content(pb::PurgeExpiredContentRequest {}).await?.into_inner();
     assert_eq!(purge.purged as usize, disclosed);
-    let gone = ian.get_disclosed_content(pb::DisclosedContentRequest { seq: 1 }).await.expect_err("purged");
+    let gone = ian.log.get_disclosed_content(pb::GetDisclosedContentRequest { seq: 1 }).await.expect_err("purged");
     assert_eq!(gone.code(), tonic::Code::NotFound);
     h.system.broker_log.ledger().checkpoint().await?;
     assert!(h.system.broker_log.verify().await?.is_ok(), "the log still verifies without the content");
@@ -240,11 +241,11 @@ async fn a_purge_removes_content_recorded_before_its_cutoff_and_keeps_the_rest(b
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let household = vec![subject(AMY, Relation::Child), subject(JADE, Relation::ParentOrCarer)];
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
-    rita.request_checks(checks(&opened.enquiry_id)).await?;
+    let opened = rita.enquiries.create_enquiry(enquiry(Level::Level3ChildProtection, household)).await?.into_inner();
+    rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?;
     // The second check's entries are recorded strictly later than the first's.
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    rita.request_checks(checks(&opened.enquiry_id)).await?;
+    rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?;
 
     let log = &h.system.broker_log;
     let entries = log.entries().await?;

@@ -14,4 +14,5 @@ mod ledger;
 mod log_search;
 mod matching;
 mod metrics;
+mod reflection;
 mod refusals;

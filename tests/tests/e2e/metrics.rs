@@ -33,20 +33,21 @@ async fn a_scrape_after_a_check_counts_it_and_names_no_one(backend: Backend) -> 
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
     let opened = rita
-        .open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)]))
+        .enquiries
+        .create_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)]))
         .await?
         .into_inner();
-    rita.request_checks(checks(&opened.enquiry_id)).await?;
+    rita.enquiries.request_checks(checks(&opened.enquiry_id)).await?;
 
     let response = scrape().await?;
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     for expected in [
-        r#"mash_grpc_requests_total{service="broker",method="RequestChecks",code="Ok"}"#,
+        r#"mash_grpc_requests_total{service="mash.v1.EnquiryService",method="RequestChecks",code="Ok"}"#,
         r#"mash_check_agency_results_total{agency="police",status="found"}"#,
         "mash_log_commit_duration_seconds_bucket",
         "mash_log_head_seq",
         "mash_policy_info{version=\"sha256:",
-        r#"mash_grpc_requests_total{service="feed",method="Search",code="Ok"}"#,
+        r#"mash_grpc_requests_total{service="mash.v1.FeedSearch",method="Search",code="Ok"}"#,
         r#"mash_feed_push_records_total{agency="police",result="stored"}"#,
         r#"mash_check_phase_duration_seconds_count{phase="prepare"}"#,
         r#"mash_check_phase_duration_seconds_count{phase="fan_out"}"#,

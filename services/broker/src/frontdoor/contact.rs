@@ -8,13 +8,13 @@ use crate::enquiry::Subject;
 
 const MAX_SUBJECTS: usize = 20;
 const MAX_REFERRER_CHARS: usize = 200;
-pub(super) const MAX_REASON_CHARS: usize = 1000;
+pub(crate) const MAX_REASON_CHARS: usize = 1000;
 /// A contact written up a little after it arrived is normal; one "received"
 /// in the future is a clock or typing error.
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 /// The text of a contact as it arrives, before parsing.
-pub(super) struct ContactInput<'a> {
+pub(crate) struct ContactInput<'a> {
     pub referrer_kind: Option<ReferrerKind>,
     pub referrer: &'a str,
     pub concerns: Vec<ConcernCategory>,
@@ -26,7 +26,7 @@ pub(super) struct ContactInput<'a> {
 }
 
 /// A valid contact, not yet stored.
-pub(super) struct NewContact {
+pub(crate) struct NewContact {
     pub received_at: OffsetDateTime,
     pub referrer_kind: ReferrerKind,
     pub referrer: String,
@@ -103,7 +103,7 @@ fn subjects(raw: Vec<(Option<Relation>, Option<PersonInput<'_>>)>) -> Result<Vec
 }
 
 /// The triage of a contact: its level, why, and the deadline it set.
-pub(super) struct Triage {
+pub(crate) struct Triage {
     pub level: Level,
     pub reason: String,
     pub by: String,
@@ -112,7 +112,7 @@ pub(super) struct Triage {
 }
 
 /// A contact as stored, with where its enquiry stands.
-pub(super) struct Contact {
+pub(crate) struct Contact {
     pub id: ContactId,
     pub received_at: OffsetDateTime,
     pub recorded_by: String,
@@ -131,7 +131,7 @@ pub(super) struct Contact {
 }
 
 /// A decision's or triage's reason: required, bounded, trimmed.
-pub(super) fn reason(raw: &str) -> Result<&str, DomainError> {
+pub(crate) fn reason(raw: &str) -> Result<&str, DomainError> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(DomainError::invalid("reason", "is required: say why, for the record"));

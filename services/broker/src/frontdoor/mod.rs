@@ -5,16 +5,18 @@
 //! - `contact`: a contact as parsed at the edge and as stored.
 //! - `store`: contacts, transitions and decisions in the broker's database;
 //!   subjects, the referrer and every reason sealed at rest.
-//! - `service`: the gRPC handlers, as `impl BrokerService` blocks.
+//! - `workflow`: an enquiry's moves, for the front door's handlers
+//!   (`api::frontdoor`) and for a check.
 //! - `wire`: wire enums to front-door codes and back.
 //!
 //! An enquiry's state lives only in the database (`enquiries.state`), never in
 //! the `EnquiryStore` cache: the cached `Enquiry` stays immutable, so the
 //! cache never goes stale, and every move reads and compares the stored state.
 
-mod contact;
-mod service;
+pub(crate) mod contact;
 mod store;
-mod wire;
+pub(crate) mod wire;
+mod workflow;
 
-pub(crate) use store::FrontDoorStore;
+pub(crate) use store::{FrontDoorStore, Workflow};
+pub(crate) use workflow::{advance, record_checks_requested, refused};

@@ -50,7 +50,7 @@ struct SealedSubject {
 }
 
 /// A manager's decision on an enquiry.
-pub(super) struct Decision {
+pub(crate) struct Decision {
     pub outcome: Outcome,
     pub reason: String,
     pub by: String,
@@ -58,7 +58,7 @@ pub(super) struct Decision {
 }
 
 /// Where an enquiry stands, and how it got there.
-pub(super) struct Workflow {
+pub(crate) struct Workflow {
     pub enquiry_id: EnquiryId,
     pub contact_id: Option<ContactId>,
     pub state: EnquiryState,
@@ -95,7 +95,7 @@ impl FrontDoorStore {
     /// Stores a new contact, flagged as a re-referral of the child's most
     /// recently closed contact in the previous 12 months, if any. The lookup
     /// and every insert are one transaction.
-    pub(super) async fn insert(
+    pub(crate) async fn insert(
         &self,
         contact: &NewContact,
         recorded_by: &Identity,
@@ -190,7 +190,7 @@ impl FrontDoorStore {
     }
 
     /// Records the triage of an untriaged contact; false if it was already triaged (or is absent).
-    pub(super) async fn triage(&self, id: ContactId, triage: &Triage) -> Result<bool, BrokerError> {
+    pub(crate) async fn triage(&self, id: ContactId, triage: &Triage) -> Result<bool, BrokerError> {
         let sealed = self.keys.seal(triage_aad(id).as_bytes(), triage.reason.as_bytes());
         let done = sqlx::query(
             "UPDATE contacts SET level = $1, deadline = $2, triaged_by = $3, triaged_at = $4, triage_key_id = $5, triage_reason = $6 \
@@ -208,7 +208,7 @@ impl FrontDoorStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn get(&self, id: ContactId) -> Result<Option<Contact>, BrokerError> {
+    pub(crate) async fn get(&self, id: ContactId) -> Result<Option<Contact>, BrokerError> {
         let row = sqlx::query(
             "SELECT c.*, e.state AS enquiry_state FROM contacts c \
              LEFT JOIN enquiries e ON e.enquiry_id = c.enquiry_id WHERE c.contact_id = $1",
@@ -232,7 +232,7 @@ impl FrontDoorStore {
     /// `transition.from` (false if another call moved it first). The state,
     /// the transition record, the decision and the contact's copy of them are
     /// written in one transaction.
-    pub(super) async fn apply(
+    pub(crate) async fn apply(
         &self,
         enquiry_id: EnquiryId,
         transition: &Transition,
@@ -312,7 +312,7 @@ impl FrontDoorStore {
         Ok(true)
     }
 
-    pub(super) async fn workflow(&self, enquiry_id: EnquiryId) -> Result<Option<Workflow>, BrokerError> {
+    pub(crate) async fn workflow(&self, enquiry_id: EnquiryId) -> Result<Option<Workflow>, BrokerError> {
         let id = enquiry_id.to_string();
         let Some(state) = self.state(enquiry_id).await? else { return Ok(None) };
         let contact = sqlx::query("SELECT contact_id FROM contacts WHERE enquiry_id = $1")
@@ -358,7 +358,7 @@ impl FrontDoorStore {
     /// `as_of`, and every earlier one still undecided with its deadline passed
     /// as of then (the report's "past deadline" looks beyond the period); and
     /// how many contacts in the period are not triaged yet.
-    pub(super) async fn report_records(
+    pub(crate) async fn report_records(
         &self,
         period: &Period,
         as_of: OffsetDateTime,

@@ -2,16 +2,23 @@
 //! logged before it takes effect; later checks of the enquiry then treat the
 //! record as a match and disclose it as the policy allows.
 
-use mash_domain::{DomainError, Identity};
-use mash_policy::{Action, access::Scope};
+use mash_domain::DomainError;
+use mash_policy::Action;
 use mash_proto::v1 as pb;
 
-use crate::{BrokerError, check::digest, gatekeeper::reason, log::NewEntry, service::BrokerService};
+use super::{enquiries::EnquiryApi, holds::reason};
+use crate::{
+    BrokerError,
+    authz::Call,
+    check::digest,
+    error::{Conflict, Missing},
+    log::NewEntry,
+};
 
-impl BrokerService {
+impl EnquiryApi {
     pub(crate) async fn confirm_match(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::ConfirmMatchRequest,
     ) -> Result<pb::ConfirmMatchResponse, BrokerError> {
         let reason = reason(&request.reason)?;
@@ -19,15 +26,20 @@ impl BrokerService {
         if candidate_id.is_empty() {
             return Err(DomainError::invalid("candidate_id", "is required").into());
         }
-        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryCheck, scope, Some(enquiry.as_ref())).await?;
-        let candidate = self
-            .candidates
-            .get(enquiry.enquiry_id, candidate_id)
-            .await?
-            .ok_or_else(|| BrokerError::NotFound(format!("no possible match {candidate_id} in this enquiry")))?;
-        let already = || BrokerError::FailedPrecondition(format!("possible match {candidate_id} is already confirmed"));
+        let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+        call.require_on(Action::EnquiryCheck, &enquiry).await?;
+        let candidate = self.candidates.get(enquiry.enquiry_id, candidate_id).await?.ok_or_else(|| {
+            BrokerError::NotFound(
+                Missing::PossibleMatch,
+                format!("no possible match {} in this enquiry", mash_domain::echo(candidate_id)),
+            )
+        })?;
+        let already = || {
+            BrokerError::FailedPrecondition(
+                Conflict::MatchAlreadyConfirmed,
+                format!("possible match {candidate_id} is already confirmed"),
+            )
+        };
         if !candidate.confirmed_by.is_empty() {
             return Err(already());
         }
@@ -36,16 +48,16 @@ impl BrokerService {
             outcome: "match-confirmed".into(),
             tier: "none".into(),
             reason: format!("possible match {candidate_id} confirmed; reason sha256:{}", digest(reason.as_bytes())),
-            ..self.record_entry(&caller, &enquiry, &candidate.subject_id, candidate.agency, &candidate.record_ref)
+            ..call.record_entry(&enquiry, &candidate.subject_id, candidate.agency, &candidate.record_ref)
         };
         self.log.append(vec![entry]).await?;
         let confirmed_at = crate::now_rfc3339();
-        if !self.candidates.confirm(candidate_id, &caller, &confirmed_at, reason).await? {
+        if !self.candidates.confirm(candidate_id, &call.caller, &confirmed_at, reason).await? {
             return Err(already());
         }
         Ok(pb::ConfirmMatchResponse {
             candidate_id: candidate_id.to_owned(),
-            confirmed_by: caller.to_string(),
+            confirmed_by: call.caller.to_string(),
             confirmed_at,
         })
     }

@@ -2,23 +2,36 @@
 //! sent from an enquiry, and each agency's queue (poll, subscribe, ack).
 //! The queue itself is `outbox`.
 
-use std::{collections::HashSet, pin::Pin, time::Duration};
+use std::{collections::HashSet, pin::Pin, sync::Arc, time::Duration};
 
 use futures::Stream;
-use mash_domain::{Agency, ConsentState, DomainError, Identity, Level, Relation};
-use mash_policy::{Action, access::Scope};
+use mash_domain::{Agency, ConsentState, DomainError, Level, Relation};
+use mash_policy::Action;
 use mash_proto::v1 as pb;
 use prost::Message;
 use tonic::Status;
 
+use tonic::{Request, Response};
+
 use crate::{
-    BrokerError, MAX_MESSAGE_BYTES,
+    BrokerError,
+    authz::{Authz, Call},
     check::{digest, shown_content},
-    log::Delivery,
+    error::Conflict,
+    frontdoor::FrontDoorStore,
+    log::{Delivery, DisclosureLog},
     outbox::{MAX_BATCH, Outbox},
-    service::BrokerService,
     wire::person_to_wire,
 };
+
+pub(crate) struct QueueApi {
+    pub(crate) authz: Authz,
+    pub(crate) outbox: Outbox,
+    /// A closed enquiry shares nothing; Operation Encompass waits for a school day.
+    pub(crate) frontdoor: Arc<FrontDoorStore>,
+    /// A share is logged, and queued, in one transaction.
+    pub(crate) log: DisclosureLog,
+}
 
 const MAX_PRODUCT_CHARS: usize = 2000;
 /// How often a subscription looks for messages that no commit in this
@@ -27,18 +40,14 @@ const SUBSCRIPTION_POLL: Duration = Duration::from_secs(2);
 
 pub(crate) type MessageStream = Pin<Box<dyn Stream<Item = Result<pb::AgencyMessage, Status>> + Send>>;
 
-impl BrokerService {
-    pub(crate) async fn share_with_agency(
+impl QueueApi {
+    async fn share_with_agency(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::ShareWithAgencyRequest,
     ) -> Result<pb::AgencyMessage, BrokerError> {
-        if request.encoded_len() > MAX_MESSAGE_BYTES {
-            return Err(DomainError::invalid("request", format!("is over {MAX_MESSAGE_BYTES} bytes")).into());
-        }
-        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryShare, scope, Some(enquiry.as_ref())).await?;
+        let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+        call.require_on(Action::EnquiryShare, &enquiry).await?;
         let agency = match request.agency.trim() {
             "" => return Err(DomainError::invalid("agency", "is required, e.g. education").into()),
             raw => Agency::parse("agency", raw)?,
@@ -51,11 +60,15 @@ impl BrokerService {
         // Early help works with the family's agreement: nothing is passed on without it.
         if enquiry.level == Level::EarlyHelp && enquiry.consent != ConsentState::Given {
             return Err(BrokerError::FailedPrecondition(
+                Conflict::ConsentRequired,
                 "a level 1 (early help) enquiry shares with agencies only with the family's consent".into(),
             ));
         }
         if self.frontdoor.state(enquiry.enquiry_id).await? == Some(mash_frontdoor::EnquiryState::Closed) {
-            return Err(BrokerError::FailedPrecondition(format!("enquiry {} is closed", enquiry.enquiry_id)));
+            return Err(BrokerError::FailedPrecondition(
+                Conflict::EnquiryClosed,
+                format!("enquiry {} is closed", enquiry.enquiry_id),
+            ));
         }
         let child = enquiry.subjects.iter().find(|s| s.relation == Relation::Child);
         let product = pb::InformationProduct {
@@ -63,7 +76,7 @@ impl BrokerService {
             kind: kind.into(),
             text: text.to_owned(),
             child: child.map(|c| person_to_wire(&c.person)),
-            shared_by: caller.to_string(),
+            shared_by: call.caller.to_string(),
             seq: 0,
         };
         let now = time::OffsetDateTime::now_utc();
@@ -87,13 +100,7 @@ impl BrokerService {
                 deliver_after: crate::timestamp(deliver_after),
                 product: product.encode_to_vec(),
             }),
-            ..self.record_entry(
-                &caller,
-                &enquiry,
-                &child.map(|c| c.subject_id.to_string()).unwrap_or_default(),
-                agency,
-                "",
-            )
+            ..call.record_entry(&enquiry, &child.map(|c| c.subject_id.to_string()).unwrap_or_default(), agency, "")
         };
         // The log entry and the queued message are one transaction.
         self.log.append(vec![entry]).await?;
@@ -104,56 +111,54 @@ impl BrokerService {
             .ok_or_else(|| BrokerError::Internal("queued message missing".into()))
     }
 
-    pub(crate) async fn poll_messages(
+    async fn poll_messages(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::PollMessagesRequest,
     ) -> Result<pb::PollMessagesResponse, BrokerError> {
-        let agency = self.queue_of(&caller, &request.agency).await?;
+        let agency = queue_of(call, &request.agency).await?;
         let max = if request.max == 0 { MAX_BATCH } else { request.max.min(MAX_BATCH) };
         Ok(pb::PollMessagesResponse { messages: self.outbox.due(agency, max).await? })
     }
 
-    pub(crate) async fn ack_messages(
+    async fn ack_messages(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::AckMessagesRequest,
     ) -> Result<pb::AckMessagesResponse, BrokerError> {
-        let agency = self.queue_of(&caller, "").await?;
+        let agency = queue_of(call, "").await?;
         if request.message_ids.is_empty() || request.message_ids.len() > MAX_BATCH as usize {
             return Err(DomainError::invalid("message_ids", format!("must name 1 to {MAX_BATCH} messages")).into());
         }
         if let Some(i) = request.message_ids.iter().position(|id| id.trim().is_empty()) {
             return Err(DomainError::invalid(format!("message_ids[{i}]"), "is empty").into());
         }
-        let acknowledged = self.outbox.ack(agency, &request.message_ids, &caller).await?;
+        let acknowledged = self.outbox.ack(agency, &request.message_ids, &call.caller).await?;
         tracing::info!(%agency, acknowledged, "messages acknowledged");
         Ok(pb::AckMessagesResponse { acknowledged })
     }
 
-    pub(crate) async fn subscribe_messages(
+    async fn subscribe_messages(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::SubscribeMessagesRequest,
     ) -> Result<MessageStream, BrokerError> {
-        let agency = self.queue_of(&caller, &request.agency).await?;
+        let agency = queue_of(call, &request.agency).await?;
         tracing::info!(%agency, "queue subscribed");
         Ok(Box::pin(subscription(self.outbox.clone(), agency)))
     }
+}
 
-    /// The caller's own agency, whose queue it may read; a request that
-    /// names another agency is refused.
-    async fn queue_of(&self, caller: &Identity, requested: &str) -> Result<Agency, BrokerError> {
-        let own = Agency::parse("caller", caller.organisation()).ok();
-        let Some(agency) = own.filter(|a| self.policy().access.allows(caller, Action::QueueRead, Scope::Feed(*a)))
-        else {
-            return Err(self.refuse(caller, Action::QueueRead, None).await);
-        };
-        match requested.trim() {
-            "" => Ok(agency),
-            raw if Agency::parse("agency", raw)? == agency => Ok(agency),
-            _ => Err(self.refuse(caller, Action::QueueRead, None).await),
-        }
+/// The caller's own agency, whose queue it may read; a request that names
+/// another agency is refused.
+async fn queue_of(call: &Call<'_>, requested: &str) -> Result<Agency, BrokerError> {
+    let Some(agency) = call.own_agency(Action::QueueRead) else {
+        return Err(call.refuse(Action::QueueRead, None).await);
+    };
+    match requested.trim() {
+        "" => Ok(agency),
+        raw if Agency::parse("agency", raw)? == agency => Ok(agency),
+        _ => Err(call.refuse(Action::QueueRead, None).await),
     }
 }
 
@@ -219,4 +224,41 @@ fn subscription(outbox: Outbox, agency: Agency) -> impl Stream<Item = Result<pb:
             }
         }
     })
+}
+
+#[tonic::async_trait]
+impl pb::agency_queue_service_server::AgencyQueueService for QueueApi {
+    async fn share_with_agency(
+        &self,
+        request: Request<pb::ShareWithAgencyRequest>,
+    ) -> Result<Response<pb::AgencyMessage>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.share_with_agency(&call, request.into_inner()).await?))
+    }
+
+    async fn poll_messages(
+        &self,
+        request: Request<pb::PollMessagesRequest>,
+    ) -> Result<Response<pb::PollMessagesResponse>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.poll_messages(&call, request.into_inner()).await?))
+    }
+
+    type SubscribeMessagesStream = MessageStream;
+
+    async fn subscribe_messages(
+        &self,
+        request: Request<pb::SubscribeMessagesRequest>,
+    ) -> Result<Response<MessageStream>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.subscribe_messages(&call, request.into_inner()).await?))
+    }
+
+    async fn ack_messages(
+        &self,
+        request: Request<pb::AckMessagesRequest>,
+    ) -> Result<Response<pb::AckMessagesResponse>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.ack_messages(&call, request.into_inner()).await?))
+    }
 }

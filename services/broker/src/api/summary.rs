@@ -8,31 +8,29 @@
 
 use std::collections::BTreeMap;
 
-use mash_domain::Identity;
-use mash_policy::{Action, access::Scope};
+use mash_policy::Action;
 use mash_proto::v1 as pb;
 use prost::Message;
 
 use crate::{
     BrokerError,
+    authz::Call,
     enquiry::Enquiry,
     log::{Entry, LogFilter, NewEntry},
-    service::BrokerService,
     wire,
 };
 
 /// A detail item's summary line is cut here: a chronology is read at a glance.
 const MAX_SUMMARY_CHARS: usize = 160;
 
-impl BrokerService {
+impl super::enquiries::EnquiryApi {
     pub(crate) async fn family_summary(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::GetFamilySummaryRequest,
     ) -> Result<pb::FamilySummary, BrokerError> {
-        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryRead, scope, Some(enquiry.as_ref())).await?;
+        let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+        call.require_on(Action::EnquiryRead, &enquiry).await?;
         let filter = LogFilter {
             enquiry_id: Some(enquiry.enquiry_id.to_string()),
             outcome: Some("disclosed".into()),
@@ -58,7 +56,7 @@ impl BrokerService {
         let mut entries: Vec<pb::ChronologyEntry> = lines.into_values().collect();
         // Dated items oldest first, then the undated "known to" notices.
         entries.sort_by(|a, b| (a.date.is_empty(), &a.date, a.seq).cmp(&(b.date.is_empty(), &b.date, b.seq)));
-        self.log.append(vec![self.summary_entry(&caller, &enquiry, entries.len())]).await?;
+        self.log.append(vec![summary_entry(call, &enquiry, entries.len())]).await?;
         tracing::info!(enquiry_id = %enquiry.enquiry_id, lines = entries.len(), purged, "family summary compiled");
         Ok(pb::FamilySummary {
             enquiry_id: enquiry.enquiry_id.to_string(),
@@ -68,15 +66,15 @@ impl BrokerService {
             purged,
         })
     }
+}
 
-    fn summary_entry(&self, caller: &Identity, enquiry: &Enquiry, lines: usize) -> NewEntry {
-        NewEntry {
-            outcome: "summary-compiled".into(),
-            tier: "none".into(),
-            reason: format!("family summary of {lines} lines, all previously disclosed to this enquiry"),
-            recipient: caller.to_string(),
-            ..self.enquiry_entry(caller, enquiry)
-        }
+fn summary_entry(call: &Call<'_>, enquiry: &Enquiry, lines: usize) -> NewEntry {
+    NewEntry {
+        outcome: "summary-compiled".into(),
+        tier: "none".into(),
+        reason: format!("family summary of {lines} lines, all previously disclosed to this enquiry"),
+        recipient: call.caller.to_string(),
+        ..call.enquiry_entry(enquiry)
     }
 }
 

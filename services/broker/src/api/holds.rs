@@ -3,20 +3,32 @@
 //! effect, so a released item is never readable before its release is
 //! durable.
 
-use mash_domain::{Agency, DomainError, EnquiryId, Identity, Level, Tier};
+use std::sync::Arc;
+
+use mash_domain::{DomainError, EnquiryId, Level, Tier};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
 
+use tonic::{Request, Response, Status};
+
 use crate::{
     BrokerError,
+    authz::{Authz, Call},
     check::{digest, shown_content},
     enquiry::Enquiry,
-    hold::{Hold, HoldDecision, HoldState},
-    log::NewEntry,
-    service::BrokerService,
+    error::{Conflict, Missing},
+    hold::{Hold, HoldDecision, HoldState, HoldStore},
+    log::{DisclosureLog, NewEntry},
     wire,
 };
+
+pub(crate) struct HoldApi {
+    pub(crate) authz: Authz,
+    pub(crate) holds: Arc<HoldStore>,
+    /// A decision is logged before the hold's state changes.
+    pub(crate) log: DisclosureLog,
+}
 
 const MAX_REASON_CHARS: usize = 1000;
 
@@ -41,29 +53,26 @@ enum Viewer {
     Enquiry,
 }
 
-impl BrokerService {
-    /// The agency whose holds `caller` may decide, if any.
-    fn gatekeeper_of(&self, caller: &Identity) -> Option<Agency> {
-        let agency = Agency::parse("agency", caller.organisation()).ok()?;
-        self.policy().access.allows(caller, Action::HoldReview, Scope::Feed(agency)).then_some(agency)
-    }
-
+impl HoldApi {
     async fn hold(&self, raw_id: &str) -> Result<Hold, BrokerError> {
         let id = raw_id.trim();
         if id.is_empty() {
             return Err(DomainError::invalid("hold_id", "is required").into());
         }
-        self.holds.get(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no hold {id}")))
+        self.holds
+            .get(id)
+            .await?
+            .ok_or_else(|| BrokerError::NotFound(Missing::Hold, format!("no hold {}", mash_domain::echo(id))))
     }
 
-    pub(crate) async fn list_holds(
+    async fn list_holds(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::ListHoldsRequest,
     ) -> Result<pb::ListHoldsResponse, BrokerError> {
         let state = wire::hold_state("state", request.state)?;
         let wanted = |hold: &Hold| state.is_none_or(|s| s == hold.state);
-        let holds = if let Some(agency) = self.gatekeeper_of(&caller) {
+        let holds = if let Some(agency) = call.own_agency(Action::HoldReview) {
             let enquiry = match request.enquiry_id.trim() {
                 "" => None,
                 raw => Some(EnquiryId::parse("enquiry_id", raw)?),
@@ -71,26 +80,21 @@ impl BrokerService {
             let mut out = Vec::new();
             for hold in self.holds.for_agency(agency).await? {
                 if wanted(&hold) && enquiry.is_none_or(|id| id == hold.enquiry_id) {
-                    let enquiry = self.load_enquiry(&hold.enquiry_id.to_string()).await?;
+                    let enquiry = self.authz.load_enquiry(&hold.enquiry_id.to_string()).await?;
                     out.push(hold_to_wire(&hold, Some(&enquiry), Viewer::Gatekeeper));
                 }
             }
             out
         } else {
-            let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-            let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-            self.require(&caller, Action::EnquiryRead, scope, Some(enquiry.as_ref())).await?;
+            let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+            call.require_on(Action::EnquiryRead, &enquiry).await?;
             let holds = self.holds.for_enquiry(enquiry.enquiry_id).await?;
             holds.iter().filter(|h| wanted(h)).map(|h| hold_to_wire(h, None, Viewer::Enquiry)).collect()
         };
         Ok(pb::ListHoldsResponse { holds })
     }
 
-    pub(crate) async fn decide_hold(
-        &self,
-        caller: Identity,
-        request: pb::DecideHoldRequest,
-    ) -> Result<pb::Hold, BrokerError> {
+    async fn decide_hold(&self, call: &Call<'_>, request: pb::DecideHoldRequest) -> Result<pb::Hold, BrokerError> {
         let decision = match pb::HoldDecision::try_from(request.decision) {
             Ok(pb::HoldDecision::Release) => HoldState::Released,
             Ok(pb::HoldDecision::Withhold) => HoldState::Withheld,
@@ -98,40 +102,36 @@ impl BrokerService {
         };
         let reason = reason(&request.reason)?;
         let hold = self.hold(&request.hold_id).await?;
-        let enquiry = self.load_enquiry(&hold.enquiry_id.to_string()).await?;
-        self.require(&caller, Action::HoldReview, Scope::Feed(hold.agency), Some(enquiry.as_ref())).await?;
-        let decision = HoldDecision { state: decision, by: &caller, reason, break_glass: false };
-        let hold = self.apply(hold, &enquiry, &caller, decision).await?;
+        let enquiry = self.authz.load_enquiry(&hold.enquiry_id.to_string()).await?;
+        call.require(Action::HoldReview, Scope::Feed(hold.agency), Some(enquiry.as_ref())).await?;
+        let decision = HoldDecision { state: decision, by: &call.caller, reason, break_glass: false };
+        let hold = self.apply(hold, &enquiry, call, decision).await?;
         Ok(hold_to_wire(&hold, Some(&enquiry), Viewer::Gatekeeper))
     }
 
-    pub(crate) async fn break_glass(
-        &self,
-        caller: Identity,
-        request: pb::BreakGlassRequest,
-    ) -> Result<pb::Hold, BrokerError> {
+    async fn break_glass(&self, call: &Call<'_>, request: pb::BreakGlassRequest) -> Result<pb::Hold, BrokerError> {
         let reason = reason(&request.reason)?;
         let hold = self.hold(&request.hold_id).await?;
-        let enquiry = self.load_enquiry(&hold.enquiry_id.to_string()).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::HoldBreakGlass, scope, Some(enquiry.as_ref())).await?;
+        let enquiry = self.authz.load_enquiry(&hold.enquiry_id.to_string()).await?;
+        call.require_on(Action::HoldBreakGlass, &enquiry).await?;
         if enquiry.level != Level::ChildProtection {
-            return Err(BrokerError::FailedPrecondition(format!(
-                "break-glass is only for level 3 (child protection) enquiries; this one is level {}",
-                enquiry.level
-            )));
+            return Err(BrokerError::FailedPrecondition(
+                Conflict::BreakGlassNotAllowed,
+                format!(
+                    "break-glass is only for level 3 (child protection) enquiries; this one is level {}",
+                    enquiry.level
+                ),
+            ));
         }
-        let decision = HoldDecision { state: HoldState::Released, by: &caller, reason, break_glass: true };
-        let hold = self.apply(hold, &enquiry, &caller, decision).await?;
+        let decision = HoldDecision { state: HoldState::Released, by: &call.caller, reason, break_glass: true };
+        let hold = self.apply(hold, &enquiry, call, decision).await?;
         tracing::warn!(agency = %hold.agency, enquiry_id = %enquiry.enquiry_id, "break-glass release; agency alerted");
         Ok(hold_to_wire(&hold, None, Viewer::Enquiry))
     }
 
-    pub(crate) async fn list_alerts(&self, caller: Identity) -> Result<pb::ListAlertsResponse, BrokerError> {
-        let agency = Agency::parse("agency", caller.organisation()).ok();
-        let Some(agency) = agency.filter(|a| self.policy().access.allows(&caller, Action::AlertRead, Scope::Feed(*a)))
-        else {
-            return Err(self.refuse(&caller, Action::AlertRead, None).await);
+    async fn list_alerts(&self, call: &Call<'_>) -> Result<pb::ListAlertsResponse, BrokerError> {
+        let Some(agency) = call.own_agency(Action::AlertRead) else {
+            return Err(call.refuse(Action::AlertRead, None).await);
         };
         Ok(pb::ListAlertsResponse { alerts: self.holds.alerts(agency).await? })
     }
@@ -142,13 +142,13 @@ impl BrokerService {
         &self,
         hold: Hold,
         enquiry: &Enquiry,
-        caller: &Identity,
+        call: &Call<'_>,
         decision: HoldDecision<'_>,
     ) -> Result<Hold, BrokerError> {
         if hold.state != HoldState::Held {
             return Err(already_decided(&hold));
         }
-        let logged = self.decision_entry(&hold, enquiry, caller, &decision);
+        let logged = decision_entry(&hold, enquiry, call, &decision);
         self.log.append(vec![logged.clone()]).await?;
         if !self.holds.decide(&hold, &decision).await? {
             // Another decision won the race after this one was logged: the log
@@ -172,46 +172,43 @@ impl BrokerService {
         }
         self.hold(&hold.hold_id).await
     }
+}
 
-    fn decision_entry(
-        &self,
-        hold: &Hold,
-        enquiry: &Enquiry,
-        caller: &Identity,
-        decision: &HoldDecision<'_>,
-    ) -> NewEntry {
-        let who = if decision.break_glass { "break-glass by a manager" } else { "the agency gatekeeper" };
-        // The reason's text is kept with the hold; the log holds its digest,
-        // so the chain stays free of narrative and still proves the text.
-        let reason_digest = digest(decision.reason.as_bytes());
-        let mut entry = NewEntry {
-            category: hold.category.clone(),
-            ..self.record_entry(caller, enquiry, &hold.subject_id, hold.agency, &hold.record_ref)
-        };
-        if decision.state == HoldState::Released {
-            let shown = released_item(&hold.item);
-            entry.outcome = "disclosed".into();
-            entry.tier = Tier::Detail.as_str().into();
-            entry.reason = format!("hold {} released by {who}; reason sha256:{reason_digest}", hold.hold_id);
-            entry.content_digest = digest(&shown.encode_to_vec());
-            entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(shown)));
-        } else {
-            entry.outcome = "refused".into();
-            entry.tier = Tier::None.as_str().into();
-            entry.reason = format!("hold {} withheld by {who}; reason sha256:{reason_digest}", hold.hold_id);
-        }
-        entry
+fn decision_entry(hold: &Hold, enquiry: &Enquiry, call: &Call<'_>, decision: &HoldDecision<'_>) -> NewEntry {
+    let who = if decision.break_glass { "break-glass by a manager" } else { "the agency gatekeeper" };
+    // The reason's text is kept with the hold; the log holds its digest,
+    // so the chain stays free of narrative and still proves the text.
+    let reason_digest = digest(decision.reason.as_bytes());
+    let mut entry = NewEntry {
+        category: hold.category.clone(),
+        ..call.record_entry(enquiry, &hold.subject_id, hold.agency, &hold.record_ref)
+    };
+    if decision.state == HoldState::Released {
+        let shown = released_item(&hold.item);
+        entry.outcome = "disclosed".into();
+        entry.tier = Tier::Detail.as_str().into();
+        entry.reason = format!("hold {} released by {who}; reason sha256:{reason_digest}", hold.hold_id);
+        entry.content_digest = digest(&shown.encode_to_vec());
+        entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(shown)));
+    } else {
+        entry.outcome = "refused".into();
+        entry.tier = Tier::None.as_str().into();
+        entry.reason = format!("hold {} withheld by {who}; reason sha256:{reason_digest}", hold.hold_id);
     }
+    entry
 }
 
 fn already_decided(hold: &Hold) -> BrokerError {
-    BrokerError::FailedPrecondition(format!(
-        "hold {} was already {} by {} at {}",
-        hold.hold_id,
-        hold.state.as_str(),
-        hold.decided_by,
-        hold.decided_at
-    ))
+    BrokerError::FailedPrecondition(
+        Conflict::HoldAlreadyDecided,
+        format!(
+            "hold {} was already {} by {} at {}",
+            hold.hold_id,
+            hold.state.as_str(),
+            hold.decided_by,
+            hold.decided_at
+        ),
+    )
 }
 
 /// A released item in full: the gatekeeper's decision covers its
@@ -251,5 +248,34 @@ fn hold_to_wire(hold: &Hold, enquiry: Option<&Enquiry>, viewer: Viewer) -> pb::H
         purpose: enquiry.map(|e| e.purpose.as_str().to_owned()).unwrap_or_default(),
         lawful_basis: enquiry.map(|e| e.lawful_basis.as_str().to_owned()).unwrap_or_default(),
         relation: relation.map(Into::into).unwrap_or_default(),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::hold_service_server::HoldService for HoldApi {
+    async fn list_holds(
+        &self,
+        request: Request<pb::ListHoldsRequest>,
+    ) -> Result<Response<pb::ListHoldsResponse>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.list_holds(&call, request.into_inner()).await?))
+    }
+
+    async fn decide_hold(&self, request: Request<pb::DecideHoldRequest>) -> Result<Response<pb::Hold>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.decide_hold(&call, request.into_inner()).await?))
+    }
+
+    async fn break_glass(&self, request: Request<pb::BreakGlassRequest>) -> Result<Response<pb::Hold>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.break_glass(&call, request.into_inner()).await?))
+    }
+
+    async fn list_alerts(
+        &self,
+        request: Request<pb::ListAlertsRequest>,
+    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(self.list_alerts(&call).await?))
     }
 }

@@ -1,46 +1,36 @@
-//! The front door's gRPC handlers. Each authorises through the access policy
-//! (a refusal is logged by `BrokerService::refuse`), parses at the edge, asks
-//! the library what is allowed, and stores it. Tracing carries contact and
+//! `mash.v1.FrontDoorService`: the front door's handlers. Each authorises
+//! through the access policy (a refusal is logged by `Call::refuse`), parses
+//! at the edge, asks the library what is allowed, and stores it. Tracing carries contact and
 //! enquiry ids and codes only.
 
+use std::sync::Arc;
+
 use mash_domain::{Agency, DomainError, EnquiryId, Identity};
-use mash_frontdoor::{ContactId, EnquiryState, FrontDoorError, Outcome, Period, Report};
+use mash_frontdoor::{ContactId, EnquiryState, Period, Report};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
-use prost::Message;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
 
-use super::{
-    contact::{Contact, ContactInput, NewContact, Triage, reason},
-    store::Workflow,
-    wire,
-};
+use tonic::{Request, Response, Status};
+
 use crate::{
-    BrokerError, MAX_MESSAGE_BYTES,
-    enquiry::{Enquiry, EnquiryInput},
-    service::BrokerService,
+    BrokerError,
+    authz::{Authz, Call},
+    enquiry::{Enquiry, EnquiryInput, EnquiryStore},
+    error::{Conflict, Missing},
+    frontdoor::{
+        FrontDoorStore, Workflow, advance,
+        contact::{Contact, ContactInput, NewContact, Triage, reason},
+        refused, wire,
+    },
     timestamp,
 };
 
-fn within_limit<T: Message>(request: &T) -> Result<(), BrokerError> {
-    let size = request.encoded_len();
-    if size > MAX_MESSAGE_BYTES {
-        return Err(
-            DomainError::invalid("request", format!("is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")).into()
-        );
-    }
-    Ok(())
-}
-
-/// The library's refusals as the broker's errors: an illegal move is a
-/// request in the wrong state, an empty period a bad argument.
-fn refused(error: FrontDoorError) -> BrokerError {
-    match error {
-        FrontDoorError::IllegalTransition { .. } => BrokerError::FailedPrecondition(error.to_string()),
-        FrontDoorError::EmptyPeriod { .. } => DomainError::invalid("to", error.to_string()).into(),
-        FrontDoorError::PeriodOutOfBounds { field, .. } => DomainError::invalid(field, error.to_string()).into(),
-        FrontDoorError::Calendar { .. } | FrontDoorError::Mix(_) => BrokerError::Internal(error.to_string()),
-    }
+pub(crate) struct FrontDoorApi {
+    pub(crate) authz: Authz,
+    pub(crate) frontdoor: Arc<FrontDoorStore>,
+    /// A contact's child is remembered by pseudonym, to find re-referrals.
+    pub(crate) enquiries: Arc<EnquiryStore>,
 }
 
 /// An agency system recording its own contact is the referrer's agency (its
@@ -59,14 +49,13 @@ fn contact_id(raw: u64) -> Result<ContactId, DomainError> {
     if raw == 0 { Err(DomainError::invalid("contact_id", "is required")) } else { Ok(ContactId::new(raw)) }
 }
 
-impl BrokerService {
-    pub(crate) async fn create_contact(
+impl FrontDoorApi {
+    async fn create_contact(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::CreateContactRequest,
     ) -> Result<pb::Contact, BrokerError> {
-        within_limit(&request)?;
-        self.require(&caller, Action::ContactCreate, Scope::Any, None).await?;
+        call.require(Action::ContactCreate, Scope::Any, None).await?;
         let concerns = request
             .concerns
             .iter()
@@ -90,24 +79,23 @@ impl BrokerService {
             concerns,
             subjects,
             received_at: &request.received_at,
-            referrer_agency: referrer_agency(&caller, &request.referrer_agency)?,
+            referrer_agency: referrer_agency(&call.caller, &request.referrer_agency)?,
         };
         let contact = NewContact::parse(input, OffsetDateTime::now_utc())?;
         let child = contact.child().ok_or_else(|| DomainError::invalid("subjects", "name the child"))?;
         let child_refs = self.enquiries.person_refs(child);
-        let id = self.frontdoor.insert(&contact, &caller, &child_refs).await?;
+        let id = self.frontdoor.insert(&contact, &call.caller, &child_refs).await?;
         let stored = self.contact(id).await?;
         tracing::info!(contact_id = %id, re_referral = stored.re_referral_of.is_some(), "contact recorded");
         Ok(contact_to_wire(&stored))
     }
 
-    pub(crate) async fn triage_contact(
+    async fn triage_contact(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::TriageContactRequest,
     ) -> Result<pb::Contact, BrokerError> {
-        within_limit(&request)?;
-        self.require(&caller, Action::ContactTriage, Scope::Any, None).await?;
+        call.require(Action::ContactTriage, Scope::Any, None).await?;
         let id = contact_id(request.contact_id)?;
         let level = crate::wire::level("level", request.level)?
             .ok_or_else(|| DomainError::invalid("level", "is required: 1, 2 or 3"))?;
@@ -116,41 +104,42 @@ impl BrokerService {
         let triage = Triage {
             level,
             reason: reason.to_owned(),
-            by: caller.to_string(),
+            by: call.caller.to_string(),
             at: OffsetDateTime::now_utc(),
             deadline: self.frontdoor.calendar().deadline(level, contact.received_at),
         };
         if contact.triage.is_some() || !self.frontdoor.triage(id, &triage).await? {
-            return Err(BrokerError::FailedPrecondition(format!("contact {id} is already triaged")));
+            return Err(BrokerError::FailedPrecondition(
+                Conflict::ContactAlreadyTriaged,
+                format!("contact {id} is already triaged"),
+            ));
         }
         tracing::info!(contact_id = %id, level = level.as_str(), "contact triaged");
         Ok(contact_to_wire(&self.contact(id).await?))
     }
 
-    pub(crate) async fn get_contact(
-        &self,
-        caller: Identity,
-        request: pb::GetContactRequest,
-    ) -> Result<pb::Contact, BrokerError> {
-        self.require(&caller, Action::ContactRead, Scope::Any, None).await?;
+    async fn get_contact(&self, call: &Call<'_>, request: pb::GetContactRequest) -> Result<pb::Contact, BrokerError> {
+        call.require(Action::ContactRead, Scope::Any, None).await?;
         Ok(contact_to_wire(&self.contact(contact_id(request.contact_id)?).await?))
     }
 
     async fn contact(&self, id: ContactId) -> Result<Contact, BrokerError> {
-        self.frontdoor.get(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no contact {id}")))
+        self.frontdoor.get(id).await?.ok_or_else(|| BrokerError::NotFound(Missing::Contact, format!("no contact {id}")))
     }
 
     /// Opens the enquiry of a triaged contact, at its level, about its subjects.
-    pub(crate) async fn open_enquiry_from_contact(
+    async fn create_enquiry_from_contact(
         &self,
-        caller: Identity,
-        request: pb::OpenEnquiryFromContactRequest,
+        call: &Call<'_>,
+        request: pb::CreateEnquiryFromContactRequest,
     ) -> Result<pb::Enquiry, BrokerError> {
-        within_limit(&request)?;
         let id = contact_id(request.contact_id)?;
         let contact = self.contact(id).await?;
         let Some(triage) = &contact.triage else {
-            return Err(BrokerError::FailedPrecondition(format!("contact {id} must be triaged first")));
+            return Err(BrokerError::FailedPrecondition(
+                Conflict::ContactNotTriaged,
+                format!("contact {id} must be triaged first"),
+            ));
         };
         // The enquiry's subjects are parsed again from the contact's, through
         // the same rules as any enquiry's.
@@ -168,9 +157,8 @@ impl BrokerService {
                 .map(|(s, person)| (Some(s.relation), Some(crate::wire::person_input(person))))
                 .collect(),
         };
-        let enquiry = Enquiry::parse(input, &caller)?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryOpen, scope, None).await?;
+        let enquiry = Enquiry::parse(input, &call.caller)?;
+        call.require(Action::EnquiryOpen, call.scope_of(&enquiry), None).await?;
         if let Some(existing) = contact.enquiry_id {
             return Err(already_linked(id, existing));
         }
@@ -183,23 +171,22 @@ impl BrokerService {
             ));
         }
         tracing::info!(contact_id = %id, enquiry_id = %enquiry.enquiry_id, "enquiry opened from contact");
-        Ok(crate::service::enquiry_to_wire(&enquiry))
+        Ok(crate::wire::enquiry_to_wire(&enquiry))
     }
 
-    pub(crate) async fn get_enquiry_workflow(
+    async fn get_enquiry_workflow(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::GetEnquiryWorkflowRequest,
     ) -> Result<pb::EnquiryWorkflow, BrokerError> {
-        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryRead, scope, Some(enquiry.as_ref())).await?;
+        let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+        call.require_on(Action::EnquiryRead, &enquiry).await?;
         self.workflow(enquiry.enquiry_id).await
     }
 
-    pub(crate) async fn transition_enquiry(
+    async fn transition_enquiry(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::TransitionEnquiryRequest,
     ) -> Result<pb::EnquiryWorkflow, BrokerError> {
         let to = wire::state("to", request.to)?;
@@ -215,115 +202,52 @@ impl BrokerService {
                 DomainError::invalid("to", format!("must be information-gathered; for this state use {rpc}")).into()
             );
         }
-        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryTransition, scope, Some(enquiry.as_ref())).await?;
-        self.advance(&enquiry, &caller, EnquiryState::InformationGathered, None).await?;
+        let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+        call.require_on(Action::EnquiryTransition, &enquiry).await?;
+        advance(&self.frontdoor, &enquiry, &call.caller, EnquiryState::InformationGathered, None).await?;
         self.workflow(enquiry.enquiry_id).await
     }
 
-    pub(crate) async fn record_decision(
+    async fn record_decision(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::RecordDecisionRequest,
     ) -> Result<pb::EnquiryWorkflow, BrokerError> {
-        within_limit(&request)?;
-        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryDecide, scope, Some(enquiry.as_ref())).await?;
+        let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+        call.require_on(Action::EnquiryDecide, &enquiry).await?;
         let outcome =
             wire::outcome("outcome", request.outcome)?.ok_or_else(|| DomainError::invalid("outcome", "is required"))?;
         let reason = reason(&request.reason)?;
-        self.advance(&enquiry, &caller, EnquiryState::DecisionRecorded, Some((outcome, reason))).await?;
+        advance(&self.frontdoor, &enquiry, &call.caller, EnquiryState::DecisionRecorded, Some((outcome, reason)))
+            .await?;
         tracing::info!(enquiry_id = %enquiry.enquiry_id, outcome = outcome.as_str(), "decision recorded");
         self.workflow(enquiry.enquiry_id).await
     }
 
-    pub(crate) async fn close_enquiry(
+    async fn close_enquiry(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::CloseEnquiryRequest,
     ) -> Result<pb::EnquiryWorkflow, BrokerError> {
-        let enquiry = self.load_enquiry(&request.enquiry_id).await?;
-        let scope = Scope::Enquiry { assigned_to_caller: enquiry.assigned_researcher == caller };
-        self.require(&caller, Action::EnquiryClose, scope, Some(enquiry.as_ref())).await?;
-        self.advance(&enquiry, &caller, EnquiryState::Closed, None).await?;
+        let enquiry = self.authz.load_enquiry(&request.enquiry_id).await?;
+        call.require_on(Action::EnquiryClose, &enquiry).await?;
+        advance(&self.frontdoor, &enquiry, &call.caller, EnquiryState::Closed, None).await?;
         self.workflow(enquiry.enquiry_id).await
-    }
-
-    /// Called by RequestChecks once the caller is allowed to check: an open
-    /// enquiry moves to checks-requested (again, from checks-requested or
-    /// information-gathered); a decided or closed one is refused before any
-    /// agency is asked.
-    pub(crate) async fn record_checks_requested(
-        &self,
-        enquiry: &Enquiry,
-        caller: &Identity,
-    ) -> Result<(), BrokerError> {
-        // Asking again while checks are requested is not a change of state,
-        // so it writes nothing; nor is losing a race to a concurrent check
-        // that moved the enquiry the same way. The move is made from the
-        // state first read, so a race never records a self-move.
-        let id = enquiry.enquiry_id;
-        let from = self.frontdoor.state(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))?;
-        if from == EnquiryState::ChecksRequested {
-            return Ok(());
-        }
-        match self.advance_from(enquiry, caller, from, EnquiryState::ChecksRequested, None).await {
-            Err(BrokerError::FailedPrecondition(_))
-                if self.frontdoor.state(id).await? == Some(EnquiryState::ChecksRequested) =>
-            {
-                Ok(())
-            }
-            other => other,
-        }
-    }
-
-    /// Asks the library whether the enquiry may move to `to`, then stores the
-    /// move if nobody moved the enquiry meanwhile.
-    async fn advance(
-        &self,
-        enquiry: &Enquiry,
-        caller: &Identity,
-        to: EnquiryState,
-        decision: Option<(Outcome, &str)>,
-    ) -> Result<(), BrokerError> {
-        let id = enquiry.enquiry_id;
-        let from = self.frontdoor.state(id).await?.ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))?;
-        self.advance_from(enquiry, caller, from, to, decision).await
-    }
-
-    /// Stores the move from `from` to `to` if the enquiry is still in `from`.
-    async fn advance_from(
-        &self,
-        enquiry: &Enquiry,
-        caller: &Identity,
-        from: EnquiryState,
-        to: EnquiryState,
-        decision: Option<(Outcome, &str)>,
-    ) -> Result<(), BrokerError> {
-        let id = enquiry.enquiry_id;
-        let transition = from.transition(to, caller, OffsetDateTime::now_utc()).map_err(refused)?;
-        if !self.frontdoor.apply(id, &transition, decision).await? {
-            return Err(BrokerError::FailedPrecondition(format!(
-                "enquiry {id} changed state while this request was made; read it again and retry"
-            )));
-        }
-        tracing::info!(enquiry_id = %id, from = from.as_str(), to = to.as_str(), "enquiry moved");
-        Ok(())
     }
 
     async fn workflow(&self, id: EnquiryId) -> Result<pb::EnquiryWorkflow, BrokerError> {
         let workflow = self.frontdoor.workflow(id).await?;
-        workflow.map(|w| workflow_to_wire(&w)).ok_or_else(|| BrokerError::NotFound(format!("no enquiry {id}")))
+        workflow
+            .map(|w| workflow_to_wire(&w))
+            .ok_or_else(|| BrokerError::NotFound(Missing::Enquiry, format!("no enquiry {id}")))
     }
 
-    pub(crate) async fn get_report(
+    async fn get_report(
         &self,
-        caller: Identity,
+        call: &Call<'_>,
         request: pb::GetReportRequest,
     ) -> Result<pb::PerformanceReport, BrokerError> {
-        self.require(&caller, Action::ReportRead, Scope::Any, None).await?;
+        call.require(Action::ReportRead, Scope::Any, None).await?;
         let day = format_description!("[year]-[month]-[day]");
         let date = |field: &str, raw: &str| {
             time::Date::parse(raw.trim(), day)
@@ -342,8 +266,83 @@ impl BrokerService {
     }
 }
 
+#[tonic::async_trait]
+impl pb::front_door_service_server::FrontDoorService for FrontDoorApi {
+    async fn create_contact(
+        &self,
+        request: Request<pb::CreateContactRequest>,
+    ) -> Result<Response<pb::Contact>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::create_contact(self, &call, request.into_inner()).await?))
+    }
+
+    async fn get_contact(&self, request: Request<pb::GetContactRequest>) -> Result<Response<pb::Contact>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::get_contact(self, &call, request.into_inner()).await?))
+    }
+
+    async fn triage_contact(
+        &self,
+        request: Request<pb::TriageContactRequest>,
+    ) -> Result<Response<pb::Contact>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::triage_contact(self, &call, request.into_inner()).await?))
+    }
+
+    async fn create_enquiry_from_contact(
+        &self,
+        request: Request<pb::CreateEnquiryFromContactRequest>,
+    ) -> Result<Response<pb::Enquiry>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::create_enquiry_from_contact(self, &call, request.into_inner()).await?))
+    }
+
+    async fn get_enquiry_workflow(
+        &self,
+        request: Request<pb::GetEnquiryWorkflowRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::get_enquiry_workflow(self, &call, request.into_inner()).await?))
+    }
+
+    async fn transition_enquiry(
+        &self,
+        request: Request<pb::TransitionEnquiryRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::transition_enquiry(self, &call, request.into_inner()).await?))
+    }
+
+    async fn record_decision(
+        &self,
+        request: Request<pb::RecordDecisionRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::record_decision(self, &call, request.into_inner()).await?))
+    }
+
+    async fn close_enquiry(
+        &self,
+        request: Request<pb::CloseEnquiryRequest>,
+    ) -> Result<Response<pb::EnquiryWorkflow>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::close_enquiry(self, &call, request.into_inner()).await?))
+    }
+
+    async fn get_report(
+        &self,
+        request: Request<pb::GetReportRequest>,
+    ) -> Result<Response<pb::PerformanceReport>, Status> {
+        let call = self.authz.call(&request)?;
+        Ok(Response::new(FrontDoorApi::get_report(self, &call, request.into_inner()).await?))
+    }
+}
+
 fn already_linked(id: ContactId, enquiry: EnquiryId) -> BrokerError {
-    BrokerError::FailedPrecondition(format!("contact {id} already has enquiry {enquiry}"))
+    BrokerError::FailedPrecondition(
+        Conflict::ContactAlreadyHasEnquiry,
+        format!("contact {id} already has enquiry {enquiry}"),
+    )
 }
 
 fn contact_to_wire(c: &Contact) -> pb::Contact {
