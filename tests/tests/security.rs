@@ -32,13 +32,13 @@ async fn a_report_to_the_end_of_time_is_refused_naming_the_field_not_a_panic(bac
     let mut maya = h.system.broker_as("maya-manager").await?;
     for (from, to) in [("2026-01-01", "9999-12-31"), ("0001-01-01", "9999-12-30")] {
         let request = pb::GetReportRequest { from: from.into(), to: to.into(), as_of: String::new() };
-        let status = maya.get_report(request).await.expect_err("refused");
+        let status = maya.frontdoor.get_report(request).await.expect_err("refused");
         assert_eq!(status.code(), Code::InvalidArgument, "{from}..{to}: {status:?}");
         assert!(status.message().starts_with("to"), "{from}..{to}: {status:?}");
     }
     // The connection survived: a sensible period is served on it.
     let request = pb::GetReportRequest { from: "2026-01-01".into(), to: "2026-03-31".into(), as_of: String::new() };
-    maya.get_report(request).await?;
+    maya.frontdoor.get_report(request).await?;
     h.stop().await
 }
 

@@ -29,7 +29,10 @@ async fn with_a_push_port_each_port_serves_only_its_own_service(backend: Backend
     let record = demo::records(Agency::POLICE).remove(0);
     let connect = |addr: Option<std::net::SocketAddr>, principal: &'static str| {
         let tls = h.system.tls_as(principal);
-        async move { anyhow::Ok(mash_transport::connect(&format!("https://{}", addr.context("no port")?), &tls?).await?) }
+        async move {
+            let server = mash_domain::Identity::feed(Agency::POLICE);
+            anyhow::Ok(mash_transport::connect(&format!("https://{}", addr.context("no port")?), &tls?, &server).await?)
+        }
     };
     let mut police_on_search_port = FeedIngestClient::new(connect(search_port, "agency-police").await?);
     let refused = police_on_search_port.push(tokio_stream::iter(vec![record])).await.expect_err("push port only");

@@ -2,7 +2,7 @@
 //! and v1alpha) lists exactly the services that server serves.
 
 use anyhow::Context;
-use mash_domain::Agency;
+use mash_domain::{Agency, Identity};
 use mash_e2e::{Backend, Harness, on_both_backends};
 use tonic::transport::Channel;
 use tonic_reflection::pb::{v1, v1alpha};
@@ -50,9 +50,14 @@ fn expected(own: &[&str]) -> Vec<String> {
     sorted(own.iter().chain(SHARED.iter()).copied())
 }
 
-async fn assert_reflects(h: &Harness, addr: std::net::SocketAddr, own: &[&str]) -> anyhow::Result<()> {
+async fn assert_reflects(
+    h: &Harness,
+    addr: std::net::SocketAddr,
+    server: &mash_domain::Identity,
+    own: &[&str],
+) -> anyhow::Result<()> {
     let tls = h.system.tls_as("ian-ig")?;
-    let channel = mash_transport::connect(&format!("https://{addr}"), &tls).await?;
+    let channel = mash_transport::connect(&format!("https://{addr}"), &tls, server).await?;
     assert_eq!(listed_v1(channel.clone()).await?, expected(own), "v1 at {addr}");
     assert_eq!(listed_v1alpha(channel).await?, expected(own), "v1alpha at {addr}");
     Ok(())
@@ -67,14 +72,15 @@ async fn each_server_reflects_exactly_its_own_services(backend: Backend) -> anyh
         "mash.v1.FrontDoorService",
         "mash.v1.HoldService",
     ];
-    assert_reflects(&h, h.system.broker, &broker).await?;
+    let police = Identity::feed(Agency::POLICE);
+    assert_reflects(&h, h.system.broker, &Identity::broker(), &broker).await?;
     let port = |ports: &[(Agency, std::net::SocketAddr)]| ports.iter().find(|(a, _)| *a == Agency::POLICE).map(|p| p.1);
-    assert_reflects(&h, port(&h.system.feeds).context("search port")?, &["mash.v1.FeedSearch"]).await?;
-    assert_reflects(&h, port(&h.system.feed_push).context("push port")?, &["mash.v1.FeedIngest"]).await?;
+    assert_reflects(&h, port(&h.system.feeds).context("search port")?, &police, &["mash.v1.FeedSearch"]).await?;
+    assert_reflects(&h, port(&h.system.feed_push).context("push port")?, &police, &["mash.v1.FeedIngest"]).await?;
     h.stop().await?;
 
     let h = Harness::start(backend).await?;
     let search = port(&h.system.feeds).context("feed port")?;
-    assert_reflects(&h, search, &["mash.v1.FeedIngest", "mash.v1.FeedSearch"]).await?;
+    assert_reflects(&h, search, &police, &["mash.v1.FeedIngest", "mash.v1.FeedSearch"]).await?;
     h.stop().await
 }
