@@ -63,8 +63,11 @@ async fn a_restricted_record_made_routine_in_the_feed_database_is_refused_not_di
     feed.close().await;
 
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(ELLA, Relation::Child)])).await?;
-    let results = rita.request_checks(checks(&opened.into_inner().enquiry_id)).await?.into_inner();
+    let opened = rita
+        .enquiries
+        .create_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(ELLA, Relation::Child)]))
+        .await?;
+    let results = rita.enquiries.request_checks(checks(&opened.into_inner().enquiry_id)).await?.into_inner();
     let police = results.agencies.iter().find(|a| a.agency == "police").expect("a police result");
     assert_eq!(police.status(), AgencyStatus::Unavailable, "{police:?}");
     let shown = format!("{results:?}");
@@ -92,7 +95,7 @@ async fn a_changed_re_push_is_a_conflict_and_a_nul_record_id_a_field_error(backe
     let mut fresh = stored.clone();
     fresh.record_id = "P-9999".into();
 
-    let mut police = h.system.feed_push_as(Agency::POLICE, "agency-police").await?;
+    let mut police = h.system.feed_ingest_as(Agency::POLICE, "agency-police").await?;
     let summary = police.push(tokio_stream::iter(vec![stored, changed, nul, escape, fresh])).await?.into_inner();
     let rejected: Vec<(u64, &str)> = summary.rejected.iter().map(|r| (r.index, r.field.as_str())).collect();
     assert_eq!(rejected, [(1, "version"), (2, "record_id"), (3, "record_id")], "{summary:?}");
@@ -110,15 +113,18 @@ async fn a_hold_released_or_a_relation_changed_in_the_broker_database_is_refused
     let h = Harness::start(backend).await?;
     demo::load(&h.system).await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(ELLA, Relation::Child)])).await?;
+    let opened = rita
+        .enquiries
+        .create_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(ELLA, Relation::Child)]))
+        .await?;
     let enquiry_id = opened.into_inner().enquiry_id;
-    rita.request_checks(checks(&enquiry_id)).await?;
+    rita.enquiries.request_checks(checks(&enquiry_id)).await?;
     let list = pb::ListHoldsRequest { enquiry_id: enquiry_id.clone(), state: pb::HoldState::Unspecified.into() };
-    assert_eq!(rita.list_holds(list.clone()).await?.into_inner().holds.len(), 1, "the refuge address is held");
+    assert_eq!(rita.holds.list_holds(list.clone()).await?.into_inner().holds.len(), 1, "the refuge address is held");
 
     let broker = h.database("broker").await?;
     sqlx::query("UPDATE held_items SET state = 'released'").execute(&broker).await?;
-    let listed = rita.list_holds(list).await;
+    let listed = rita.holds.list_holds(list).await;
     assert!(!format!("{listed:?}").contains("Safe Place"), "released by a database write: {listed:?}");
     assert_eq!(listed.map_err(|status| status.code()).err(), Some(Code::Unavailable));
 
@@ -127,7 +133,7 @@ async fn a_hold_released_or_a_relation_changed_in_the_broker_database_is_refused
     // A broker remembers the enquiries it has read: a fresh one reads the row.
     let h = h.restart().await?;
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let checked = rita.request_checks(checks(&enquiry_id)).await;
+    let checked = rita.enquiries.request_checks(checks(&enquiry_id)).await;
     assert_eq!(checked.map_err(|status| status.code()).err(), Some(Code::Unavailable));
     h.stop().await
 }

@@ -247,7 +247,8 @@ impl System {
         principal: &str,
     ) -> anyhow::Result<Channel> {
         let addr = ports.iter().find(|(a, _)| *a == agency).map(|(_, addr)| *addr).context("no such feed")?;
-        Ok(mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?, &Identity::feed(agency)).await?)
+        Ok(mash_transport::connect(&format!("https://{addr}"), &self.tls_as(principal)?, &Identity::feed(agency))
+            .await?)
     }
 }
 

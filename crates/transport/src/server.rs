@@ -93,7 +93,10 @@ pub async fn serve(
     // The handshake is done by `accept`, so tonic is given TLS streams and
     // no TLS configuration of its own.
     let (connections, _accepting) = crate::accept::accept(incoming, tls.server_config(), tls.limits);
-    Server::builder().layer(layer).add_routes(routes).serve_with_incoming_shutdown(connections, shutdown)
+    Server::builder()
+        .layer(layer)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(connections, shutdown)
         .await
         .map_err(TransportError::Serve)
 }

@@ -187,8 +187,10 @@ async fn undecodable_requests_are_invalid_argument_and_long_ids_are_not_echoed_w
 ) -> anyhow::Result<()> {
     let h = Harness::start(backend).await?;
     let tls = h.system.tls_as("rita-researcher")?;
-    let mut grpc =
-        tonic::client::Grpc::new(mash_transport::connect(&format!("https://{}", h.system.broker), &tls).await?);
+    let broker = mash_domain::Identity::broker();
+    let mut grpc = tonic::client::Grpc::new(
+        mash_transport::connect(&format!("https://{}", h.system.broker), &tls, &broker).await?,
+    );
     grpc.ready().await?;
     let path = tonic::codegen::http::uri::PathAndQuery::from_static("/mash.v1.EnquiryService/GetEnquiry");
     let codec = mash_proto::codec::Codec::<NotAGetEnquiryRequest, pb::Enquiry>::default();

@@ -21,6 +21,7 @@ pub(crate) fn refused(error: FrontDoorError) -> BrokerError {
             BrokerError::FailedPrecondition(Conflict::IllegalTransition, error.to_string())
         }
         FrontDoorError::EmptyPeriod { .. } => DomainError::invalid("to", error.to_string()).into(),
+        FrontDoorError::PeriodOutOfBounds { field, .. } => DomainError::invalid(field, error.to_string()).into(),
         FrontDoorError::Calendar { .. } | FrontDoorError::Mix(_) => BrokerError::Internal(error.to_string()),
     }
 }
