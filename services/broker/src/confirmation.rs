@@ -6,7 +6,10 @@ use mash_domain::{DomainError, Identity};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
 
-use crate::{BrokerError, check::digest, gatekeeper::reason, log::NewEntry, service::BrokerService};
+use mash_disclosure_log::Outcome;
+use mash_domain::Tier;
+
+use crate::{BrokerError, check::digest, gatekeeper::reason, service::BrokerService};
 
 impl BrokerService {
     pub(crate) async fn confirm_match(
@@ -32,13 +35,12 @@ impl BrokerService {
             return Err(already());
         }
         // As with a gatekeeper's reason, the log holds the digest, not the text.
-        let entry = NewEntry {
-            outcome: "match-confirmed".into(),
-            tier: "none".into(),
-            reason: format!("possible match {candidate_id} confirmed; reason sha256:{}", digest(reason.as_bytes())),
-            ..self.record_entry(&caller, &enquiry, &candidate.subject_id, candidate.agency, &candidate.record_ref)
-        };
-        self.log.append(vec![entry]).await?;
+        let logged = format!("possible match {candidate_id} confirmed; reason sha256:{}", digest(reason.as_bytes()));
+        let entry = self
+            .subject_entry(&caller, &enquiry, &candidate.subject_id, candidate.agency)
+            .record(&candidate.record_ref, "")?
+            .build(Outcome::MatchConfirmed, Tier::None, logged);
+        self.log.append(vec![entry.into()]).await?;
         let confirmed_at = crate::now_rfc3339();
         if !self.candidates.confirm(candidate_id, &caller, &confirmed_at, reason).await? {
             return Err(already());

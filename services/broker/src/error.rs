@@ -26,6 +26,19 @@ pub enum BrokerError {
     Internal(String),
 }
 
+impl From<mash_disclosure_log::LogError> for BrokerError {
+    fn from(error: mash_disclosure_log::LogError) -> Self {
+        use mash_disclosure_log::LogError;
+        match error {
+            LogError::Unavailable => BrokerError::LogUnavailable,
+            LogError::Invalid(e) => BrokerError::Invalid(e),
+            LogError::Storage(e) => BrokerError::Storage(e),
+            LogError::Seal(e) => BrokerError::Seal(e),
+            LogError::Corrupt(message) => BrokerError::Internal(message),
+        }
+    }
+}
+
 impl From<BrokerError> for Status {
     fn from(error: BrokerError) -> Self {
         match error {

@@ -3,6 +3,7 @@
 //! effect, so a released item is never readable before its release is
 //! durable.
 
+use mash_disclosure_log::{EntryBuilder, NewEntry, Outcome, Recipient};
 use mash_domain::{Agency, DomainError, EnquiryId, Identity, Level, Tier};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
@@ -13,7 +14,6 @@ use crate::{
     check::{digest, shown_content},
     enquiry::Enquiry,
     hold::{Hold, HoldDecision, HoldState},
-    log::NewEntry,
     service::BrokerService,
     wire,
 };
@@ -148,29 +148,29 @@ impl BrokerService {
         if hold.state != HoldState::Held {
             return Err(already_decided(&hold));
         }
-        let logged = self.decision_entry(&hold, enquiry, caller, &decision);
+        let logged = self.decision_entry(&hold, enquiry, caller, &decision)?;
         self.log.append(vec![logged.clone()]).await?;
         if !self.holds.decide(&hold, &decision).await? {
             // Another decision won the race after this one was logged: the log
             // says so too, so that it never shows a release that did not happen.
             let now = self.hold(&hold.hold_id).await?;
-            let not_applied = NewEntry {
-                outcome: "refused".into(),
-                tier: Tier::None.as_str().into(),
-                reason: format!(
-                    "the decision just logged for hold {} was not applied: it was already {} by {}",
-                    hold.hold_id,
-                    now.state.as_str(),
-                    now.decided_by
-                ),
-                content_digest: String::new(),
-                shown: None,
-                ..logged
-            };
-            self.log.append(vec![not_applied]).await?;
+            let reason = format!(
+                "the decision just logged for hold {} was not applied: it was already {} by {}",
+                hold.hold_id,
+                now.state.as_str(),
+                now.decided_by
+            );
+            let not_applied = self.hold_entry(&hold, enquiry, caller)?.build(Outcome::Refused, Tier::None, reason);
+            self.log.append(vec![not_applied.into()]).await?;
             return Err(already_decided(&now));
         }
         self.hold(&hold.hold_id).await
+    }
+
+    /// A log entry about a hold's item, by `caller`.
+    fn hold_entry(&self, hold: &Hold, enquiry: &Enquiry, caller: &Identity) -> Result<EntryBuilder, BrokerError> {
+        let entry = self.subject_entry(caller, enquiry, &hold.subject_id, hold.agency);
+        Ok(entry.record(&hold.record_ref, &hold.category)?)
     }
 
     fn decision_entry(
@@ -179,28 +179,24 @@ impl BrokerService {
         enquiry: &Enquiry,
         caller: &Identity,
         decision: &HoldDecision<'_>,
-    ) -> NewEntry {
+    ) -> Result<NewEntry, BrokerError> {
         let who = if decision.break_glass { "break-glass by a manager" } else { "the agency gatekeeper" };
         // The reason's text is kept with the hold; the log holds its digest,
         // so the chain stays free of narrative and still proves the text.
         let reason_digest = digest(decision.reason.as_bytes());
-        let mut entry = NewEntry {
-            category: hold.category.clone(),
-            ..self.record_entry(caller, enquiry, &hold.subject_id, hold.agency, &hold.record_ref)
-        };
+        let entry = self.hold_entry(hold, enquiry, caller)?;
         if decision.state == HoldState::Released {
             let shown = released_item(&hold.item);
-            entry.outcome = "disclosed".into();
-            entry.tier = Tier::Detail.as_str().into();
-            entry.reason = format!("hold {} released by {who}; reason sha256:{reason_digest}", hold.hold_id);
-            entry.content_digest = digest(&shown.encode_to_vec());
-            entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(shown)));
-        } else {
-            entry.outcome = "refused".into();
-            entry.tier = Tier::None.as_str().into();
-            entry.reason = format!("hold {} withheld by {who}; reason sha256:{reason_digest}", hold.hold_id);
+            let reason = format!("hold {} released by {who}; reason sha256:{reason_digest}", hold.hold_id);
+            let fields = entry.shown_to(Recipient::Researcher, digest(&shown.encode_to_vec())).build(
+                Outcome::Disclosed,
+                Tier::Detail,
+                reason,
+            );
+            return Ok(NewEntry::from(fields).showing(shown_content(pb::disclosed_content::Shown::Item(shown))));
         }
-        entry
+        let reason = format!("hold {} withheld by {who}; reason sha256:{reason_digest}", hold.hold_id);
+        Ok(entry.build(Outcome::Refused, Tier::None, reason).into())
     }
 }
 

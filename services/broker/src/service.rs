@@ -7,7 +7,9 @@ use std::{
     time::Duration,
 };
 
-use mash_domain::{Agency, DomainError, EnquiryId, Identity, SubjectId};
+use futures::StreamExt;
+use mash_disclosure_log::{Caller, DisclosureLog, Entry, EntryBuilder, LogFilter, Outcome, Role};
+use mash_domain::{Agency, DomainError, EnquiryId, Identity, SubjectId, Tier};
 use mash_policy::{Action, LivePolicy, Policy, access::Scope};
 use mash_proto::v1 as pb;
 use mash_telemetry::metrics::CheckPhase;
@@ -21,7 +23,6 @@ use crate::{
     check::{self, Requester},
     enquiry::{Enquiry, EnquiryInput, EnquiryStore},
     hold::HoldStore,
-    log::{DisclosureLog, Entry, LogFilter, NewEntry},
     search_batch::FeedSearches,
     wire,
 };
@@ -82,67 +83,45 @@ impl BrokerService {
             Some(enquiry) => self.enquiry_entry(caller, enquiry),
             None => self.caller_entry(caller),
         };
-        let entry = NewEntry {
-            outcome: "refused".into(),
-            tier: "none".into(),
-            reason: format!("permission denied: {}", action.as_str()),
-            ..base
-        };
-        if let Err(error) = self.log.append(vec![entry]).await {
+        let entry = base.build(Outcome::Refused, Tier::None, format!("permission denied: {}", action.as_str()));
+        if let Err(error) = self.log.append(vec![entry.into()]).await {
             tracing::error!(%error, "a refusal could not be logged");
         }
         BrokerError::PermissionDenied(format!("{caller} may not {} ({})", action.describe(), action.as_str()))
     }
 
     /// A log entry's caller and policy version, for an action on no enquiry.
-    fn caller_entry(&self, caller: &Identity) -> NewEntry {
+    pub(crate) fn caller_entry(&self, caller: &Identity) -> EntryBuilder {
         let policy = self.policy();
-        NewEntry {
-            requester: caller.to_string(),
-            role: policy.access.roles_of(caller).join(" "),
-            requester_agency: caller.organisation().into(),
-            policy_version: policy.version().into(),
-            ..NewEntry::default()
-        }
+        let logged = Caller {
+            identity: caller.to_string(),
+            role: log_role(policy.access.roles_of(caller)),
+            organisation: caller.organisation().into(),
+        };
+        EntryBuilder::new(&logged, policy.version())
     }
 
     /// A log entry's caller and `enquiry`'s context, made for the enquiry's researcher.
-    pub(crate) fn enquiry_entry(&self, caller: &Identity, enquiry: &Enquiry) -> NewEntry {
-        NewEntry {
-            enquiry_id: enquiry.enquiry_id.to_string(),
-            level: enquiry.level.as_str().into(),
-            purpose: enquiry.purpose.as_str().into(),
-            lawful_basis: enquiry.lawful_basis.as_str().into(),
-            consent: enquiry.consent.as_str().into(),
-            on_behalf_of: enquiry.assigned_researcher.to_string(),
-            ..self.caller_entry(caller)
-        }
+    pub(crate) fn enquiry_entry(&self, caller: &Identity, enquiry: &Enquiry) -> EntryBuilder {
+        self.caller_entry(caller).enquiry(&enquiry.log_context())
     }
 
-    /// A log entry about one record of one subject of `enquiry`, made by
-    /// `caller` for the enquiry's researcher, who receives what it discloses.
-    pub(crate) fn record_entry(
+    /// A log entry about one subject of `enquiry` and what `agency` holds on it, made by
+    /// `caller` for the enquiry's researcher.
+    pub(crate) fn subject_entry(
         &self,
         caller: &Identity,
         enquiry: &Enquiry,
         subject_id: &str,
         agency: Agency,
-        record_ref: &str,
-    ) -> NewEntry {
+    ) -> EntryBuilder {
         let person_ref = enquiry
             .subjects
             .iter()
             .find(|s| s.subject_id.to_string() == subject_id)
             .and_then(|s| self.enquiries.person_refs(&s.person).into_iter().next())
             .unwrap_or_default();
-        NewEntry {
-            subject_id: subject_id.into(),
-            person_ref,
-            agency: agency.as_str().into(),
-            record_ref: record_ref.into(),
-            recipient: enquiry.assigned_researcher.to_string(),
-            ..self.enquiry_entry(caller, enquiry)
-        }
+        self.enquiry_entry(caller, enquiry).subject(subject_id, &person_ref).agency(agency.as_str())
     }
 
     pub(crate) async fn load_enquiry(&self, raw_id: &str) -> Result<Arc<Enquiry>, BrokerError> {
@@ -287,16 +266,7 @@ impl BrokerService {
 
     fn log_filter(&self, request: &pb::SearchLogRequest) -> Result<LogFilter, BrokerError> {
         let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        let outcome = match pb::Outcome::try_from(request.outcome) {
-            Ok(pb::Outcome::Unspecified) => None,
-            Ok(pb::Outcome::Disclosed) => Some("disclosed".to_owned()),
-            Ok(pb::Outcome::Refused) => Some("refused".to_owned()),
-            Ok(pb::Outcome::LogSearched) => Some("log-searched".to_owned()),
-            Ok(pb::Outcome::MatchConfirmed) => Some("match-confirmed".to_owned()),
-            Ok(pb::Outcome::SummaryCompiled) => Some("summary-compiled".to_owned()),
-            Ok(pb::Outcome::Shared) => Some("shared".to_owned()),
-            Err(_) => return Err(DomainError::invalid("outcome", "unknown outcome").into()),
-        };
+        let outcome = wire::outcome("outcome", request.outcome)?;
         let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
         let person_refs = match &request.person {
             Some(person) => {
@@ -321,29 +291,41 @@ impl BrokerService {
     /// Every search of the log is itself an entry, recording its filters
     /// (a person only by pseudonym).
     async fn log_the_search(&self, caller: &Identity, filter: &LogFilter) -> Result<(), BrokerError> {
-        let described = [
-            ("enquiry", filter.enquiry_id.clone()),
-            ("requester", filter.requester.clone()),
-            ("agency", filter.agency.clone()),
-            ("outcome", filter.outcome.clone()),
-            ("from", filter.recorded_from.clone()),
-            ("to", filter.recorded_to.clone()),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
-        .collect::<Vec<_>>()
-        .join(" ");
-        let entry = NewEntry {
-            agency: filter.agency.clone().unwrap_or_default(),
-            enquiry_id: filter.enquiry_id.clone().unwrap_or_default(),
-            person_ref: filter.person_refs.as_ref().and_then(|refs| refs.first().cloned()).unwrap_or_default(),
-            outcome: "log-searched".into(),
-            tier: "none".into(),
-            reason: format!("disclosure log searched: {described}"),
-            ..self.caller_entry(caller)
-        };
-        self.log.append(vec![entry]).await
+        let filters = [
+            ("enquiry", filter.enquiry_id.as_deref()),
+            ("requester", filter.requester.as_deref()),
+            ("agency", filter.agency.as_deref()),
+            ("outcome", filter.outcome.map(Outcome::as_str)),
+            ("from", filter.recorded_from.as_deref()),
+            ("to", filter.recorded_to.as_deref()),
+        ];
+        let person_ref = filter.person_refs.as_ref().and_then(|refs| refs.first()).map(String::as_str);
+        let entry = self
+            .caller_entry(caller)
+            .enquiry_filter(filter.enquiry_id.as_deref().unwrap_or_default())?
+            .agency(filter.agency.as_deref().unwrap_or_default())
+            .search(&filters, person_ref)
+            .map_err(|e| DomainError::invalid(search_field(&e.field), e.problem))?
+            .build(Outcome::LogSearched, Tier::None, "");
+        Ok(self.log.append(vec![entry.into()]).await?)
     }
+}
+
+/// The request field a logged search filter came from.
+fn search_field(logged: &str) -> String {
+    match logged {
+        "enquiry" => "enquiry_id",
+        "from" => "recorded_from",
+        "to" => "recorded_to",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// The role the log records for an identity: the one the access policy gives it (the first, should
+/// it give several; none if the policy names a role the log does not know).
+fn log_role(roles: Vec<String>) -> Option<Role> {
+    roles.first().and_then(|role| Role::parse("role", role).ok())
 }
 
 fn parse_agencies(raw: &[String]) -> Result<Vec<Agency>, DomainError> {
@@ -384,27 +366,18 @@ pub(crate) fn enquiry_to_wire(e: &Enquiry) -> pb::Enquiry {
 
 fn entry_to_wire(e: Entry) -> pb::LogEntry {
     let f = e.fields;
-    let outcome = match f.outcome.as_str() {
-        "disclosed" => pb::Outcome::Disclosed,
-        "refused" => pb::Outcome::Refused,
-        "log-searched" => pb::Outcome::LogSearched,
-        "match-confirmed" => pb::Outcome::MatchConfirmed,
-        "summary-compiled" => pb::Outcome::SummaryCompiled,
-        "shared" => pb::Outcome::Shared,
-        _ => pb::Outcome::Unspecified,
-    };
     pb::LogEntry {
         seq: e.seq,
         recorded_at: e.recorded_at,
-        level: wire::level_from_log(&f.level).into(),
-        consent: wire::consent_from_log(&f.consent).into(),
-        outcome: outcome.into(),
-        tier: wire::tier_from_log(&f.tier).into(),
+        level: f.level.map(wire::level_to_wire).unwrap_or_default().into(),
+        consent: f.consent.map(wire::consent_to_wire).unwrap_or_default().into(),
+        outcome: wire::outcome_to_wire(f.outcome).into(),
+        tier: wire::tier_to_wire(f.tier).into(),
         requester: f.requester,
-        role: f.role,
+        role: f.role.map(|r| r.as_str().into_owned()).unwrap_or_default(),
         enquiry_id: f.enquiry_id,
-        purpose: f.purpose,
-        lawful_basis: f.lawful_basis,
+        purpose: f.purpose.map(|p| p.as_str().to_owned()).unwrap_or_default(),
+        lawful_basis: f.lawful_basis.map(|b| b.as_str().to_owned()).unwrap_or_default(),
         subject_id: f.subject_id,
         agency: f.agency,
         record_ref: f.record_ref,
@@ -445,7 +418,7 @@ impl BrokerService {
         request: pb::GetCheckpointRequest,
     ) -> Result<pb::SignedCheckpoint, BrokerError> {
         self.require_ig(&caller).await?;
-        let ledger = self.log.ledger();
+        let ledger = self.log.checkpointer();
         let signed = ledger.checkpoint_of(request.size).await?;
         let signed = signed.ok_or_else(|| BrokerError::NotFound(format!("no checkpoint of size {}", request.size)))?;
         Ok(checkpoint_to_wire(signed, ledger.verifying_key()))
@@ -457,7 +430,7 @@ impl BrokerService {
         request: pb::InclusionProofRequest,
     ) -> Result<pb::InclusionProof, BrokerError> {
         self.require_ig(&caller).await?;
-        let ledger = self.log.ledger();
+        let ledger = self.log.checkpointer();
         let size = match request.tree_size {
             0 => ledger.checkpoint_of(0).await?.map(|c| c.checkpoint.size).unwrap_or(0),
             size => size,
@@ -477,7 +450,7 @@ impl BrokerService {
         request: pb::ConsistencyProofRequest,
     ) -> Result<pb::ConsistencyProof, BrokerError> {
         self.require_ig(&caller).await?;
-        let path = self.log.ledger().consistency_proof(request.old_size, request.new_size).await?;
+        let path = self.log.checkpointer().consistency_proof(request.old_size, request.new_size).await?;
         Ok(pb::ConsistencyProof {
             old_size: request.old_size,
             new_size: request.new_size,
@@ -549,17 +522,21 @@ impl BrokerService {
     }
 
     async fn log_ig_action(&self, caller: &Identity, reason: String) -> Result<(), BrokerError> {
-        let entry =
-            NewEntry { outcome: "log-searched".into(), tier: "none".into(), reason, ..self.caller_entry(caller) };
-        self.log.append(vec![entry]).await
+        let entry = self.caller_entry(caller).build(Outcome::LogSearched, Tier::None, reason);
+        Ok(self.log.append(vec![entry.into()]).await?)
     }
 
-    async fn export(&self, caller: Identity) -> Result<Vec<pb::ExportChunk>, BrokerError> {
+    async fn export(&self, caller: Identity) -> Result<ExportChunks, BrokerError> {
         self.require_ig(&caller).await?;
-        let lines = self.log.export().await?;
-        Ok(lines.chunks(1000).map(|chunk| pb::ExportChunk { lines: chunk.join("\n") + "\n" }).collect())
+        let chunks = self.log.export().map(|chunk| {
+            chunk.map(|lines| pb::ExportChunk { lines }).map_err(|error| Status::from(BrokerError::from(error)))
+        });
+        Ok(Box::pin(chunks))
     }
 }
+
+/// An export as it is read: a chunk of lines a page of the log.
+type ExportChunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::ExportChunk, Status>> + Send>>;
 
 /// Runs one handler inside a span that carries no personal data, and maps
 /// its error to a status in the one place that does so.
@@ -642,7 +619,7 @@ impl pb::broker_server::Broker for BrokerService {
         handle("GetConsistencyProof", &metadata, self.consistency(caller, request.into_inner())).await
     }
 
-    type ExportLogStream = futures::stream::Iter<std::vec::IntoIter<Result<pb::ExportChunk, Status>>>;
+    type ExportLogStream = ExportChunks;
 
     async fn export_log(
         &self,
@@ -650,8 +627,7 @@ impl pb::broker_server::Broker for BrokerService {
     ) -> Result<Response<Self::ExportLogStream>, Status> {
         let caller = mash_transport::peer_identity(&request)?;
         let metadata = request.metadata().clone();
-        let chunks = handle("ExportLog", &metadata, self.export(caller)).await?.into_inner();
-        Ok(Response::new(futures::stream::iter(chunks.into_iter().map(Ok).collect::<Vec<_>>())))
+        handle("ExportLog", &metadata, self.export(caller)).await
     }
 
     async fn verify_log(

@@ -8,18 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use mash_domain::Identity;
+use mash_disclosure_log::{Entry, LogFilter, NewEntry, Outcome, Recipient};
+use mash_domain::{Identity, Tier};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
 
-use crate::{
-    BrokerError,
-    enquiry::Enquiry,
-    log::{Entry, LogFilter, NewEntry},
-    service::BrokerService,
-    wire,
-};
+use crate::{BrokerError, enquiry::Enquiry, service::BrokerService, wire};
 
 /// A detail item's summary line is cut here: a chronology is read at a glance.
 const MAX_SUMMARY_CHARS: usize = 160;
@@ -35,7 +30,7 @@ impl BrokerService {
         self.require(&caller, Action::EnquiryRead, scope, Some(enquiry.as_ref())).await?;
         let filter = LogFilter {
             enquiry_id: Some(enquiry.enquiry_id.to_string()),
-            outcome: Some("disclosed".into()),
+            outcome: Some(Outcome::Disclosed),
             ..LogFilter::default()
         };
         let mut lines = BTreeMap::new();
@@ -70,13 +65,10 @@ impl BrokerService {
     }
 
     fn summary_entry(&self, caller: &Identity, enquiry: &Enquiry, lines: usize) -> NewEntry {
-        NewEntry {
-            outcome: "summary-compiled".into(),
-            tier: "none".into(),
-            reason: format!("family summary of {lines} lines, all previously disclosed to this enquiry"),
-            recipient: caller.to_string(),
-            ..self.enquiry_entry(caller, enquiry)
-        }
+        let reason = format!("family summary of {lines} lines, all previously disclosed to this enquiry");
+        // What it shows was each disclosed, and logged, before: the entry records who read it.
+        let entry = self.enquiry_entry(caller, enquiry).shown_to(Recipient::Caller, String::new());
+        entry.build(Outcome::SummaryCompiled, Tier::None, reason).into()
     }
 }
 
@@ -99,7 +91,7 @@ fn chronology_line(
         agency: f.agency.clone(),
         subject_id: f.subject_id.clone(),
         relation: relation.into(),
-        tier: wire::tier_from_log(&f.tier).into(),
+        tier: wire::tier_to_wire(f.tier).into(),
         seq: entry.seq,
         ..pb::ChronologyEntry::default()
     };
