@@ -1,5 +1,6 @@
-//! The disclosure log's group-commit writer on both databases: one bad append in a group fails
-//! only its own caller (issue 22, item 1).
+//! The disclosure log's storage on both databases: one bad append in a group fails only its own
+//! caller (issue 22, item 1); the database refuses to change or remove entries and checkpoints
+//! (issue 23).
 
 use mash_disclosure_log::{Caller, CheckpointPolicy, Companions, DisclosureLog, EntryBuilder, NewEntry, Outcome};
 use mash_domain::Tier;
@@ -111,4 +112,46 @@ async fn postgres_an_entry_with_a_nul_fails_only_its_caller() -> anyhow::Result<
     poisoned.fields.reason = "disclosure log searched: requester=\u{0}".into();
     one_bad_append_fails_only_its_caller(&log, (vec![entry("also-fine"), poisoned], Vec::new())).await?;
     log.close().await
+}
+
+/// The database keeps the log and its checkpoints append-only, whoever holds the broker's
+/// connection; disclosed content, which the log does not hash, is still purged.
+async fn entries_and_checkpoints_cannot_be_changed_or_removed(backend: Backend) -> anyhow::Result<()> {
+    let log = open(backend).await?;
+    let mut shown = entry("shown");
+    shown.shown = Some(b"what was shown".to_vec());
+    log.log.append(vec![shown, entry("second")]).await?;
+    log.log.checkpointer().checkpoint().await?.ok_or_else(|| anyhow::anyhow!("a checkpoint"))?;
+    for statement in [
+        "UPDATE disclosure_log SET reason = 'nothing to see' WHERE seq = 1",
+        "UPDATE disclosure_log SET seq = 10 WHERE seq = 2",
+        "DELETE FROM disclosure_log WHERE seq = 2",
+        "DELETE FROM disclosure_log",
+        "UPDATE checkpoints SET root = 'ab'",
+        "DELETE FROM checkpoints",
+    ] {
+        let refused = sqlx::query(statement).execute(&log.pool).await;
+        assert!(refused.is_err(), "{backend:?} allowed: {statement}");
+    }
+    if backend == Backend::Postgres {
+        for statement in ["TRUNCATE disclosure_log", "TRUNCATE checkpoints"] {
+            assert!(sqlx::query(statement).execute(&log.pool).await.is_err(), "allowed: {statement}");
+        }
+    }
+    assert_eq!(log.count().await?, 2);
+    assert!(log.log.verify().await?.is_ok(), "the log is as written");
+    let future = mash_disclosure_log::timestamp(time::OffsetDateTime::now_utc() + time::Duration::hours(1));
+    assert_eq!(log.log.purge_content(&future).await?, 1, "content is purged all the same");
+    assert_eq!(log.log.shown(1).await?, None);
+    log.close().await
+}
+
+#[tokio::test]
+async fn sqlite_entries_and_checkpoints_cannot_be_changed_or_removed() -> anyhow::Result<()> {
+    entries_and_checkpoints_cannot_be_changed_or_removed(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn postgres_entries_and_checkpoints_cannot_be_changed_or_removed() -> anyhow::Result<()> {
+    entries_and_checkpoints_cannot_be_changed_or_removed(Backend::Postgres).await
 }

@@ -145,6 +145,7 @@ async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend:
 
     // Tampering with one entry breaks the chain at that entry.
     let pool = h.database("broker").await?;
+    h.lift_append_only(&pool).await?;
     sqlx::query("UPDATE disclosure_log SET reason = 'edited afterwards' WHERE seq = 3").execute(&pool).await?;
     assert_eq!(h.system.broker_log.verify().await?.expect_err("tampered").seq, Some(3));
     pool.close().await;

@@ -151,6 +151,7 @@ async fn verify_names_each_kind_of_tampering(backend: Backend) -> anyhow::Result
         logged_checks(&h).await?;
         assert!(h.system.broker_log.verify().await?.is_ok(), "clean before {what}");
         let pool = h.database("broker").await?;
+        h.lift_append_only(&pool).await?;
         for statement in statements {
             sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&pool).await?;
         }
