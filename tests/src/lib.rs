@@ -86,6 +86,27 @@ impl Harness {
         Ok(n)
     }
 
+    /// Drops the triggers that keep the disclosure log and its checkpoints append-only, as the
+    /// database's owner could: what a test of tampering does first.
+    pub async fn lift_append_only(&self, pool: &sqlx::AnyPool) -> anyhow::Result<()> {
+        let statements: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "DROP TRIGGER disclosure_log_no_update",
+                "DROP TRIGGER disclosure_log_no_delete",
+                "DROP TRIGGER checkpoints_no_update",
+                "DROP TRIGGER checkpoints_no_delete",
+            ],
+            Backend::Postgres => &[
+                "DROP TRIGGER disclosure_log_append_only ON disclosure_log",
+                "DROP TRIGGER checkpoints_append_only ON checkpoints",
+            ],
+        };
+        for statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*statement)).execute(pool).await?;
+        }
+        Ok(())
+    }
+
     /// Stops every server and drops any PostgreSQL schemas it made.
     pub async fn stop(self) -> anyhow::Result<()> {
         let services: Vec<String> = self.system.database_urls.iter().map(|(name, _)| name.clone()).collect();

@@ -318,7 +318,7 @@ async fn assert_one_gapless_chain(cluster: &Cluster, expected: i64) -> anyhow::R
     let seqs: Vec<i64> = rows.iter().map(|r| r.try_get("seq")).collect::<Result<_, _>>()?;
     assert_eq!(seqs, (1..=expected).collect::<Vec<_>>(), "sequence numbers are exactly 1..={expected}");
     assert_eq!(head, expected, "log_head agrees");
-    let mut prev = mash_broker::log::GENESIS.to_owned();
+    let mut prev = mash_ledger::GENESIS.to_owned();
     let mut hashes = std::collections::HashSet::new();
     for row in &rows {
         let (p, h): (String, String) = (row.try_get("prev_hash")?, row.try_get("entry_hash")?);
@@ -345,7 +345,7 @@ async fn assert_one_gapless_chain(cluster: &Cluster, expected: i64) -> anyhow::R
 /// through one replica, and inclusion and consistency proofs through the other, agree.
 async fn assert_proofs_across_replicas(cluster: &Cluster, n: u64) -> anyhow::Result<()> {
     let mut ian = [cluster.client(0, "ian-ig").await?, cluster.client(1, "ian-ig").await?];
-    let key = cluster.open_log().await?.ledger().verifying_key();
+    let key = cluster.open_log().await?.checkpointer().verifying_key();
     // A checkpoint of the whole log: a replica signs within a second of the last write.
     let deadline = Instant::now() + Duration::from_secs(10);
     let latest = loop {
@@ -364,7 +364,7 @@ async fn assert_proofs_across_replicas(cluster: &Cluster, n: u64) -> anyhow::Res
         let leaf: [u8; 32] = proof.leaf_hash.as_slice().try_into()?;
         mash_ledger::verify_inclusion(&leaf, seq - 1, size, &hashes(&proof.path)?, &latest.checkpoint.root)?;
     }
-    let checkpoints = cluster.open_log().await?.ledger().checkpoints().await?;
+    let checkpoints = cluster.open_log().await?.checkpointer().checkpoint_page(0, size, 1).await?;
     let first = checkpoints.first().context("checkpoints")?;
     if first.checkpoint.size < size {
         let request = pb::GetConsistencyProofRequest { old_size: first.checkpoint.size, new_size: size };

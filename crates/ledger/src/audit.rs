@@ -1,6 +1,8 @@
 //! The offline audit: recompute the tree from an exported log and hold it to every signed
 //! checkpoint, without trusting the server that produced either.
 
+use std::collections::VecDeque;
+
 use ed25519_dalek::VerifyingKey;
 
 use crate::{
@@ -52,59 +54,127 @@ impl RootAccumulator {
     }
 }
 
-/// Checks an exported log against its checkpoints, in order: every signature verifies under `key`,
-/// every checkpoint names the same origin as the first, sizes never go backwards, the log holds
-/// at least as many entries as each checkpoint claims, and the root of that many leading leaves
-/// equals the checkpoint's root.
+/// The one checkpoint audit, streamed: checkpoints are announced with [`Self::expect`] before
+/// the leaves they cover are pushed, and each is held to the root as soon as the log reaches its
+/// size. It keeps the accumulator and the checkpoints not yet reached, so memory does not grow
+/// with the log. Every signature verifies under the key, every checkpoint names the same origin
+/// as the first, sizes never go backwards, and the log holds at least as many leaves as each
+/// checkpoint claims.
 ///
 /// Leaves after the last checkpoint are not covered by any signature and so are not judged.
-/// Finding which entry was changed is the caller's job, by comparing per-entry hashes.
-pub fn verify_log(leaves: &[Hash], checkpoints: &[SignedCheckpoint], key: &[u8; 32]) -> Result<(), LedgerError> {
-    let key = parse_verifying_key(key)?;
-    let mut accumulator = RootAccumulator::new();
-    let mut remaining = leaves.iter();
-    for (position, signed) in checkpoints.iter().enumerate() {
-        check_checkpoint(position, signed, checkpoints, &key, leaves.len() as u64)?;
-        let wanted = signed.checkpoint.size - accumulator.len();
-        remaining.by_ref().take(wanted as usize).for_each(|leaf| accumulator.push(*leaf));
-        if accumulator.root() != signed.checkpoint.root {
-            return Err(LedgerError::RootMismatch { checkpoint: position, size: signed.checkpoint.size });
-        }
-    }
-    Ok(())
+#[derive(Debug)]
+pub struct CheckpointAuditor {
+    key: VerifyingKey,
+    accumulator: RootAccumulator,
+    /// Announced, not yet reached, with their positions.
+    pending: VecDeque<(usize, SignedCheckpoint)>,
+    announced: usize,
+    origin: Option<String>,
+    last_size: u64,
+    matched: u64,
 }
 
-/// Everything about checkpoint `position` that can be judged before hashing any leaves.
-fn check_checkpoint(
-    position: usize,
-    signed: &SignedCheckpoint,
-    all: &[SignedCheckpoint],
-    key: &VerifyingKey,
-    entries: u64,
-) -> Result<(), LedgerError> {
-    let checkpoint = &signed.checkpoint;
-    check_signature(signed, key).map_err(|_| LedgerError::CheckpointSignatureInvalid {
-        checkpoint: position,
-        key_id: signed.key_id.clone(),
-        size: checkpoint.size,
-    })?;
-    let previous = position.checked_sub(1).and_then(|p| all.get(p)).map(|s| &s.checkpoint);
-    let first = all.first().map(|s| &s.checkpoint);
-    if let Some(first) = first.filter(|first| first.origin != checkpoint.origin) {
-        let (expected, found) = (first.origin.clone(), checkpoint.origin.clone());
-        return Err(LedgerError::OriginMismatch { checkpoint: position, expected, found });
+impl CheckpointAuditor {
+    pub fn new(key: &[u8; 32]) -> Result<Self, LedgerError> {
+        Ok(Self {
+            key: parse_verifying_key(key)?,
+            accumulator: RootAccumulator::new(),
+            pending: VecDeque::new(),
+            announced: 0,
+            origin: None,
+            last_size: 0,
+            matched: 0,
+        })
     }
-    if let Some(previous) = previous.filter(|previous| previous.size > checkpoint.size) {
-        return Err(LedgerError::SizeWentBackwards {
+
+    /// Leaves pushed so far.
+    pub fn len(&self) -> u64 {
+        self.accumulator.len()
+    }
+
+    /// Whether no leaf has been pushed.
+    pub fn is_empty(&self) -> bool {
+        self.accumulator.is_empty()
+    }
+
+    /// The size of the last checkpoint whose root matched.
+    pub fn matched(&self) -> u64 {
+        self.matched
+    }
+
+    /// Announces the next checkpoint (in order of size), before the leaf that reaches its size.
+    pub fn expect(&mut self, signed: SignedCheckpoint) -> Result<(), LedgerError> {
+        let position = self.announced;
+        self.announced += 1;
+        let checkpoint = &signed.checkpoint;
+        check_signature(&signed, &self.key).map_err(|_| LedgerError::CheckpointSignatureInvalid {
             checkpoint: position,
-            previous: previous.size,
+            key_id: signed.key_id.clone(),
             size: checkpoint.size,
-        });
+        })?;
+        let origin = self.origin.get_or_insert_with(|| checkpoint.origin.clone());
+        if *origin != checkpoint.origin {
+            let (expected, found) = (origin.clone(), checkpoint.origin.clone());
+            return Err(LedgerError::OriginMismatch { checkpoint: position, expected, found });
+        }
+        if checkpoint.size < self.last_size || checkpoint.size < self.len() {
+            let previous = self.last_size.max(self.len());
+            return Err(LedgerError::SizeWentBackwards { checkpoint: position, previous, size: checkpoint.size });
+        }
+        self.last_size = checkpoint.size;
+        self.pending.push_back((position, signed));
+        self.settle()
     }
-    if checkpoint.size > entries {
-        return Err(LedgerError::LogTruncated { checkpoint: position, size: checkpoint.size, entries });
+
+    /// Appends the next leaf, and holds every checkpoint of the new size to the root.
+    pub fn push(&mut self, leaf: Hash) -> Result<(), LedgerError> {
+        self.accumulator.push(leaf);
+        self.settle()
     }
-    Ok(())
+
+    fn settle(&mut self) -> Result<(), LedgerError> {
+        while let Some((position, signed)) = self.pending.front() {
+            let size = signed.checkpoint.size;
+            if size != self.len() {
+                break;
+            }
+            if self.accumulator.root() != signed.checkpoint.root {
+                return Err(LedgerError::RootMismatch { checkpoint: *position, size });
+            }
+            self.matched = size;
+            self.pending.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Ends the audit: a checkpoint still waiting claims leaves the log does not have.
+    /// Returns how many checkpoints were checked.
+    pub fn finish(self) -> Result<u64, LedgerError> {
+        match self.pending.front() {
+            Some((position, signed)) => Err(LedgerError::LogTruncated {
+                checkpoint: *position,
+                size: signed.checkpoint.size,
+                entries: self.len(),
+            }),
+            None => Ok(self.announced as u64),
+        }
+    }
+}
+
+/// Checks a whole log's leaves against its checkpoints: [`CheckpointAuditor`] over slices.
+pub fn verify_log(leaves: &[Hash], checkpoints: &[SignedCheckpoint], key: &[u8; 32]) -> Result<(), LedgerError> {
+    let mut auditor = CheckpointAuditor::new(key)?;
+    let mut checkpoints = checkpoints.iter().peekable();
+    for leaf in leaves {
+        while let Some(signed) = checkpoints.next_if(|c| c.checkpoint.size <= auditor.len() + 1) {
+            auditor.expect(signed.clone())?;
+        }
+        auditor.push(*leaf)?;
+    }
+    for signed in checkpoints {
+        auditor.expect(signed.clone())?;
+    }
+    auditor.finish().map(|_| ())
 }
 
 #[cfg(test)]

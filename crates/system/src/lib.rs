@@ -49,7 +49,7 @@ pub struct SystemConfig {
     pub check_deadline: Duration,
     /// Point the broker at a different address for one agency (e.g. a dead port).
     pub feed_override: Option<(Agency, String)>,
-    pub checkpoints: mash_broker::ledger::CheckpointPolicy,
+    pub checkpoints: mash_disclosure_log::CheckpointPolicy,
     pub content_retention: Duration,
     /// The broker's today, for items' ages.
     pub clock: mash_broker::Clock,
@@ -70,7 +70,7 @@ impl SystemConfig {
             policy_dir: shipped_policy_dir(),
             check_deadline: Duration::from_secs(2),
             feed_override: None,
-            checkpoints: mash_broker::ledger::CheckpointPolicy { every_entries: 1000, every: Duration::from_secs(10) },
+            checkpoints: mash_disclosure_log::CheckpointPolicy { every_entries: 1000, every: Duration::from_secs(10) },
             // Six years, a common retention period for safeguarding records.
             content_retention: Duration::from_secs(6 * 365 * 24 * 3600),
             clock: mash_broker::Clock::System,
@@ -107,7 +107,7 @@ pub struct System {
     /// `mash_feed::build` with the same settings on other ports.
     pub feed_settings: Vec<(Agency, FeedSettings)>,
     pub pki: DevPki,
-    pub broker_log: mash_broker::log::DisclosureLog,
+    pub broker_log: mash_disclosure_log::DisclosureLog,
     pub database_urls: Vec<(String, String)>,
     /// The policy every service decides with; watched for changes.
     pub policy: Arc<LivePolicy>,
@@ -287,7 +287,7 @@ pub fn signing_key_file(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&keys)?;
     let path = keys.join("broker-signing.json");
     if !path.exists() {
-        mash_broker::ledger::write_new_signing_key(&path, "broker-signing-1")?;
+        mash_disclosure_log::write_new_signing_key(&path, "broker-signing-1")?;
     }
     Ok(path)
 }

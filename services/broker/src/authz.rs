@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use mash_domain::{Agency, EnquiryId, Identity};
+use mash_disclosure_log::{Caller, DisclosureLog, EntryBuilder, Outcome, Role};
+use mash_domain::{Agency, EnquiryId, Identity, Tier};
 use mash_policy::{Action, LivePolicy, Policy, access::Scope};
 use tonic::{Request, Status};
 
@@ -15,7 +16,6 @@ use crate::{
     BrokerError,
     enquiry::{Enquiry, EnquiryStore},
     error::Missing,
-    log::{DisclosureLog, NewEntry},
 };
 
 /// What every service needs to authorise a call and to log a refusal.
@@ -92,64 +92,44 @@ impl Call<'_> {
             Some(enquiry) => self.enquiry_entry(enquiry),
             None => self.caller_entry(),
         };
-        let entry = NewEntry {
-            outcome: "refused".into(),
-            tier: "none".into(),
-            reason: format!("permission denied: {}", action.as_str()),
-            ..base
-        };
-        if let Err(error) = self.authz.log.append(vec![entry]).await {
+        let entry = base.build(Outcome::Refused, Tier::None, format!("permission denied: {}", action.as_str()));
+        if let Err(error) = self.authz.log.append(vec![entry.into()]).await {
             tracing::error!(%error, "a refusal could not be logged");
         }
         BrokerError::PermissionDenied(format!("{} may not {} ({})", self.caller, action.describe(), action.as_str()))
     }
 
     /// A log entry's caller and policy version, for an action on no enquiry.
-    pub(crate) fn caller_entry(&self) -> NewEntry {
-        NewEntry {
-            requester: self.caller.to_string(),
-            role: self.policy.access.roles_of(&self.caller).join(" "),
-            requester_agency: self.caller.organisation().into(),
-            policy_version: self.policy.version().into(),
-            ..NewEntry::default()
-        }
+    pub(crate) fn caller_entry(&self) -> EntryBuilder {
+        let logged = Caller {
+            identity: self.caller.to_string(),
+            role: log_role(self.policy.access.roles_of(&self.caller)),
+            organisation: self.caller.organisation().into(),
+        };
+        EntryBuilder::new(&logged, self.policy.version())
     }
 
     /// A log entry's caller and `enquiry`'s context, made for the enquiry's researcher.
-    pub(crate) fn enquiry_entry(&self, enquiry: &Enquiry) -> NewEntry {
-        NewEntry {
-            enquiry_id: enquiry.enquiry_id.to_string(),
-            level: enquiry.level.as_str().into(),
-            purpose: enquiry.purpose.as_str().into(),
-            lawful_basis: enquiry.lawful_basis.as_str().into(),
-            consent: enquiry.consent.as_str().into(),
-            on_behalf_of: enquiry.assigned_researcher.to_string(),
-            ..self.caller_entry()
-        }
+    pub(crate) fn enquiry_entry(&self, enquiry: &Enquiry) -> EntryBuilder {
+        self.caller_entry().enquiry(&enquiry.log_context())
     }
 
-    /// A log entry about one record of one subject of `enquiry`, made by the
-    /// caller for the enquiry's researcher, who receives what it discloses.
-    pub(crate) fn record_entry(
-        &self,
-        enquiry: &Enquiry,
-        subject_id: &str,
-        agency: Agency,
-        record_ref: &str,
-    ) -> NewEntry {
+    /// A log entry about one subject of `enquiry` and what `agency` holds on
+    /// it, made by the caller for the enquiry's researcher.
+    pub(crate) fn subject_entry(&self, enquiry: &Enquiry, subject_id: &str, agency: Agency) -> EntryBuilder {
         let person_ref = enquiry
             .subjects
             .iter()
             .find(|s| s.subject_id.to_string() == subject_id)
             .and_then(|s| self.authz.enquiries.person_refs(&s.person).into_iter().next())
             .unwrap_or_default();
-        NewEntry {
-            subject_id: subject_id.into(),
-            person_ref,
-            agency: agency.as_str().into(),
-            record_ref: record_ref.into(),
-            recipient: enquiry.assigned_researcher.to_string(),
-            ..self.enquiry_entry(enquiry)
-        }
+        self.enquiry_entry(enquiry).subject(subject_id, &person_ref).agency(agency.as_str())
     }
+}
+
+/// The role the log records for an identity: the one the access policy gives
+/// it (the first, should it give several; none if the policy names a role the
+/// log does not know).
+fn log_role(roles: Vec<String>) -> Option<Role> {
+    roles.first().and_then(|role| Role::parse("role", role).ok())
 }

@@ -9,7 +9,9 @@ use mash_domain::{Agency, EnquiryId, Identity, SubjectId};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::{BrokerError, log::Companions};
+use mash_disclosure_log::Companions;
+
+use crate::BrokerError;
 
 /// A possible match a check has just met.
 pub struct NewCandidate {

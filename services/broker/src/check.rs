@@ -6,7 +6,8 @@ use std::{
 };
 
 use futures::future::join_all;
-use mash_domain::{AgeBand, Agency, Category, Relation, Sensitivity, Tier};
+use mash_disclosure_log::{Caller, EntryBuilder, NewEntry, Outcome, Recipient, Role as LogRole};
+use mash_domain::{AgeBand, Agency, Category, DomainError, Relation, Sensitivity, Tier};
 use mash_policy::{Context, Decision, Policy, Role};
 use mash_proto::v1 as pb;
 use prost::Message;
@@ -18,7 +19,6 @@ use crate::{
     candidate::NewCandidate,
     enquiry::{Enquiry, Subject},
     hold::NewHold,
-    log::NewEntry,
     search_batch::{FeedAnswer, FeedSearches},
 };
 
@@ -113,25 +113,28 @@ pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Di
     Disclosed { results, entries: sinks.entries, holds: sinks.holds, candidates: sinks.candidates }
 }
 
-fn entry_base(cx: &CheckContext<'_>, agency: Agency, subject_ref: &str) -> NewEntry {
-    let (enquiry, requester) = (cx.enquiry, cx.requester);
-    NewEntry {
-        requester: requester.identity.clone(),
-        role: requester.role.as_str().into(),
-        enquiry_id: enquiry.enquiry_id.to_string(),
-        level: enquiry.level.as_str().into(),
-        purpose: enquiry.purpose.as_str().into(),
-        lawful_basis: enquiry.lawful_basis.as_str().into(),
-        consent: enquiry.consent.as_str().into(),
-        subject_id: subject_ref.into(),
-        person_ref: cx.person_refs.get(subject_ref).cloned().unwrap_or_default(),
-        agency: agency.as_str().into(),
-        policy_version: cx.policy.version().into(),
-        requester_agency: requester.organisation.clone(),
-        on_behalf_of: enquiry.assigned_researcher.to_string(),
-        recipient: requester.identity.clone(),
-        ..NewEntry::default()
-    }
+/// The log entry of every item of one subject from one agency: the requester, in the role the
+/// disclosure policy judged, and the enquiry.
+fn entry_base(cx: &CheckContext<'_>, agency: Agency, subject_ref: &str) -> EntryBuilder {
+    let requester = cx.requester;
+    let role = match requester.role {
+        Role::Researcher => LogRole::Researcher,
+        Role::Manager => LogRole::Manager,
+    };
+    let caller =
+        Caller { identity: requester.identity.clone(), role: Some(role), organisation: requester.organisation.clone() };
+    let person_ref = cx.person_refs.get(subject_ref).map_or("", String::as_str);
+    EntryBuilder::new(&caller, cx.policy.version())
+        .enquiry(&cx.enquiry.log_context())
+        .subject(subject_ref, person_ref)
+        .agency(agency.as_str())
+}
+
+/// The entry of an item whose record id or category its feed sent with text that cannot be
+/// logged (a control character): refused, naming the field, with neither text.
+fn unloggable(base: &EntryBuilder, error: &DomainError) -> NewEntry {
+    let reason = format!("the feed's {} {}; the item is not shown", error.field, error.problem);
+    base.clone().build(Outcome::Refused, Tier::None, reason).into()
 }
 
 /// One item as the policy sees it, decided. Restricted items (by category
@@ -241,6 +244,15 @@ fn disclose_subject(
     let held_notice = format!("Information is held for {agency} review: their gatekeeper decides on restricted items.");
     let mut shown = Shown::default();
     for item in result.items {
+        // Checked first, so that nothing (a hold, a possible match) keeps text the log refuses.
+        let entry = match base.clone().record(&item.record_id, &item.category) {
+            Ok(logged) => logged,
+            Err(error) => {
+                tracing::warn!(%agency, field = %error.field, "feed answered with text the log refuses; item not shown");
+                sinks.entries.push(unloggable(&base, &error));
+                continue;
+            }
+        };
         let (restricted, mut decision) = decide(cx, subject.relation, agency, &item);
         let possible = item.r#match.as_ref().is_some_and(|m| m.verdict() == pb::MatchVerdict::PossibleMatch);
         let mut unconfirmed = false;
@@ -250,40 +262,41 @@ fn disclose_subject(
             cap_possible_match(cx, candidate, &item, &mut decision, sinks, &mut shown);
             unconfirmed = sinks.candidates.len() > before;
         }
-        let mut entry = NewEntry {
-            record_ref: item.record_id.clone(),
-            category: item.category.clone(),
-            tier: decision.tier.as_str().into(),
-            reason: decision.reason.clone(),
-            ..base.clone()
-        };
-        match decision.tier {
+        let entry: NewEntry = match decision.tier {
             Tier::None => {
-                entry.outcome = "refused".into();
+                let mut reason = decision.reason.clone();
                 if restricted {
                     let hold = NewHold::new(cx.enquiry, &subject.subject_id, agency, item);
-                    entry.reason =
-                        format!("held for the {agency} gatekeeper as hold {}: {}", hold.hold_id, entry.reason);
+                    reason = format!("held for the {agency} gatekeeper as hold {}: {reason}", hold.hold_id);
                     shown.hold_ids.push(hold.hold_id.clone());
                     sinks.holds.push(hold);
                 }
+                entry.build(Outcome::Refused, Tier::None, reason).into()
             }
             Tier::Existence => {
                 let notice = if unconfirmed { &possible_notice } else { &existence_notice };
                 shown.possibly_known |= unconfirmed;
                 shown.known |= !unconfirmed;
-                entry.outcome = "disclosed".into();
-                entry.content_digest = digest(notice.as_bytes());
-                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Notice(notice.clone())));
+                let shown_bytes = shown_content(pb::disclosed_content::Shown::Notice(notice.clone()));
+                NewEntry::from(entry.shown_to(Recipient::Caller, digest(notice.as_bytes())).build(
+                    Outcome::Disclosed,
+                    decision.tier,
+                    decision.reason.clone(),
+                ))
+                .showing(shown_bytes)
             }
             Tier::Summary | Tier::Detail => {
                 let disclosed = redact(item, decision.tier);
-                entry.outcome = "disclosed".into();
-                entry.content_digest = digest(&disclosed.encode_to_vec());
-                entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(disclosed.clone())));
+                let shown_bytes = shown_content(pb::disclosed_content::Shown::Item(disclosed.clone()));
+                let fields = entry.shown_to(Recipient::Caller, digest(&disclosed.encode_to_vec())).build(
+                    Outcome::Disclosed,
+                    decision.tier,
+                    decision.reason.clone(),
+                );
                 shown.items.push(disclosed);
+                NewEntry::from(fields).showing(shown_bytes)
             }
-        }
+        };
         sinks.entries.push(entry);
     }
     let notices: Vec<&str> = [

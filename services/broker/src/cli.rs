@@ -74,7 +74,7 @@ pub fn main() -> anyhow::Result<()> {
             feeds: args.feeds.iter().map(|f| parse_feed(f)).collect::<anyhow::Result<_>>()?,
             check_deadline: Duration::from_millis(args.check_deadline_ms),
             signing_key_file: args.signing_key_file,
-            checkpoints: crate::ledger::CheckpointPolicy {
+            checkpoints: mash_disclosure_log::CheckpointPolicy {
                 every_entries: args.checkpoint_every_entries,
                 every: Duration::from_secs(args.checkpoint_every_seconds),
             },

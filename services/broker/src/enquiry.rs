@@ -35,6 +35,20 @@ pub struct Enquiry {
     pub subjects: Vec<Subject>,
 }
 
+impl Enquiry {
+    /// The enquiry as the disclosure log records it.
+    pub fn log_context(&self) -> mash_disclosure_log::EnquiryContext {
+        mash_disclosure_log::EnquiryContext {
+            enquiry_id: self.enquiry_id.to_string(),
+            level: self.level,
+            purpose: self.purpose,
+            lawful_basis: self.lawful_basis,
+            consent: self.consent,
+            assigned_researcher: self.assigned_researcher.to_string(),
+        }
+    }
+}
+
 /// The text of an enquiry as it arrives, before parsing.
 pub struct EnquiryInput<'a> {
     pub level: Option<Level>,

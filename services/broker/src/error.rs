@@ -34,6 +34,19 @@ pub enum BrokerError {
     Internal(String),
 }
 
+impl From<mash_disclosure_log::LogError> for BrokerError {
+    fn from(error: mash_disclosure_log::LogError) -> Self {
+        use mash_disclosure_log::LogError;
+        match error {
+            LogError::Unavailable => BrokerError::LogUnavailable,
+            LogError::Invalid(e) => BrokerError::Invalid(e),
+            LogError::Storage(e) => BrokerError::Storage(e),
+            LogError::Seal(e) => BrokerError::Seal(e),
+            LogError::Corrupt(message) => BrokerError::Internal(message),
+        }
+    }
+}
+
 /// What a NOT_FOUND did not find.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {

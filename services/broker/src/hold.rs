@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use mash_db::{Arg, Db};
+use mash_disclosure_log::Companions;
 use mash_domain::{Agency, EnquiryId, Identity, SubjectId};
 use mash_proto::v1 as pb;
 use mash_seal::{KeyRing, Sealed};
@@ -19,7 +20,6 @@ use sqlx::{Row, any::AnyRow};
 use crate::{
     BrokerError,
     enquiry::Enquiry,
-    log::Companions,
     outbox::{Outbox, Outgoing},
 };
 

@@ -4,7 +4,8 @@
 //! Modules:
 //! - `enquiry`: enquiries and their subjects, sealed at rest.
 //! - `check`: one agency check: fan out, decide with the policy, redact.
-//! - `log`: the hash-chained disclosure log and its group-commit writer.
+//! - `log_hook`: what the disclosure log (`mash-disclosure-log`) writes
+//!   beside each group: the agencies' messages its entries cause.
 //! - `outbox`: each agency's queue.
 //! - `authz`: one policy snapshot per call; authorisation and refusals.
 //! - `api`: the gRPC edge, one service per audience (`api/mod.rs` lists
@@ -12,7 +13,6 @@
 //!   gRPC status codes.
 
 mod api;
-pub mod audit;
 mod authz;
 mod candidate;
 mod check;
@@ -21,8 +21,7 @@ mod enquiry;
 mod error;
 mod frontdoor;
 mod hold;
-pub mod ledger;
-pub mod log;
+mod log_hook;
 mod outbox;
 mod review;
 mod search_batch;
@@ -32,6 +31,7 @@ use std::{collections::HashMap, future::Future, net::SocketAddr, path::PathBuf, 
 
 pub use error::BrokerError;
 use mash_db::Migrations;
+use mash_disclosure_log::{CheckpointPolicy, Checkpointer, DisclosureLog, load_signer};
 use mash_domain::{Agency, Identity};
 use mash_policy::LivePolicy;
 use mash_proto::v1::{
@@ -59,7 +59,7 @@ pub struct BrokerSettings {
     pub check_deadline: Duration,
     /// The Ed25519 key that signs the log's checkpoints.
     pub signing_key_file: PathBuf,
-    pub checkpoints: ledger::CheckpointPolicy,
+    pub checkpoints: mash_disclosure_log::CheckpointPolicy,
     /// How long exactly-what-was-shown is kept; the log itself is kept for ever.
     pub content_retention: Duration,
     /// The day items' ages are judged on.
@@ -91,7 +91,7 @@ pub struct BoundBroker {
     pub local_addr: SocketAddr,
     pub serve: ServeFuture,
     /// The disclosure log, for verification by tools and tests.
-    pub log: log::DisclosureLog,
+    pub log: DisclosureLog,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +104,8 @@ pub enum StartError {
     Transport(#[from] mash_transport::TransportError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Log(#[from] mash_disclosure_log::LogError),
 }
 
 fn migrations() -> Migrations {
@@ -128,7 +130,7 @@ pub async fn build(
             FeedSearches::start(*agency, FeedSearchClient::with_interceptor(channel, TracePropagation)),
         );
     }
-    let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(&settings.signing_key_file)?);
+    let checkpointer = Checkpointer::new(db.clone(), load_signer(&settings.signing_key_file)?);
     // Subscriptions end when the broker stops, so that shutdown need not wait for them.
     let (stopping, stopping_watch) = tokio::sync::watch::channel(false);
     let shutdown = async move {
@@ -136,14 +138,8 @@ pub async fn build(
         let _ = stopping.send(true);
     };
     let outbox = outbox::Outbox::new(db.clone(), keys.clone(), stopping_watch);
-    let log = log::DisclosureLog::start(
-        db.clone(),
-        ledger,
-        settings.checkpoints,
-        keys.clone(),
-        outbox.clone(),
-        Some(settings.policy.clone()),
-    );
+    let messages = log_hook::AgencyMessages { outbox: outbox.clone(), policy: Some(settings.policy.clone()) };
+    let log = DisclosureLog::start(db.clone(), checkpointer, settings.checkpoints, keys.clone(), Arc::new(messages));
     let enquiries = Arc::new(enquiry::EnquiryStore::new(db.clone(), keys.clone()));
     let frontdoor = Arc::new(frontdoor::FrontDoorStore::new(db.clone(), keys.clone(), outbox.clone()));
     let authz = authz::Authz { live: settings.policy, log: log.clone(), enquiries: enquiries.clone() };
@@ -190,15 +186,16 @@ pub async fn open_log(
     database_url: &str,
     key_file: &std::path::Path,
     signing_key_file: &std::path::Path,
-    checkpoints: ledger::CheckpointPolicy,
-) -> Result<log::DisclosureLog, StartError> {
+    checkpoints: CheckpointPolicy,
+) -> Result<DisclosureLog, StartError> {
     let db = mash_db::connect(database_url, &migrations(), 4).await?;
-    let ledger = ledger::Ledger::new(db.clone(), ledger::load_signer(signing_key_file)?);
+    let checkpointer = Checkpointer::new(db.clone(), load_signer(signing_key_file)?);
     let keys = std::sync::Arc::new(KeyRing::load(key_file)?);
     // A tool's log writes no notifications and serves no subscriptions.
     let (_, never) = tokio::sync::watch::channel(false);
-    let outbox = outbox::Outbox::new(db.clone(), keys.clone(), never);
-    Ok(log::DisclosureLog::start(db, ledger, checkpoints, keys, outbox, None))
+    let messages =
+        log_hook::AgencyMessages { outbox: outbox::Outbox::new(db.clone(), keys.clone(), never), policy: None };
+    Ok(DisclosureLog::start(db, checkpointer, checkpoints, keys, Arc::new(messages)))
 }
 
 /// Timestamps are stored in one fixed-width UTC form, e.g.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::{OffsetDateTime, Weekday, format_description::well_known::Rfc3339};
 
-use crate::log::Entry;
+use mash_disclosure_log::{Entry, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signal {
@@ -24,12 +24,17 @@ const MIN_FLAGGED_CHECKS: usize = 5;
 /// so a check at 07:30 in summer is flagged: the safer error.)
 const WORKING_HOURS: std::ops::Range<u8> = 8..18;
 
-/// Outcomes a human decided against the policy's default.
-const OVERRIDES: [&str; 3] = ["break-glass", "gatekeeper-released", "gatekeeper-withheld"];
+/// Decisions a human made against the policy's default, as `gatekeeper::decision_entry` words
+/// them in an entry's reason, and the kind each is shown as.
+const OVERRIDES: [(&str, &str); 3] = [
+    (" released by break-glass by a manager;", "break-glass"),
+    (" released by the agency gatekeeper;", "gatekeeper-released"),
+    (" withheld by the agency gatekeeper;", "gatekeeper-withheld"),
+];
 
 /// Every signal in `entries`, which are one period of the log.
 pub fn signals(entries: &[Entry]) -> Vec<Signal> {
-    let decisions: Vec<&Entry> = entries.iter().filter(|e| e.fields.outcome != "log-searched").collect();
+    let decisions: Vec<&Entry> = entries.iter().filter(|e| e.fields.outcome != Outcome::LogSearched).collect();
     let mut found = high_volume(&decisions);
     found.extend(out_of_hours(&decisions));
     found.extend(same_person_new_enquiry(&decisions));
@@ -112,12 +117,15 @@ fn same_person_new_enquiry(decisions: &[&Entry]) -> Vec<Signal> {
 fn overrides(decisions: &[&Entry]) -> Vec<Signal> {
     decisions
         .iter()
-        .filter(|e| OVERRIDES.contains(&e.fields.outcome.as_str()))
-        .map(|e| Signal {
-            kind: "break-glass-or-override",
-            requester: e.fields.requester.clone(),
-            detail: format!("{}: {}", e.fields.outcome, e.fields.reason),
-            seqs: vec![e.seq],
+        .filter(|e| e.fields.reason.starts_with("hold "))
+        .filter_map(|e| {
+            let (_, kind) = OVERRIDES.iter().find(|(words, _)| e.fields.reason.contains(words))?;
+            Some(Signal {
+                kind: "break-glass-or-override",
+                requester: e.fields.requester.clone(),
+                detail: format!("{kind}: {}", e.fields.reason),
+                seqs: vec![e.seq],
+            })
         })
         .collect()
 }
@@ -125,22 +133,29 @@ fn overrides(decisions: &[&Entry]) -> Vec<Signal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::NewEntry;
+    use mash_disclosure_log::{Caller, EntryBuilder};
+    use mash_domain::Tier;
 
-    fn entry(seq: u64, at: &str, requester: &str, enquiry: &str, person: &str, outcome: &str) -> Entry {
-        Entry {
-            seq,
-            recorded_at: at.into(),
-            fields: NewEntry {
-                requester: requester.into(),
-                enquiry_id: enquiry.into(),
-                person_ref: person.into(),
-                outcome: outcome.into(),
-                ..NewEntry::default()
-            },
-            prev_hash: String::new(),
-            entry_hash: String::new(),
-        }
+    fn entry(seq: u64, at: &str, requester: &str, enquiry: &str, person: &str, outcome: Outcome) -> Entry {
+        decided(seq, at, requester, enquiry, person, outcome, "")
+    }
+
+    fn decided(
+        seq: u64,
+        at: &str,
+        requester: &str,
+        enquiry: &str,
+        person: &str,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Entry {
+        let caller = Caller { identity: requester.into(), role: None, organisation: "mash".into() };
+        let fields = EntryBuilder::new(&caller, "v").enquiry_filter(enquiry).expect("plain").subject("", person).build(
+            outcome,
+            Tier::None,
+            reason,
+        );
+        Entry { seq, recorded_at: at.into(), fields, prev_hash: String::new(), entry_hash: String::new() }
     }
 
     const MONDAY_NOON: &str = "2026-11-23T12:00:00.000000Z";
@@ -152,25 +167,29 @@ mod tests {
     #[test]
     fn each_signal_fires_on_its_pattern_and_not_otherwise() {
         let quiet = vec![
-            entry(1, MONDAY_NOON, "a", "e1", "p1", "disclosed"),
-            entry(2, MONDAY_NOON, "b", "e2", "p2", "disclosed"),
+            entry(1, MONDAY_NOON, "a", "e1", "p1", Outcome::Disclosed),
+            entry(2, MONDAY_NOON, "b", "e2", "p2", Outcome::Disclosed),
         ];
         assert!(kinds(&quiet).is_empty());
 
-        let night = vec![entry(1, "2026-11-23T23:10:00.000000Z", "a", "e1", "p1", "disclosed")];
+        let night = vec![entry(1, "2026-11-23T23:10:00.000000Z", "a", "e1", "p1", Outcome::Disclosed)];
         assert_eq!(kinds(&night), [("out-of-hours", "a".to_owned())]);
-        let sunday = vec![entry(1, "2026-11-22T12:00:00.000000Z", "a", "e1", "p1", "disclosed")];
+        let sunday = vec![entry(1, "2026-11-22T12:00:00.000000Z", "a", "e1", "p1", Outcome::Disclosed)];
         assert_eq!(kinds(&sunday), [("out-of-hours", "a".to_owned())]);
 
         let again = vec![
-            entry(1, MONDAY_NOON, "a", "e1", "p1", "disclosed"),
-            entry(2, MONDAY_NOON, "a", "e2", "p1", "disclosed"),
-            entry(3, MONDAY_NOON, "b", "e3", "p1", "disclosed"),
+            entry(1, MONDAY_NOON, "a", "e1", "p1", Outcome::Disclosed),
+            entry(2, MONDAY_NOON, "a", "e2", "p1", Outcome::Disclosed),
+            entry(3, MONDAY_NOON, "b", "e3", "p1", Outcome::Disclosed),
         ];
         assert_eq!(kinds(&again), [("same-person-new-enquiry", "a".to_owned())]);
 
-        let override_entry = vec![entry(1, MONDAY_NOON, "m", "e1", "p1", "break-glass")];
+        let glass = "hold h-1 released by break-glass by a manager; reason sha256:ab";
+        let override_entry = vec![decided(1, MONDAY_NOON, "m", "e1", "p1", Outcome::Disclosed, glass)];
         assert_eq!(kinds(&override_entry), [("break-glass-or-override", "m".to_owned())]);
+        let withheld = "hold h-2 withheld by the agency gatekeeper; reason sha256:cd";
+        let override_entry = vec![decided(1, MONDAY_NOON, "g", "e1", "p1", Outcome::Refused, withheld)];
+        assert_eq!(kinds(&override_entry), [("break-glass-or-override", "g".to_owned())]);
     }
 
     #[test]
@@ -180,7 +199,7 @@ mod tests {
         let mut check = |requester: &str, minute: u32, entries: &mut Vec<Entry>| {
             seq += 1;
             let at = format!("2026-11-23T12:{minute:02}:00.000000Z");
-            entries.push(entry(seq, &at, requester, &format!("e{seq}"), "", "disclosed"));
+            entries.push(entry(seq, &at, requester, &format!("e{seq}"), "", Outcome::Disclosed));
         };
         for minute in 0..20 {
             check("busy", minute, &mut entries);

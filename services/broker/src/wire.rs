@@ -1,5 +1,6 @@
 //! Conversions between wire messages and domain values (enums, people), in one place.
 
+use mash_disclosure_log::Outcome;
 use mash_domain::{ConsentState, DomainError, Level, Relation, Sensitivity, Tier};
 use mash_proto::v1 as pb;
 
@@ -65,17 +66,28 @@ pub fn tier_to_wire(tier: Tier) -> pb::Tier {
     }
 }
 
-/// Text of a level, as the log stores it: "1", "2" or "3".
-pub fn level_from_log(raw: &str) -> pb::Level {
-    Level::parse("level", raw).map(level_to_wire).unwrap_or(pb::Level::Unspecified)
+/// A log outcome filter; `None` for unspecified.
+pub fn outcome(field: &str, raw: i32) -> Result<Option<Outcome>, DomainError> {
+    Ok(match pb::Outcome::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown outcome"))? {
+        pb::Outcome::Unspecified => None,
+        pb::Outcome::Disclosed => Some(Outcome::Disclosed),
+        pb::Outcome::Refused => Some(Outcome::Refused),
+        pb::Outcome::LogSearched => Some(Outcome::LogSearched),
+        pb::Outcome::MatchConfirmed => Some(Outcome::MatchConfirmed),
+        pb::Outcome::SummaryCompiled => Some(Outcome::SummaryCompiled),
+        pb::Outcome::Shared => Some(Outcome::Shared),
+    })
 }
 
-pub fn consent_from_log(raw: &str) -> pb::ConsentState {
-    ConsentState::parse("consent", raw).map(consent_to_wire).unwrap_or(pb::ConsentState::Unspecified)
-}
-
-pub fn tier_from_log(raw: &str) -> pb::Tier {
-    Tier::parse("tier", raw).map(tier_to_wire).unwrap_or(pb::Tier::Unspecified)
+pub fn outcome_to_wire(outcome: Outcome) -> pb::Outcome {
+    match outcome {
+        Outcome::Disclosed => pb::Outcome::Disclosed,
+        Outcome::Refused => pb::Outcome::Refused,
+        Outcome::LogSearched => pb::Outcome::LogSearched,
+        Outcome::MatchConfirmed => pb::Outcome::MatchConfirmed,
+        Outcome::SummaryCompiled => pb::Outcome::SummaryCompiled,
+        Outcome::Shared => pb::Outcome::Shared,
+    }
 }
 
 /// An item's sensitivity as its feed marked it; `None` if unmarked.

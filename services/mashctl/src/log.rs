@@ -1,6 +1,9 @@
 //! `mashctl log`: information governance reading the disclosure log.
 
-use std::path::{Path, PathBuf};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
 
 use anyhow::Context;
 
@@ -142,8 +145,12 @@ fn verify_offline(endpoints: &Path, export: &Path, key: Option<&Path>) -> anyhow
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .with_context(|| format!("{} is not a 32-byte hex key", key_path.display()))?;
-    let lines = std::fs::read_to_string(export).with_context(|| format!("reading {}", export.display()))?;
-    let verified = mash_broker::audit::verify_export(&lines, &key)
+    // Read twice, once for the entries and once for the checkpoints, so that neither is held in memory.
+    let open = || -> anyhow::Result<std::io::BufReader<std::fs::File>> {
+        let file = std::fs::File::open(export).with_context(|| format!("reading {}", export.display()))?;
+        Ok(std::io::BufReader::new(file))
+    };
+    let verified = mash_ledger::verify_export(open()?, open()?, &key)
         .map_err(|finding| anyhow::anyhow!("the log does not verify: {finding}"))?;
     println!("intact: {} entries, {} signed checkpoints (offline)", verified.entries, verified.checkpoints);
     Ok(())
@@ -152,12 +159,16 @@ fn verify_offline(endpoints: &Path, export: &Path, key: Option<&Path>) -> anyhow
 async fn export(endpoints: &Path, principal: Option<&str>, out: &Path) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or("ian-ig")).await?;
     let mut stream = broker.log.export_log(pb::ExportLogRequest {}).await?.into_inner();
-    let mut text = String::new();
+    // Written as it arrives, so that an export of any size takes no more memory than a chunk.
+    let file = std::fs::File::create(out).with_context(|| format!("writing {}", out.display()))?;
+    let mut file = std::io::BufWriter::new(file);
+    let mut lines = 0;
     while let Some(chunk) = stream.message().await? {
-        text.push_str(&chunk.lines);
+        lines += chunk.lines.lines().count();
+        file.write_all(chunk.lines.as_bytes()).with_context(|| format!("writing {}", out.display()))?;
     }
-    std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
-    println!("{} lines written to {}", text.lines().count(), out.display());
+    file.flush().with_context(|| format!("writing {}", out.display()))?;
+    println!("{lines} lines written to {}", out.display());
     Ok(())
 }
 

@@ -465,7 +465,7 @@ pub mod cluster {
             };
             let broker_key_file = key_file("broker")?;
             let signing_key_file = keys.join("broker-signing.json");
-            mash_broker::ledger::write_new_signing_key(&signing_key_file, "broker-signing-1")?;
+            mash_disclosure_log::write_new_signing_key(&signing_key_file, "broker-signing-1")?;
 
             let prefix = format!("so{}_{}", std::process::id(), nanos());
             let admin = postgres(&config.postgres_url).await?;
@@ -626,9 +626,9 @@ pub mod cluster {
         }
 
         /// The disclosure log of the brokers' database, opened as an auditor's tool would.
-        pub async fn open_log(&self) -> anyhow::Result<mash_broker::log::DisclosureLog> {
+        pub async fn open_log(&self) -> anyhow::Result<mash_disclosure_log::DisclosureLog> {
             // Never signs: only the brokers do.
-            let never = mash_broker::ledger::CheckpointPolicy {
+            let never = mash_disclosure_log::CheckpointPolicy {
                 every_entries: u64::MAX,
                 every: Duration::from_secs(365 * 24 * 3600),
             };

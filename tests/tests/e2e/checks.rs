@@ -133,7 +133,10 @@ async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend:
         assert_eq!(entry.requester, "spiffe://mash.local/user/rita-researcher");
         assert_eq!(entry.requester_agency, "mash");
         assert_eq!(entry.on_behalf_of, "spiffe://mash.local/user/rita-researcher", "the assigned researcher");
-        assert_eq!(entry.recipient, "spiffe://mash.local/user/rita-researcher");
+        // The recipient is whoever received what the entry shows: no one, for a refusal.
+        let recipient =
+            if entry.outcome() == pb::Outcome::Refused { "" } else { "spiffe://mash.local/user/rita-researcher" };
+        assert_eq!(entry.recipient, recipient);
         assert_eq!(entry.lawful_basis, "children-act-1989-s47");
         assert_eq!(entry.level(), Level::Level3ChildProtection);
         assert!(entry.policy_version.starts_with("sha256:"));
@@ -144,6 +147,7 @@ async fn every_disclosure_and_refusal_is_logged_in_one_verifiable_chain(backend:
 
     // Tampering with one entry breaks the chain at that entry.
     let pool = h.database("broker").await?;
+    h.lift_append_only(&pool).await?;
     sqlx::query("UPDATE disclosure_log SET reason = 'edited afterwards' WHERE seq = 3").execute(&pool).await?;
     assert_eq!(h.system.broker_log.verify().await?.expect_err("tampered").seq, Some(3));
     pool.close().await;
@@ -224,8 +228,10 @@ async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend
     let signing = h.system.endpoints.log_key.with_extension("json");
     let checkpoints = mash_system::SystemConfig::new(std::path::Path::new(".")).checkpoints;
     let replica = mash_broker::open_log(url, &keys, &signing, checkpoints).await?;
-    let entry =
-        mash_broker::log::NewEntry { requester: "replica".into(), outcome: "refused".into(), ..Default::default() };
+    let caller = mash_disclosure_log::Caller { identity: "replica".into(), role: None, organisation: "mash".into() };
+    let entry: mash_disclosure_log::NewEntry = mash_disclosure_log::EntryBuilder::new(&caller, "")
+        .build(mash_disclosure_log::Outcome::Refused, mash_domain::Tier::None, "")
+        .into();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..16 {
         let mut rita = h.system.broker_as("rita-researcher").await?;
@@ -243,7 +249,7 @@ async fn concurrent_checks_and_a_second_writer_extend_one_chain(backend: Backend
     }
     // 9 checks of 10 entries each, and 8 appends of 3.
     assert_eq!(h.count("broker", "disclosure_log").await?, 9 * 10 + 8 * 3);
-    h.system.broker_log.ledger().checkpoint().await?;
+    h.system.broker_log.checkpointer().checkpoint().await?;
     let verified = h.system.broker_log.verify().await?.map_err(|finding| anyhow::anyhow!(finding))?;
     assert_eq!(
         (verified.entries, verified.checkpoints),

@@ -13,6 +13,7 @@ on_both_backends!(
     an_agency_reads_only_entries_about_its_own_records,
     searches_filter_by_time_and_page_through_results,
     review_signals_flag_the_same_child_checked_again_in_a_new_enquiry,
+    a_filter_with_a_control_character_is_refused_naming_it_and_checks_go_on,
 );
 
 async fn two_enquiries_about_amy(h: &Harness) -> anyhow::Result<()> {
@@ -79,6 +80,30 @@ async fn an_agency_reads_only_entries_about_its_own_records(backend: Backend) ->
     let entries = health.log.search_log_entries(asks_for_police).await?.into_inner().entries;
     assert!(!entries.is_empty());
     assert!(entries.iter().all(|e| e.agency == "health"), "{entries:?}");
+    h.stop().await
+}
+
+/// A filter the log could not record (on PostgreSQL a NUL once failed every check committed
+/// with the search's entry) is refused, naming the field, and writes nothing; checks go on.
+async fn a_filter_with_a_control_character_is_refused_naming_it_and_checks_go_on(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let h = Harness::start(backend).await?;
+    demo::load(&h.system).await?;
+    let entries = h.count("broker", "disclosure_log").await?;
+    let mut police = h.system.broker_as("agency-police").await?;
+    for (field, request) in [
+        ("requester", pb::SearchLogRequest { requester: "\0".into(), ..Default::default() }),
+        ("enquiry_id", pb::SearchLogRequest { enquiry_id: "e\u{1b}[2J".into(), ..Default::default() }),
+    ] {
+        let refused = police.search_log(request).await.expect_err("refused");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+        assert!(refused.message().starts_with(field), "{field}: {}", refused.message());
+    }
+    assert_eq!(h.count("broker", "disclosure_log").await?, entries, "nothing written");
+    let mut rita = h.system.broker_as("rita-researcher").await?;
+    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)])).await?;
+    rita.request_checks(checks(&opened.into_inner().enquiry_id)).await?;
     h.stop().await
 }
 

@@ -6,13 +6,15 @@ use mash_domain::DomainError;
 use mash_policy::Action;
 use mash_proto::v1 as pb;
 
+use mash_disclosure_log::Outcome;
+use mash_domain::Tier;
+
 use super::{enquiries::EnquiryApi, holds::reason};
 use crate::{
     BrokerError,
     authz::Call,
     check::digest,
     error::{Conflict, Missing},
-    log::NewEntry,
 };
 
 impl EnquiryApi {
@@ -44,13 +46,12 @@ impl EnquiryApi {
             return Err(already());
         }
         // As with a gatekeeper's reason, the log holds the digest, not the text.
-        let entry = NewEntry {
-            outcome: "match-confirmed".into(),
-            tier: "none".into(),
-            reason: format!("possible match {candidate_id} confirmed; reason sha256:{}", digest(reason.as_bytes())),
-            ..call.record_entry(&enquiry, &candidate.subject_id, candidate.agency, &candidate.record_ref)
-        };
-        self.log.append(vec![entry]).await?;
+        let logged = format!("possible match {candidate_id} confirmed; reason sha256:{}", digest(reason.as_bytes()));
+        let entry = call
+            .subject_entry(&enquiry, &candidate.subject_id, candidate.agency)
+            .record(&candidate.record_ref, "")?
+            .build(Outcome::MatchConfirmed, Tier::None, logged);
+        self.log.append(vec![entry.into()]).await?;
         let confirmed_at = crate::now_rfc3339();
         if !self.candidates.confirm(candidate_id, &call.caller, &confirmed_at, reason).await? {
             return Err(already());

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use mash_disclosure_log::{DisclosureLog, EntryBuilder, NewEntry, Outcome, Recipient};
 use mash_domain::{DomainError, EnquiryId, Level, Tier};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
@@ -19,7 +20,6 @@ use crate::{
     enquiry::Enquiry,
     error::{Conflict, Missing},
     hold::{Hold, HoldDecision, HoldState, HoldStore},
-    log::{DisclosureLog, NewEntry},
     wire,
 };
 
@@ -148,54 +148,52 @@ impl HoldApi {
         if hold.state != HoldState::Held {
             return Err(already_decided(&hold));
         }
-        let logged = decision_entry(&hold, enquiry, call, &decision);
+        let logged = decision_entry(&hold, enquiry, call, &decision)?;
         self.log.append(vec![logged.clone()]).await?;
         if !self.holds.decide(&hold, &decision).await? {
             // Another decision won the race after this one was logged: the log
             // says so too, so that it never shows a release that did not happen.
             let now = self.hold(&hold.hold_id).await?;
-            let not_applied = NewEntry {
-                outcome: "refused".into(),
-                tier: Tier::None.as_str().into(),
-                reason: format!(
-                    "the decision just logged for hold {} was not applied: it was already {} by {}",
-                    hold.hold_id,
-                    now.state.as_str(),
-                    now.decided_by
-                ),
-                content_digest: String::new(),
-                shown: None,
-                ..logged
-            };
-            self.log.append(vec![not_applied]).await?;
+            let reason = format!(
+                "the decision just logged for hold {} was not applied: it was already {} by {}",
+                hold.hold_id,
+                now.state.as_str(),
+                now.decided_by
+            );
+            let not_applied = hold_entry(&hold, enquiry, call)?.build(Outcome::Refused, Tier::None, reason);
+            self.log.append(vec![not_applied.into()]).await?;
             return Err(already_decided(&now));
         }
         self.hold(&hold.hold_id).await
     }
 }
 
-fn decision_entry(hold: &Hold, enquiry: &Enquiry, call: &Call<'_>, decision: &HoldDecision<'_>) -> NewEntry {
+/// A log entry about a hold's item, by the call's caller.
+fn hold_entry(hold: &Hold, enquiry: &Enquiry, call: &Call<'_>) -> Result<EntryBuilder, BrokerError> {
+    let entry = call.subject_entry(enquiry, &hold.subject_id, hold.agency);
+    Ok(entry.record(&hold.record_ref, &hold.category)?)
+}
+
+fn decision_entry(
+    hold: &Hold,
+    enquiry: &Enquiry,
+    call: &Call<'_>,
+    decision: &HoldDecision<'_>,
+) -> Result<NewEntry, BrokerError> {
     let who = if decision.break_glass { "break-glass by a manager" } else { "the agency gatekeeper" };
     // The reason's text is kept with the hold; the log holds its digest,
     // so the chain stays free of narrative and still proves the text.
     let reason_digest = digest(decision.reason.as_bytes());
-    let mut entry = NewEntry {
-        category: hold.category.clone(),
-        ..call.record_entry(enquiry, &hold.subject_id, hold.agency, &hold.record_ref)
-    };
+    let entry = hold_entry(hold, enquiry, call)?;
     if decision.state == HoldState::Released {
         let shown = released_item(&hold.item);
-        entry.outcome = "disclosed".into();
-        entry.tier = Tier::Detail.as_str().into();
-        entry.reason = format!("hold {} released by {who}; reason sha256:{reason_digest}", hold.hold_id);
-        entry.content_digest = digest(&shown.encode_to_vec());
-        entry.shown = Some(shown_content(pb::disclosed_content::Shown::Item(shown)));
-    } else {
-        entry.outcome = "refused".into();
-        entry.tier = Tier::None.as_str().into();
-        entry.reason = format!("hold {} withheld by {who}; reason sha256:{reason_digest}", hold.hold_id);
+        let reason = format!("hold {} released by {who}; reason sha256:{reason_digest}", hold.hold_id);
+        let fields =
+            entry.shown_to(Recipient::Researcher, digest(&shown.encode_to_vec())).build(Outcome::Disclosed, Tier::Detail, reason);
+        return Ok(NewEntry::from(fields).showing(shown_content(pb::disclosed_content::Shown::Item(shown))));
     }
-    entry
+    let reason = format!("hold {} withheld by {who}; reason sha256:{reason_digest}", hold.hold_id);
+    Ok(entry.build(Outcome::Refused, Tier::None, reason).into())
 }
 
 fn already_decided(hold: &Hold) -> BrokerError {

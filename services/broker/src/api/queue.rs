@@ -5,7 +5,8 @@
 use std::{collections::HashSet, pin::Pin, sync::Arc, time::Duration};
 
 use futures::Stream;
-use mash_domain::{Agency, ConsentState, DomainError, Level, Relation};
+use mash_disclosure_log::{Delivery, DisclosureLog, NewEntry, Outcome, Recipient};
+use mash_domain::{Agency, ConsentState, DomainError, Level, Relation, Tier};
 use mash_policy::Action;
 use mash_proto::v1 as pb;
 use prost::Message;
@@ -19,7 +20,6 @@ use crate::{
     check::{digest, shown_content},
     error::Conflict,
     frontdoor::FrontDoorStore,
-    log::{Delivery, DisclosureLog},
     outbox::{MAX_BATCH, Outbox},
     wire::person_to_wire,
 };
@@ -86,22 +86,18 @@ impl QueueApi {
         };
         let message_id = format!("p-{}", uuid::Uuid::new_v4());
         let shown = shown_content(pb::disclosed_content::Shown::Notice(text.to_owned()));
-        let entry = crate::log::NewEntry {
-            outcome: "shared".into(),
-            tier: "detail".into(),
-            category: format!("information-product/{}", kind_code(kind)),
-            reason: format!("information product {message_id} sent to {agency}"),
-            content_digest: digest(text.as_bytes()),
-            recipient: format!("agency:{agency}"),
-            shown: Some(shown),
-            deliver: Some(Delivery {
-                agency,
-                message_id: message_id.clone(),
-                deliver_after: crate::timestamp(deliver_after),
-                product: product.encode_to_vec(),
-            }),
-            ..call.record_entry(&enquiry, &child.map(|c| c.subject_id.to_string()).unwrap_or_default(), agency, "")
-        };
+        let child_id = child.map(|c| c.subject_id.to_string()).unwrap_or_default();
+        let fields = call
+            .subject_entry(&enquiry, &child_id, agency)
+            .record("", &format!("information-product/{}", kind_code(kind)))?
+            .shown_to(Recipient::Agency(agency.as_str().into()), digest(text.as_bytes()))
+            .build(Outcome::Shared, Tier::Detail, format!("information product {message_id} sent to {agency}"));
+        let entry = NewEntry::from(fields).showing(shown).delivering(Delivery {
+            agency,
+            message_id: message_id.clone(),
+            deliver_after: crate::timestamp(deliver_after),
+            payload: product.encode_to_vec(),
+        });
         // The log entry and the queued message are one transaction.
         self.log.append(vec![entry]).await?;
         tracing::info!(enquiry_id = %enquiry.enquiry_id, %agency, kind = kind_code(kind), "information product queued");

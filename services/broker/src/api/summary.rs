@@ -8,17 +8,13 @@
 
 use std::collections::BTreeMap;
 
+use mash_disclosure_log::{Entry, LogFilter, NewEntry, Outcome, Recipient};
+use mash_domain::Tier;
 use mash_policy::Action;
 use mash_proto::v1 as pb;
 use prost::Message;
 
-use crate::{
-    BrokerError,
-    authz::Call,
-    enquiry::Enquiry,
-    log::{Entry, LogFilter, NewEntry},
-    wire,
-};
+use crate::{BrokerError, authz::Call, enquiry::Enquiry, wire};
 
 /// A detail item's summary line is cut here: a chronology is read at a glance.
 const MAX_SUMMARY_CHARS: usize = 160;
@@ -33,7 +29,7 @@ impl super::enquiries::EnquiryApi {
         call.require_on(Action::EnquiryRead, &enquiry).await?;
         let filter = LogFilter {
             enquiry_id: Some(enquiry.enquiry_id.to_string()),
-            outcome: Some("disclosed".into()),
+            outcome: Some(Outcome::Disclosed),
             ..LogFilter::default()
         };
         let mut lines = BTreeMap::new();
@@ -69,13 +65,10 @@ impl super::enquiries::EnquiryApi {
 }
 
 fn summary_entry(call: &Call<'_>, enquiry: &Enquiry, lines: usize) -> NewEntry {
-    NewEntry {
-        outcome: "summary-compiled".into(),
-        tier: "none".into(),
-        reason: format!("family summary of {lines} lines, all previously disclosed to this enquiry"),
-        recipient: call.caller.to_string(),
-        ..call.enquiry_entry(enquiry)
-    }
+    let reason = format!("family summary of {lines} lines, all previously disclosed to this enquiry");
+    // What it shows was each disclosed, and logged, before: the entry records who read it.
+    let entry = call.enquiry_entry(enquiry).shown_to(Recipient::Caller, String::new());
+    entry.build(Outcome::SummaryCompiled, Tier::None, reason).into()
 }
 
 /// What one disclosure showed as a chronology line, and the key under which
@@ -97,7 +90,7 @@ fn chronology_line(
         agency: f.agency.clone(),
         subject_id: f.subject_id.clone(),
         relation: relation.into(),
-        tier: wire::tier_from_log(&f.tier).into(),
+        tier: wire::tier_to_wire(f.tier).into(),
         seq: entry.seq,
         ..pb::ChronologyEntry::default()
     };

@@ -1,21 +1,24 @@
-//! The Merkle tree over the disclosure log, and its signed checkpoints.
+//! The Merkle tree over the disclosure log (the Merkle cache), and its signed checkpoints.
 //!
 //! Leaf `i` of the tree is `leaf_hash(entry_hash)` of the entry with
 //! `seq = i + 1`; the entry hash already commits to the entry's fields and
-//! to the chain before it. The tree is kept in memory and caught up from the
+//! to the chain before it. The cache is kept in memory and caught up from the
 //! database before every use, so it also covers entries another replica
-//! wrote. A checkpoint task signs the tree's size and root every N entries or
+//! wrote. Signing needs only the root, so the cache holds a root accumulator
+//! (one hash per set bit of the size); the whole tree (~2n hashes: 640 MB at
+//! ten million entries) is built only once a proof is asked for. A checkpoint task signs the tree's size and root every N entries or
 //! every T, whichever comes first.
 
 use std::{sync::Arc, time::Duration};
 
 use mash_db::Db;
-use mash_ledger::{Checkpoint, CheckpointSigner, Hash, MerkleTree, SignedCheckpoint};
+use mash_domain::DomainError;
+use mash_ledger::{Checkpoint, CheckpointSigner, Hash, MerkleTree, RootAccumulator, SignedCheckpoint};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, any::AnyRow};
 use tokio::sync::{Mutex, watch};
 
-use crate::BrokerError;
+use crate::LogError;
 
 /// The name the log signs its checkpoints under.
 pub const ORIGIN: &str = "mash.local/disclosure-log";
@@ -27,16 +30,17 @@ pub struct CheckpointPolicy {
     pub every: Duration,
 }
 
+/// Signs checkpoints and answers proofs from the Merkle cache.
 #[derive(Clone)]
-pub struct Ledger {
+pub struct Checkpointer {
     db: Db,
-    tree: Arc<Mutex<MerkleTree>>,
+    cache: Arc<Mutex<MerkleCache>>,
     signer: Arc<CheckpointSigner>,
 }
 
-impl std::fmt::Debug for Ledger {
+impl std::fmt::Debug for Checkpointer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ledger").field("signer", &self.signer).finish_non_exhaustive()
+        f.debug_struct("Checkpointer").field("signer", &self.signer).finish_non_exhaustive()
     }
 }
 
@@ -48,8 +52,8 @@ struct SigningKeyFile {
 }
 
 /// Reads the broker's checkpoint signing key.
-pub fn load_signer(path: &std::path::Path) -> Result<CheckpointSigner, BrokerError> {
-    let err = |why: String| BrokerError::Internal(format!("signing key {}: {why}", path.display()));
+pub fn load_signer(path: &std::path::Path) -> Result<CheckpointSigner, LogError> {
+    let err = |why: String| LogError::Corrupt(format!("signing key {}: {why}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let file: SigningKeyFile = serde_json::from_str(&text).map_err(|_| err("not a signing key file".into()))?;
     let seed: [u8; 32] = hex::decode(&file.seed)
@@ -76,49 +80,75 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }
 
-impl Ledger {
+impl Checkpointer {
     pub fn new(db: Db, signer: CheckpointSigner) -> Self {
-        Self { db, tree: Arc::new(Mutex::new(MerkleTree::new())), signer: Arc::new(signer) }
+        Self { db, cache: Arc::new(Mutex::new(MerkleCache::default())), signer: Arc::new(signer) }
     }
 
     pub fn verifying_key(&self) -> [u8; 32] {
         self.signer.verifying_key_bytes()
     }
 
-    /// Catches the tree up with the database and returns it locked.
-    async fn synced(&self) -> Result<tokio::sync::MutexGuard<'_, MerkleTree>, BrokerError> {
-        let mut tree = self.tree.lock().await;
-        let rows = sqlx::query("SELECT seq, entry_hash FROM disclosure_log WHERE seq > $1 ORDER BY seq")
-            .bind(i64::try_from(tree.len()).unwrap_or(i64::MAX))
+    /// Catches the cache up with the database (and builds the tree first, if `proofs` and not
+    /// yet built), and returns it locked.
+    async fn synced(&self, proofs: bool) -> Result<tokio::sync::MutexGuard<'_, MerkleCache>, LogError> {
+        let mut cache = self.cache.lock().await;
+        let known = cache.accumulator.len();
+        if proofs && cache.tree.is_none() {
+            let mut tree = MerkleTree::new();
+            while tree.len() < known {
+                let page = self.leaves_after(tree.len(), CATCH_UP.min(known - tree.len())).await?;
+                if page.is_empty() {
+                    break;
+                }
+                page.into_iter().for_each(|leaf| tree.push(leaf));
+            }
+            cache.tree = Some(tree);
+        }
+        loop {
+            let page = self.leaves_after(cache.accumulator.len(), CATCH_UP).await?;
+            let full = page.len() as u64 == CATCH_UP;
+            page.into_iter().for_each(|leaf| cache.push(leaf));
+            if !full {
+                return Ok(cache);
+            }
+        }
+    }
+
+    /// The leaves of up to `limit` entries after `after`, stopping at a gap: commits are
+    /// serialised by `log_head`, so the committed log has none, and a tree is never built over a
+    /// hole.
+    async fn leaves_after(&self, after: u64, limit: u64) -> Result<Vec<Hash>, LogError> {
+        let sql = format!("SELECT seq, entry_hash FROM disclosure_log WHERE seq > $1 ORDER BY seq LIMIT {limit}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
             .fetch_all(&self.db.pool)
             .await?;
-        for row in rows {
-            let seq = u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0);
-            // Commits are serialised by log_head, so the committed log has no
-            // gaps; stop at one rather than build a tree over a hole.
-            if seq != tree.len() + 1 {
+        let mut leaves = Vec::with_capacity(rows.len());
+        for (row, expected) in rows.iter().zip(after + 1..) {
+            if u64::try_from(row.try_get::<i64, _>("seq")?).ok() != Some(expected) {
                 break;
             }
-            tree.push(leaf_of(&row.try_get::<String, _>("entry_hash")?)?);
+            leaves.push(leaf_of(&row.try_get::<String, _>("entry_hash")?)?);
         }
-        Ok(tree)
+        Ok(leaves)
     }
 
     /// Signs and stores a checkpoint of the current log, unless one of that
     /// size exists already.
-    pub async fn checkpoint(&self) -> Result<Option<SignedCheckpoint>, BrokerError> {
-        let tree = self.synced().await?;
-        let size = tree.len();
+    pub async fn checkpoint(&self) -> Result<Option<SignedCheckpoint>, LogError> {
+        let cache = self.synced(false).await?;
+        let size = cache.accumulator.len();
         if size == 0 || self.latest().await?.is_some_and(|c| c.checkpoint.size >= size) {
             return Ok(None);
         }
         let checkpoint = Checkpoint {
             origin: ORIGIN.into(),
             size,
-            root: tree.root(),
+            root: cache.accumulator.root(),
             timestamp_unix: time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        drop(tree);
+        drop(cache);
         let signed = self.signer.sign(checkpoint);
         sqlx::query(
             "INSERT INTO checkpoints (size, origin, root, timestamp_unix, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -136,7 +166,7 @@ impl Ledger {
     }
 
     /// The checkpoint of exactly `size`, or the latest when `size` is 0.
-    pub async fn checkpoint_of(&self, size: u64) -> Result<Option<SignedCheckpoint>, BrokerError> {
+    pub async fn checkpoint_of(&self, size: u64) -> Result<Option<SignedCheckpoint>, LogError> {
         if size == 0 {
             return self.latest().await;
         }
@@ -147,25 +177,31 @@ impl Ledger {
         row.as_ref().map(checkpoint_from_row).transpose()
     }
 
-    async fn latest(&self) -> Result<Option<SignedCheckpoint>, BrokerError> {
+    async fn latest(&self) -> Result<Option<SignedCheckpoint>, LogError> {
         let row =
             sqlx::query("SELECT * FROM checkpoints ORDER BY size DESC LIMIT 1").fetch_optional(&self.db.pool).await?;
         row.as_ref().map(checkpoint_from_row).transpose()
     }
 
-    /// Every checkpoint, oldest first.
-    pub async fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, BrokerError> {
-        let rows = sqlx::query("SELECT * FROM checkpoints ORDER BY size").fetch_all(&self.db.pool).await?;
+    /// The checkpoints of sizes after `after` and up to `up_to`, oldest first, at most `limit`:
+    /// a page, so that no reader holds them all.
+    pub async fn checkpoint_page(&self, after: u64, up_to: u64, limit: u32) -> Result<Vec<SignedCheckpoint>, LogError> {
+        let sql = format!("SELECT * FROM checkpoints WHERE size > $1 AND size <= $2 ORDER BY size LIMIT {limit}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
+            .fetch_all(&self.db.pool)
+            .await?;
         rows.iter().map(checkpoint_from_row).collect()
     }
 
     /// The leaf hash of entry `seq` and its inclusion proof in the tree of `size`.
-    pub async fn inclusion_proof(&self, seq: u64, size: u64) -> Result<(Hash, Vec<Hash>), BrokerError> {
-        let tree = self.synced().await?;
-        let invalid =
-            |e: mash_ledger::LedgerError| BrokerError::Invalid(mash_domain::DomainError::invalid("seq", e.to_string()));
+    pub async fn inclusion_proof(&self, seq: u64, size: u64) -> Result<(Hash, Vec<Hash>), LogError> {
+        let cache = self.synced(true).await?;
+        let tree = cache.tree()?;
+        let invalid = |e: mash_ledger::LedgerError| LogError::Invalid(DomainError::invalid("seq", e.to_string()));
         if seq == 0 || seq > size || size > tree.len() {
-            return Err(mash_domain::DomainError::invalid(
+            return Err(DomainError::invalid(
                 "seq",
                 format!("must be 1 to the tree size {size}, at most {}", tree.len()),
             )
@@ -176,10 +212,12 @@ impl Ledger {
         Ok((leaf, proof))
     }
 
-    pub async fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, BrokerError> {
-        let tree = self.synced().await?;
-        tree.consistency_proof(old_size, new_size)
-            .map_err(|e| mash_domain::DomainError::invalid("old_size", e.to_string()).into())
+    pub async fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, LogError> {
+        let cache = self.synced(true).await?;
+        cache
+            .tree()?
+            .consistency_proof(old_size, new_size)
+            .map_err(|e| DomainError::invalid("old_size", e.to_string()).into())
     }
 
     /// Signs checkpoints until the process ends: when `written` has grown by
@@ -204,15 +242,37 @@ impl Ledger {
     }
 }
 
+/// Entries read at a time while catching up.
+const CATCH_UP: u64 = 10_000;
+
+/// The leaves the log has, as a root accumulator, and as the whole tree once proofs are asked for.
+#[derive(Default)]
+struct MerkleCache {
+    accumulator: RootAccumulator,
+    tree: Option<MerkleTree>,
+}
+
+impl MerkleCache {
+    fn push(&mut self, leaf: Hash) {
+        self.accumulator.push(leaf);
+        if let Some(tree) = &mut self.tree {
+            tree.push(leaf);
+        }
+    }
+
+    fn tree(&self) -> Result<&MerkleTree, LogError> {
+        self.tree.as_ref().ok_or_else(|| LogError::Corrupt("the Merkle tree was not built".into()))
+    }
+}
+
 /// The Merkle leaf of an entry: RFC 6962 `leaf_hash` of its entry hash.
-pub fn leaf_of(entry_hash_hex: &str) -> Result<Hash, BrokerError> {
-    let bytes =
-        hex::decode(entry_hash_hex).map_err(|_| BrokerError::Internal("stored entry hash is not hex".into()))?;
+pub fn leaf_of(entry_hash_hex: &str) -> Result<Hash, LogError> {
+    let bytes = hex::decode(entry_hash_hex).map_err(|_| LogError::Corrupt("stored entry hash is not hex".into()))?;
     Ok(mash_ledger::leaf_hash(&bytes))
 }
 
-fn checkpoint_from_row(row: &AnyRow) -> Result<SignedCheckpoint, BrokerError> {
-    let corrupt = |what: &str| BrokerError::Internal(format!("stored checkpoint has an invalid {what}"));
+fn checkpoint_from_row(row: &AnyRow) -> Result<SignedCheckpoint, LogError> {
+    let corrupt = |what: &str| LogError::Corrupt(format!("stored checkpoint has an invalid {what}"));
     let root: Hash = hex::decode(row.try_get::<String, _>("root")?)
         .ok()
         .and_then(|b| b.try_into().ok())
