@@ -4,7 +4,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use mash_domain::{Agency, DomainError};
+use futures::StreamExt;
+use mash_disclosure_log::{DisclosureLog, Entry, LogFilter, Outcome};
+use mash_domain::{Agency, DomainError, Tier};
 use mash_policy::{Action, access::Scope};
 use mash_proto::v1 as pb;
 use prost::Message;
@@ -15,7 +17,6 @@ use crate::{
     authz::{Authz, Call},
     enquiry::EnquiryStore,
     error::Missing,
-    log::{DisclosureLog, Entry, LogFilter, NewEntry},
     wire,
 };
 
@@ -58,16 +59,7 @@ impl LogApi {
 
     fn log_filter(&self, request: &pb::SearchLogEntriesRequest) -> Result<LogFilter, BrokerError> {
         let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        let outcome = match pb::Outcome::try_from(request.outcome) {
-            Ok(pb::Outcome::Unspecified) => None,
-            Ok(pb::Outcome::Disclosed) => Some("disclosed".to_owned()),
-            Ok(pb::Outcome::Refused) => Some("refused".to_owned()),
-            Ok(pb::Outcome::LogSearched) => Some("log-searched".to_owned()),
-            Ok(pb::Outcome::MatchConfirmed) => Some("match-confirmed".to_owned()),
-            Ok(pb::Outcome::SummaryCompiled) => Some("summary-compiled".to_owned()),
-            Ok(pb::Outcome::Shared) => Some("shared".to_owned()),
-            Err(_) => return Err(DomainError::invalid("outcome", "unknown outcome").into()),
-        };
+        let outcome = wire::outcome("outcome", request.outcome)?;
         let agency = optional(&request.agency).map(|a| Agency::parse("agency", &a)).transpose()?;
         let person_refs = match &request.person {
             Some(person) => {
@@ -95,7 +87,7 @@ impl LogApi {
         request: pb::GetCheckpointRequest,
     ) -> Result<pb::SignedCheckpoint, BrokerError> {
         require_ig(call).await?;
-        let ledger = self.log.ledger();
+        let ledger = self.log.checkpointer();
         let signed = ledger.checkpoint_of(request.size).await?;
         let signed = signed.ok_or_else(|| {
             BrokerError::NotFound(Missing::Checkpoint, format!("no checkpoint of size {}", request.size))
@@ -109,7 +101,7 @@ impl LogApi {
         request: pb::GetInclusionProofRequest,
     ) -> Result<pb::InclusionProof, BrokerError> {
         require_ig(call).await?;
-        let ledger = self.log.ledger();
+        let ledger = self.log.checkpointer();
         let size = match request.tree_size {
             0 => ledger.checkpoint_of(0).await?.map(|c| c.checkpoint.size).unwrap_or(0),
             size => size,
@@ -129,7 +121,7 @@ impl LogApi {
         request: pb::GetConsistencyProofRequest,
     ) -> Result<pb::ConsistencyProof, BrokerError> {
         require_ig(call).await?;
-        let path = self.log.ledger().consistency_proof(request.old_size, request.new_size).await?;
+        let path = self.log.checkpointer().consistency_proof(request.old_size, request.new_size).await?;
         Ok(pb::ConsistencyProof {
             old_size: request.old_size,
             new_size: request.new_size,
@@ -209,11 +201,19 @@ impl LogApi {
         Ok(pb::ListReviewSignalsResponse { signals })
     }
 
-    async fn export_log(&self, call: &Call<'_>) -> Result<Vec<pb::ExportLogResponse>, BrokerError> {
+    async fn export_log(&self, call: &Call<'_>) -> Result<ExportChunks, BrokerError> {
         require_ig(call).await?;
-        let lines = self.log.export().await?;
-        Ok(lines.chunks(1000).map(|chunk| pb::ExportLogResponse { lines: chunk.join("\n") + "\n" }).collect())
+        let chunks = self.log.export().map(|chunk| {
+            chunk.map(|lines| pb::ExportLogResponse { lines }).map_err(|error| Status::from(BrokerError::from(error)))
+        });
+        Ok(Box::pin(chunks))
     }
+}
+
+/// An export as it is read: a chunk of lines a page of the log, whatever the log's size.
+type ExportChunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::ExportLogResponse, Status>> + Send>>;
+
+impl LogApi {
 }
 
 #[tonic::async_trait]
@@ -282,43 +282,48 @@ impl pb::disclosure_log_service_server::DisclosureLogService for LogApi {
         Ok(Response::new(LogApi::verify_log(self, &call).await?))
     }
 
-    type ExportLogStream = futures::stream::Iter<std::vec::IntoIter<Result<pb::ExportLogResponse, Status>>>;
+    type ExportLogStream = ExportChunks;
 
     async fn export_log(
         &self,
         request: Request<pb::ExportLogRequest>,
     ) -> Result<Response<Self::ExportLogStream>, Status> {
         let call = self.authz.call(&request)?;
-        let chunks = LogApi::export_log(self, &call).await?;
-        Ok(Response::new(futures::stream::iter(chunks.into_iter().map(Ok).collect::<Vec<_>>())))
+        Ok(Response::new(LogApi::export_log(self, &call).await?))
     }
 }
 
 /// Every search of the log is itself an entry, recording its filters
 /// (a person only by pseudonym).
 async fn log_the_search(log: &DisclosureLog, call: &Call<'_>, filter: &LogFilter) -> Result<(), BrokerError> {
-    let described = [
-        ("enquiry", filter.enquiry_id.clone()),
-        ("requester", filter.requester.clone()),
-        ("agency", filter.agency.clone()),
-        ("outcome", filter.outcome.clone()),
-        ("from", filter.recorded_from.clone()),
-        ("to", filter.recorded_to.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
-    .collect::<Vec<_>>()
-    .join(" ");
-    let entry = NewEntry {
-        agency: filter.agency.clone().unwrap_or_default(),
-        enquiry_id: filter.enquiry_id.clone().unwrap_or_default(),
-        person_ref: filter.person_refs.as_ref().and_then(|refs| refs.first().cloned()).unwrap_or_default(),
-        outcome: "log-searched".into(),
-        tier: "none".into(),
-        reason: format!("disclosure log searched: {described}"),
-        ..call.caller_entry()
-    };
-    log.append(vec![entry]).await
+    let filters = [
+        ("enquiry", filter.enquiry_id.as_deref()),
+        ("requester", filter.requester.as_deref()),
+        ("agency", filter.agency.as_deref()),
+        ("outcome", filter.outcome.map(Outcome::as_str)),
+        ("from", filter.recorded_from.as_deref()),
+        ("to", filter.recorded_to.as_deref()),
+    ];
+    let person_ref = filter.person_refs.as_ref().and_then(|refs| refs.first()).map(String::as_str);
+    let entry = call
+        .caller_entry()
+        .enquiry_filter(filter.enquiry_id.as_deref().unwrap_or_default())?
+        .agency(filter.agency.as_deref().unwrap_or_default())
+        .search(&filters, person_ref)
+        .map_err(|e| DomainError::invalid(search_field(&e.field), e.problem))?
+        .build(Outcome::LogSearched, Tier::None, "");
+    Ok(log.append(vec![entry.into()]).await?)
+}
+
+/// The request field a logged search filter came from.
+fn search_field(logged: &str) -> String {
+    match logged {
+        "enquiry" => "enquiry_id",
+        "from" => "recorded_from",
+        "to" => "recorded_to",
+        other => other,
+    }
+    .to_owned()
 }
 
 /// The log's tamper evidence is for information governance.
@@ -327,33 +332,24 @@ async fn require_ig(call: &Call<'_>) -> Result<(), BrokerError> {
 }
 
 async fn log_ig_action(log: &DisclosureLog, call: &Call<'_>, reason: String) -> Result<(), BrokerError> {
-    let entry = NewEntry { outcome: "log-searched".into(), tier: "none".into(), reason, ..call.caller_entry() };
-    log.append(vec![entry]).await
+    let entry = call.caller_entry().build(Outcome::LogSearched, Tier::None, reason);
+    Ok(log.append(vec![entry.into()]).await?)
 }
 
 fn entry_to_wire(e: Entry) -> pb::LogEntry {
     let f = e.fields;
-    let outcome = match f.outcome.as_str() {
-        "disclosed" => pb::Outcome::Disclosed,
-        "refused" => pb::Outcome::Refused,
-        "log-searched" => pb::Outcome::LogSearched,
-        "match-confirmed" => pb::Outcome::MatchConfirmed,
-        "summary-compiled" => pb::Outcome::SummaryCompiled,
-        "shared" => pb::Outcome::Shared,
-        _ => pb::Outcome::Unspecified,
-    };
     pb::LogEntry {
         seq: e.seq,
         recorded_at: e.recorded_at,
-        level: wire::level_from_log(&f.level).into(),
-        consent: wire::consent_from_log(&f.consent).into(),
-        outcome: outcome.into(),
-        tier: wire::tier_from_log(&f.tier).into(),
+        level: f.level.map(wire::level_to_wire).unwrap_or_default().into(),
+        consent: f.consent.map(wire::consent_to_wire).unwrap_or_default().into(),
+        outcome: wire::outcome_to_wire(f.outcome).into(),
+        tier: wire::tier_to_wire(f.tier).into(),
         requester: f.requester,
-        role: f.role,
+        role: f.role.map(|r| r.as_str().into_owned()).unwrap_or_default(),
         enquiry_id: f.enquiry_id,
-        purpose: f.purpose,
-        lawful_basis: f.lawful_basis,
+        purpose: f.purpose.map(|p| p.as_str().to_owned()).unwrap_or_default(),
+        lawful_basis: f.lawful_basis.map(|b| b.as_str().to_owned()).unwrap_or_default(),
         subject_id: f.subject_id,
         agency: f.agency,
         record_ref: f.record_ref,
