@@ -93,17 +93,20 @@ async fn a_filter_with_a_control_character_is_refused_naming_it_and_checks_go_on
     let entries = h.count("broker", "disclosure_log").await?;
     let mut police = h.system.broker_as("agency-police").await?;
     for (field, request) in [
-        ("requester", pb::SearchLogRequest { requester: "\0".into(), ..Default::default() }),
-        ("enquiry_id", pb::SearchLogRequest { enquiry_id: "e\u{1b}[2J".into(), ..Default::default() }),
+        ("requester", pb::SearchLogEntriesRequest { requester: "\0".into(), ..Default::default() }),
+        ("enquiry_id", pb::SearchLogEntriesRequest { enquiry_id: "e\u{1b}[2J".into(), ..Default::default() }),
     ] {
-        let refused = police.search_log(request).await.expect_err("refused");
+        let refused = police.log.search_log_entries(request).await.expect_err("refused");
         assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
         assert!(refused.message().starts_with(field), "{field}: {}", refused.message());
     }
     assert_eq!(h.count("broker", "disclosure_log").await?, entries, "nothing written");
     let mut rita = h.system.broker_as("rita-researcher").await?;
-    let opened = rita.open_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)])).await?;
-    rita.request_checks(checks(&opened.into_inner().enquiry_id)).await?;
+    let opened = rita
+        .enquiries
+        .create_enquiry(enquiry(Level::Level3ChildProtection, vec![subject(AMY, Relation::Child)]))
+        .await?;
+    rita.enquiries.request_checks(checks(&opened.into_inner().enquiry_id)).await?;
     h.stop().await
 }
 

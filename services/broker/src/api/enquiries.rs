@@ -7,6 +7,7 @@ use std::{
     time::Duration,
 };
 
+use mash_disclosure_log::DisclosureLog;
 use mash_domain::{Agency, DomainError, SubjectId};
 use mash_policy::Action;
 use mash_proto::v1 as pb;
@@ -21,7 +22,6 @@ use crate::{
     enquiry::{Enquiry, EnquiryInput, EnquiryStore},
     frontdoor::{self, FrontDoorStore},
     hold::HoldStore,
-    log::DisclosureLog,
     search_batch::FeedSearches,
     wire,
 };

@@ -188,8 +188,11 @@ fn decision_entry(
     if decision.state == HoldState::Released {
         let shown = released_item(&hold.item);
         let reason = format!("hold {} released by {who}; reason sha256:{reason_digest}", hold.hold_id);
-        let fields =
-            entry.shown_to(Recipient::Researcher, digest(&shown.encode_to_vec())).build(Outcome::Disclosed, Tier::Detail, reason);
+        let fields = entry.shown_to(Recipient::Researcher, digest(&shown.encode_to_vec())).build(
+            Outcome::Disclosed,
+            Tier::Detail,
+            reason,
+        );
         return Ok(NewEntry::from(fields).showing(shown_content(pb::disclosed_content::Shown::Item(shown))));
     }
     let reason = format!("hold {} withheld by {who}; reason sha256:{reason_digest}", hold.hold_id);

@@ -213,8 +213,7 @@ impl LogApi {
 /// An export as it is read: a chunk of lines a page of the log, whatever the log's size.
 type ExportChunks = std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::ExportLogResponse, Status>> + Send>>;
 
-impl LogApi {
-}
+impl LogApi {}
 
 #[tonic::async_trait]
 impl pb::disclosure_log_service_server::DisclosureLogService for LogApi {

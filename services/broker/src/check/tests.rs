@@ -227,7 +227,7 @@ async fn disclose_decides_each_kind_of_answer() {
         let expected = Expected { tier: case.expected.tier.or(Some(policy_tier)), ..case.expected };
         let expected = if case.stranger { Expected { tier: None, ..expected } } else { expected };
         let actual = Expected {
-            tier: disclosed.entries.first().map(|e| Tier::parse("tier", &e.tier).expect("a logged tier")),
+            tier: disclosed.entries.first().map(|e| e.fields.tier),
             holds: disclosed.holds.len(),
             candidates: disclosed.candidates.len(),
             status: disclosed.results.agencies[0].status(),
@@ -252,7 +252,7 @@ async fn each_entry_digests_exactly_what_was_shown() {
         let disclosed = run(&case, &policy, &enquiry);
         let entry = &disclosed.entries[0];
         match &entry.shown {
-            None => assert!(entry.content_digest.is_empty(), "{}: a digest of nothing", case.name),
+            None => assert!(entry.fields.content_digest.is_empty(), "{}: a digest of nothing", case.name),
             Some(bytes) => {
                 let content = pb::DisclosedContent::decode(bytes.as_slice()).expect("shown content decodes");
                 let shown_bytes = match content.shown.expect("something shown") {
@@ -264,7 +264,7 @@ async fn each_entry_digests_exactly_what_was_shown() {
                     }
                     pb::disclosed_content::Shown::Notice(notice) => notice.into_bytes(),
                 };
-                assert_eq!(entry.content_digest, digest(&shown_bytes), "{}", case.name);
+                assert_eq!(entry.fields.content_digest, digest(&shown_bytes), "{}", case.name);
             }
         }
     }
