@@ -58,7 +58,7 @@ pub trait RecordAdapter: std::fmt::Debug + Send + Sync + 'static {
 
 /// A record ready to store: validated subject and classified contents.
 #[derive(Clone, Debug)]
-pub struct NewRecord {
+pub(crate) struct NewRecord {
     pub record_id: String,
     pub version: u64,
     pub subject: Person,
@@ -69,7 +69,7 @@ impl NewRecord {
     /// Refuses control characters in what the feed stores and the broker
     /// logs and shows, naming the field: the record id, the item's fields and
     /// the subject's names and postcode.
-    pub fn check_text(&self) -> Result<(), DomainError> {
+    pub(crate) fn check_text(&self) -> Result<(), DomainError> {
         text::check_plain("record_id", &self.record_id)?;
         for field in &self.content.fields {
             text::check_plain("body", &field.name)?;
@@ -93,7 +93,7 @@ impl NewRecord {
 
 /// An item as found by a search, decrypted.
 #[derive(Clone, Debug)]
-pub struct FoundItem {
+pub(crate) struct FoundItem {
     pub record_id: String,
     pub version: u64,
     pub kind: ItemKind,
@@ -104,7 +104,7 @@ pub struct FoundItem {
 }
 
 /// Names the body variant, for messages about records sent to the wrong feed.
-pub fn body_name(body: &Body) -> &'static str {
+pub(crate) fn body_name(body: &Body) -> &'static str {
     match body {
         Body::PoliceIncident(_) => "police_incident",
         Body::HealthContact(_) => "health_contact",

@@ -41,14 +41,14 @@ const PREPARING: usize = 4;
 
 /// `mash.v1.FeedIngest`: the agency's own system pushes and deletes its records.
 #[derive(Clone)]
-pub struct FeedIngestApi {
+pub(crate) struct FeedIngestApi {
     pub(crate) adapter: Arc<dyn RecordAdapter>,
     pub(crate) store: Arc<FeedStore>,
     pub(crate) policy: Arc<LivePolicy>,
 }
 
 /// `mash.v1.FeedSearch`: the broker searches the agency's records.
-pub struct FeedSearchApi {
+pub(crate) struct FeedSearchApi {
     pub(crate) agency: Agency,
     pub(crate) store: Arc<FeedStore>,
     pub(crate) policy: Arc<LivePolicy>,

@@ -19,14 +19,14 @@ use crate::{
 /// A record that may be about the person asked about, and how sure the
 /// feed is that it is.
 #[derive(Clone, Debug)]
-pub struct Found {
+pub(crate) struct Found {
     pub item: FoundItem,
     pub scored: Scored,
 }
 
 /// What happened to one pushed record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Upserted {
+pub(crate) enum Upserted {
     Stored,
     /// The same version is already stored.
     Unchanged,
@@ -119,7 +119,7 @@ impl<'a> From<&'a Person> for SealingSubject<'a> {
 
 /// One agency's record store.
 #[derive(Debug)]
-pub struct FeedStore {
+pub(crate) struct FeedStore {
     db: Db,
     keys: KeyRing,
     agency: Agency,
@@ -128,7 +128,7 @@ pub struct FeedStore {
 
 /// A record checked, sealed and blind-indexed, ready to store. The service prepares the next
 /// batch while the store writes the previous one, so this CPU work overlaps the database's.
-pub struct Prepared {
+pub(crate) struct Prepared {
     record_id: String,
     version: u64,
     category: Category,
@@ -156,11 +156,11 @@ impl std::fmt::Debug for Prepared {
 }
 
 impl Prepared {
-    pub fn record_id(&self) -> &str {
+    pub(crate) fn record_id(&self) -> &str {
         &self.record_id
     }
 
-    pub fn version(&self) -> u64 {
+    pub(crate) fn version(&self) -> u64 {
         self.version
     }
 }
@@ -232,7 +232,7 @@ fn epoch(id: i64) -> i64 {
 }
 
 impl FeedStore {
-    pub fn new(db: Db, keys: KeyRing, agency: Agency) -> Self {
+    pub(crate) fn new(db: Db, keys: KeyRing, agency: Agency) -> Self {
         Self { db, keys, agency, model: Model::default() }
     }
 
@@ -254,12 +254,12 @@ impl FeedStore {
     }
 
     /// A sealer for the next `count` records to prepare.
-    pub fn sealer(&self, count: usize) -> Sealer<'_> {
+    pub(crate) fn sealer(&self, count: usize) -> Sealer<'_> {
         self.keys.sealer(count)
     }
 
     /// Seals a record and blinds its keys, ready for [`FeedStore::upsert`].
-    pub fn prepare(&self, sealer: &mut Sealer<'_>, record: NewRecord) -> Result<Prepared, FeedError> {
+    pub(crate) fn prepare(&self, sealer: &mut Sealer<'_>, record: NewRecord) -> Result<Prepared, FeedError> {
         let NewRecord { record_id, version, subject, content } = record;
         to_i64(version)?;
         let mut keys = self.index_keys(&MatchRecord::from_person(&subject));
@@ -303,7 +303,7 @@ impl FeedStore {
 
     /// Stores a batch in one transaction: all of it, or (on error) none.
     /// Idempotent on (record_id, version).
-    pub async fn upsert(&self, records: &[Prepared]) -> Result<Vec<Upserted>, FeedError> {
+    pub(crate) async fn upsert(&self, records: &[Prepared]) -> Result<Vec<Upserted>, FeedError> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
@@ -568,7 +568,7 @@ impl FeedStore {
     }
 
     /// Deletes a record; false if there was none.
-    pub async fn delete(&self, record_id: &str) -> Result<bool, FeedError> {
+    pub(crate) async fn delete(&self, record_id: &str) -> Result<bool, FeedError> {
         let mut tx = self.db.pool.begin().await?;
         let existing = stored(&self.db, &mut tx, std::iter::once(record_id)).await?;
         let Some(record) = existing.get(record_id) else { return Ok(false) };
@@ -587,7 +587,7 @@ impl FeedStore {
     /// scored below the possible threshold are dropped; and the candidates of
     /// one person are settled together, so that of a child and a twin whose
     /// name is a nickname of the child's, neither is called a certain match.
-    pub async fn search(&self, people: &[Person]) -> Result<Vec<Vec<Found>>, FeedError> {
+    pub(crate) async fn search(&self, people: &[Person]) -> Result<Vec<Vec<Found>>, FeedError> {
         let queries: Vec<MatchRecord> = people.iter().map(MatchRecord::from_person).collect();
         let keys: Vec<HashSet<i64>> = queries.iter().map(|q| self.query_index_keys(q)).collect();
         let unique: BTreeSet<i64> = keys.iter().flatten().copied().collect();

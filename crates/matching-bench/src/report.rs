@@ -6,7 +6,7 @@ use mash_synth::NoiseKind;
 
 use crate::run::{SWEEP_FLOOR, Tally};
 
-pub fn percent(part: usize, whole: usize) -> String {
+pub(crate) fn percent(part: usize, whole: usize) -> String {
     percent_to(part, whole, 2)
 }
 
@@ -24,7 +24,7 @@ fn quantile<T: Copy + Ord + Default>(samples: &[T], q: f64) -> T {
     sorted.get(rank - 1).copied().unwrap_or_default()
 }
 
-pub fn summary_header() {
+pub(crate) fn summary_header() {
     println!(
         "| queries | model | n | in feed | blocking recall | recall match+possible | recall match | match precision \
          | false matches (twin/family/other) | twin merges | twin possibles | false possibles (family/other) \
@@ -33,7 +33,7 @@ pub fn summary_header() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
-pub fn summary_row(queries: &str, model: &str, tally: &Tally) {
+pub(crate) fn summary_row(queries: &str, model: &str, tally: &Tally) {
     let matches = tally.true_match + tally.false_match.iter().sum::<usize>();
     let mean = tally.candidates.iter().map(|&c| u64::from(c)).sum::<u64>() as f64 / tally.queries.max(1) as f64;
     let micros = |ns: u64| ns as f64 / 1000.0;
@@ -62,7 +62,7 @@ pub fn summary_row(queries: &str, model: &str, tally: &Tally) {
 
 /// Misses by the kind of noise on either side of the true pair. A pair with
 /// several kinds counts in each row, so rows overlap.
-pub fn noise_table(title: &str, tally: &Tally) {
+pub(crate) fn noise_table(title: &str, tally: &Tally) {
     println!("\n{title}\n");
     println!("| noise (either side) | true pairs | not blocked | no match | possible only | recall match+possible |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -84,7 +84,7 @@ pub fn noise_table(title: &str, tally: &Tally) {
 }
 
 /// m, u and the weight log2(m/u) of every level, default beside estimated.
-pub fn weights_table(default: &Model, estimated: &Model) {
+pub(crate) fn weights_table(default: &Model, estimated: &Model) {
     println!("\n| field | level | default m | default u | default bits | EM m | EM u | EM bits |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for field in Field::COMPARED {
@@ -108,7 +108,7 @@ pub fn weights_table(default: &Model, estimated: &Model) {
 /// Possible-match thresholds the sweep tries, the configured one (0.5) first.
 const SWEEP: [f64; 5] = [0.5, 0.2, 0.1, 0.05, SWEEP_FLOOR];
 
-pub fn sweep_header() {
+pub(crate) fn sweep_header() {
     let columns: Vec<String> = SWEEP.iter().map(|t| format!("possible ≥ {t}")).collect();
     println!("\n| queries | model | {} |", columns.join(" | "));
     println!("|---|---|{}", "---:|".repeat(SWEEP.len()));
@@ -116,7 +116,7 @@ pub fn sweep_header() {
 
 /// Recall (match + possible) and wrong candidates disclosed as at least
 /// possible, per 1,000 queries, if the possible threshold were lower.
-pub fn sweep_row(queries: &str, model: &str, tally: &Tally) {
+pub(crate) fn sweep_row(queries: &str, model: &str, tally: &Tally) {
     let cells: Vec<String> = SWEEP
         .iter()
         .map(|&t| {
@@ -132,7 +132,7 @@ pub fn sweep_row(queries: &str, model: &str, tally: &Tally) {
 /// Probability buckets of the calibration curve, lower bounds.
 const BUCKETS: [f64; 7] = [0.01, 0.05, 0.2, 0.5, 0.9, 0.99, 0.999];
 
-pub fn calibration_header() {
+pub(crate) fn calibration_header() {
     let columns: Vec<String> = BUCKETS
         .iter()
         .zip(BUCKETS.iter().skip(1).map(|b| format!("{b}")).chain(["1".to_owned()]))
@@ -145,7 +145,7 @@ pub fn calibration_header() {
 /// The calibration curve: for candidates scored in each probability bucket
 /// (before the confident-match rule and `settle`), the share that are the
 /// person searched for; a calibrated model's share lies inside its bucket.
-pub fn calibration_row(queries: &str, model: &str, tally: &Tally) {
+pub(crate) fn calibration_row(queries: &str, model: &str, tally: &Tally) {
     let count = |list: &[f64], low: f64, high: f64| list.iter().filter(|&&p| p >= low && p < high).count();
     let cells: Vec<String> = BUCKETS
         .iter()

@@ -13,7 +13,7 @@ use mash_matching_bench::index::FeedIndex;
 
 /// What happened to the true pairs that carry one kind of noise (on either side).
 #[derive(Clone, Copy, Default)]
-pub struct NoiseRow {
+pub(crate) struct NoiseRow {
     pub pairs: usize,
     /// Blocking never offered the true entry.
     pub unblocked: usize,
@@ -25,7 +25,7 @@ pub struct NoiseRow {
 
 /// Counts over one query set. Wrong verdicts are split by [`Relation`].
 #[derive(Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     pub queries: usize,
     /// Queries whose person the feed holds: the denominator of recall.
     pub in_feed: usize,
@@ -48,9 +48,9 @@ pub struct Tally {
 }
 
 /// The lowest possible-match threshold the sweep tries.
-pub const SWEEP_FLOOR: f64 = 0.01;
+pub(crate) const SWEEP_FLOOR: f64 = 0.01;
 
-pub fn relation_index(relation: Relation) -> usize {
+pub(crate) fn relation_index(relation: Relation) -> usize {
     match relation {
         Relation::Twin => 0,
         Relation::Family => 1,
@@ -59,13 +59,13 @@ pub fn relation_index(relation: Relation) -> usize {
 }
 
 /// The feed: its entries, where each person is, and the blocking index.
-pub struct Feed<'a> {
+pub(crate) struct Feed<'a> {
     pub entries: &'a [Entry],
     pub index: &'a FeedIndex,
     pub position: &'a HashMap<PersonId, u32>,
 }
 
-pub fn run(feed: &Feed<'_>, queries: &[Entry], model: &Model, truth: &Truth) -> Tally {
+pub(crate) fn run(feed: &Feed<'_>, queries: &[Entry], model: &Model, truth: &Truth) -> Tally {
     let mut tally = Tally {
         by_noise: vec![NoiseRow::default(); NoiseKind::ALL.len() + 1],
         candidates: Vec::with_capacity(queries.len()),

@@ -8,7 +8,7 @@ use mash_matching::{MatchInput, MatchRecord};
 use mash_synth::{AppliedNoise, Kinship, PersonId, Settings, Subject, SynthError, families, records};
 
 /// One person as one agency holds them, normalised for matching.
-pub struct Entry {
+pub(crate) struct Entry {
     /// Ground truth: used only to judge verdicts, never to find or score.
     pub person: PersonId,
     /// Ground truth: how the agency's subject differs from the person.
@@ -19,7 +19,7 @@ pub struct Entry {
 /// An agency's view, one entry per person. Every record an agency holds on a
 /// person carries the same subject (drawn once per person), so a feed's
 /// several records of one person are one entry for matching.
-pub struct View {
+pub(crate) struct View {
     pub entries: Vec<Entry>,
     /// Subjects the normaliser rejected (an unparseable date, postcode or identifier).
     pub rejected: usize,
@@ -27,7 +27,7 @@ pub struct View {
 
 /// Whether a query keeps the identifiers the agency holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Identifiers {
+pub(crate) enum Identifiers {
     AsHeld,
     /// NHS number and UPN dropped, so that only probabilistic matching can find the person.
     Withheld,
@@ -36,7 +36,7 @@ pub enum Identifiers {
 /// A pattern applied to every query of a set, so that recall under it is
 /// measured on its own (issue 21): how referrals really arrive.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Pattern {
+pub(crate) enum Pattern {
     AsRecorded,
     NamesSwapped,
     /// The referrer knows the child by another first name, with the recorded one as a middle name.
@@ -54,7 +54,7 @@ pub enum Pattern {
 }
 
 impl Pattern {
-    pub const ALL: [Pattern; 9] = [
+    pub(crate) const ALL: [Pattern; 9] = [
         Pattern::AsRecorded,
         Pattern::NamesSwapped,
         Pattern::MiddleNameAsFirst,
@@ -66,7 +66,7 @@ impl Pattern {
         Pattern::NoDateOfBirth,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Pattern::AsRecorded => "as recorded",
             Pattern::NamesSwapped => "given and family names swapped",
@@ -81,11 +81,11 @@ impl Pattern {
     }
 }
 
-pub fn load(settings: &Settings, agency: Agency, identifiers: Identifiers) -> Result<View, SynthError> {
+pub(crate) fn load(settings: &Settings, agency: Agency, identifiers: Identifiers) -> Result<View, SynthError> {
     load_as(settings, agency, identifiers, Pattern::AsRecorded)
 }
 
-pub fn load_as(
+pub(crate) fn load_as(
     settings: &Settings,
     agency: Agency,
     identifiers: Identifiers,
@@ -181,7 +181,7 @@ fn normalise(referral: &Referral, identifiers: Identifiers) -> Result<MatchRecor
 
 /// How a wrongly matched candidate is related to the person searched for.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Relation {
+pub(crate) enum Relation {
     Twin,
     /// Anyone else in the same family (siblings, parents, step-relations).
     Family,
@@ -189,7 +189,7 @@ pub enum Relation {
 }
 
 /// The ground truth beyond person ids: who is whose twin, and who is family.
-pub struct Truth {
+pub(crate) struct Truth {
     /// By person id (ids start at 1; index 0 is unused).
     family: Vec<u32>,
     twin: Vec<Option<PersonId>>,
@@ -197,7 +197,7 @@ pub struct Truth {
 }
 
 impl Truth {
-    pub fn generate(settings: &Settings) -> Result<Self, SynthError> {
+    pub(crate) fn generate(settings: &Settings) -> Result<Self, SynthError> {
         let size = settings.people as usize + 1;
         let mut truth = Truth { family: vec![u32::MAX; size], twin: vec![None; size], twin_pairs: 0 };
         for family in families(settings)? {
@@ -210,7 +210,7 @@ impl Truth {
         Ok(truth)
     }
 
-    pub fn relation(&self, a: PersonId, b: PersonId) -> Relation {
+    pub(crate) fn relation(&self, a: PersonId, b: PersonId) -> Relation {
         if self.twin[a.0 as usize] == Some(b) {
             Relation::Twin
         } else if self.family[a.0 as usize] == self.family[b.0 as usize] {
@@ -220,7 +220,7 @@ impl Truth {
         }
     }
 
-    pub fn has_twin(&self, person: PersonId) -> bool {
+    pub(crate) fn has_twin(&self, person: PersonId) -> bool {
         self.twin[person.0 as usize].is_some()
     }
 }

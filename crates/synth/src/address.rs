@@ -45,13 +45,13 @@ pub(crate) struct Postcodes {
 }
 
 impl Postcodes {
-    pub fn for_people(people: u32) -> Self {
+    pub(crate) fn for_people(people: u32) -> Self {
         let sectors = districts().len() as u64 * 10;
         Self { units_per_sector: (u64::from(people) / 20 / sectors).clamp(2, 400) }
     }
 
     /// A new address; when `near` is given, usually in the same town.
-    pub fn address(&self, rng: &mut Rng, near: Option<&Address>) -> Address {
+    pub(crate) fn address(&self, rng: &mut Rng, near: Option<&Address>) -> Address {
         let districts = districts();
         let district = match near {
             Some(near) if rng.chance(0.7) => {

@@ -47,7 +47,7 @@ impl Pool {
         Self { names, cumulative }
     }
 
-    pub fn draw(&self, rng: &mut Rng) -> &'static str {
+    pub(crate) fn draw(&self, rng: &mut Rng) -> &'static str {
         let total = *self.cumulative.last().unwrap_or(&1);
         let point = rng.below(total);
         self.names[self.cumulative.partition_point(|c| *c <= point)]
@@ -62,7 +62,7 @@ pub(crate) struct Pools {
 }
 
 impl Pools {
-    pub fn given(&self, sex: Sex) -> &Pool {
+    pub(crate) fn given(&self, sex: Sex) -> &Pool {
         match sex {
             Sex::Female => &self.female,
             Sex::Male => &self.male,
@@ -70,7 +70,7 @@ impl Pools {
     }
 
     /// The other names a person called `name` may be recorded under.
-    pub fn variants(&self, name: &str) -> &[&'static str] {
+    pub(crate) fn variants(&self, name: &str) -> &[&'static str] {
         self.variants.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 }

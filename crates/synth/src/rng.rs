@@ -31,42 +31,42 @@ fn mix(mut z: u64) -> u64 {
 
 impl Rng {
     /// The stream for one `key` (a family) of one part of the generator.
-    pub fn keyed(seed: u64, stream: Stream, key: u64) -> Self {
+    pub(crate) fn keyed(seed: u64, stream: Stream, key: u64) -> Self {
         Rng(mix(mix(seed ^ (stream as u64).wrapping_mul(GOLDEN)) ^ key))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(GOLDEN);
         mix(self.0)
     }
 
     /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2^-40 for
     /// the small `n` used here).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
     /// Uniform in `low..=high`.
-    pub fn between(&mut self, low: i64, high: i64) -> i64 {
+    pub(crate) fn between(&mut self, low: i64, high: i64) -> i64 {
         low + self.below((high - low + 1) as u64) as i64
     }
 
-    pub fn index(&mut self, len: usize) -> usize {
+    pub(crate) fn index(&mut self, len: usize) -> usize {
         self.below(len as u64) as usize
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.index(items.len())]
     }
 
     /// True with probability `p` (values outside 0..=1 saturate).
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         // 53 random bits convert to f64 exactly.
         ((self.next_u64() >> 11) as f64) < p * (1u64 << 53) as f64
     }
 
     /// An index drawn with the given integer weights.
-    pub fn weighted(&mut self, weights: &[u32]) -> usize {
+    pub(crate) fn weighted(&mut self, weights: &[u32]) -> usize {
         let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
         let mut draw = self.below(total);
         for (i, w) in weights.iter().enumerate() {

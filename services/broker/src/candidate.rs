@@ -14,7 +14,7 @@ use mash_disclosure_log::Companions;
 use crate::BrokerError;
 
 /// A possible match a check has just met.
-pub struct NewCandidate {
+pub(crate) struct NewCandidate {
     pub candidate_id: String,
     enquiry_id: EnquiryId,
     subject_id: String,
@@ -23,7 +23,7 @@ pub struct NewCandidate {
 }
 
 impl NewCandidate {
-    pub fn new(enquiry_id: EnquiryId, subject: &SubjectId, agency: Agency, record_ref: &str) -> Self {
+    pub(crate) fn new(enquiry_id: EnquiryId, subject: &SubjectId, agency: Agency, record_ref: &str) -> Self {
         // Derived, so that checking again finds the same candidate.
         let digest = Sha256::digest(format!("{enquiry_id}\n{subject}\n{agency}\n{record_ref}"));
         Self {
@@ -37,7 +37,7 @@ impl NewCandidate {
 }
 
 /// What a confirmation is about.
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub subject_id: String,
     pub agency: Agency,
     pub record_ref: String,
@@ -45,18 +45,18 @@ pub struct Candidate {
 }
 
 #[derive(Debug)]
-pub struct CandidateStore {
+pub(crate) struct CandidateStore {
     db: Db,
 }
 
 impl CandidateStore {
-    pub fn new(db: Db) -> Self {
+    pub(crate) fn new(db: Db) -> Self {
         Self { db }
     }
 
     /// The possible matches of one check as rows for the log to write with
     /// the check's entries; one already stored is kept.
-    pub fn rows(candidates: &[NewCandidate]) -> Companions {
+    pub(crate) fn rows(candidates: &[NewCandidate]) -> Companions {
         let seen_at = crate::now_rfc3339();
         let rows = candidates
             .iter()
@@ -80,7 +80,7 @@ impl CandidateStore {
     }
 
     /// The candidates of `enquiry` that a researcher has confirmed.
-    pub async fn confirmed(&self, enquiry: EnquiryId) -> Result<HashSet<String>, BrokerError> {
+    pub(crate) async fn confirmed(&self, enquiry: EnquiryId) -> Result<HashSet<String>, BrokerError> {
         let rows =
             sqlx::query("SELECT candidate_id FROM possible_matches WHERE enquiry_id = $1 AND confirmed_by <> ''")
                 .bind(enquiry.to_string())
@@ -89,7 +89,7 @@ impl CandidateStore {
         rows.iter().map(|row| Ok(row.try_get("candidate_id")?)).collect()
     }
 
-    pub async fn get(&self, enquiry: EnquiryId, candidate_id: &str) -> Result<Option<Candidate>, BrokerError> {
+    pub(crate) async fn get(&self, enquiry: EnquiryId, candidate_id: &str) -> Result<Option<Candidate>, BrokerError> {
         let row = sqlx::query(
             "SELECT subject_id, agency, record_ref, confirmed_by FROM possible_matches \
              WHERE candidate_id = $1 AND enquiry_id = $2",
@@ -110,7 +110,7 @@ impl CandidateStore {
     }
 
     /// Records the confirmation; `false` if it was confirmed meanwhile.
-    pub async fn confirm(
+    pub(crate) async fn confirm(
         &self,
         candidate_id: &str,
         by: &Identity,

@@ -23,14 +23,14 @@ use crate::{
 };
 
 /// Who asked, for the log and the policy.
-pub struct Requester {
+pub(crate) struct Requester {
     pub identity: String,
     pub organisation: String,
     pub role: Role,
 }
 
 /// Asks each feed about the subjects, in parallel, each under `deadline`.
-pub async fn fan_out(
+pub(crate) async fn fan_out(
     feeds: &HashMap<Agency, FeedSearches>,
     agencies: &[Agency],
     subjects: &[&Subject],
@@ -60,7 +60,7 @@ pub async fn fan_out(
 }
 
 /// Everything a check decides with, besides the feeds' answers.
-pub struct CheckContext<'a> {
+pub(crate) struct CheckContext<'a> {
     pub enquiry: &'a Enquiry,
     pub requester: &'a Requester,
     pub policy: &'a Policy,
@@ -74,7 +74,7 @@ pub struct CheckContext<'a> {
 
 /// What a check produced: the answer, the log entries that must be durable
 /// before it is sent, and the restricted items to hold for gatekeepers.
-pub struct Disclosed {
+pub(crate) struct Disclosed {
     pub results: pb::RequestChecksResponse,
     pub entries: Vec<NewEntry>,
     pub holds: Vec<NewHold>,
@@ -82,7 +82,7 @@ pub struct Disclosed {
 }
 
 /// Decides and redacts every item.
-pub fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Disclosed {
+pub(crate) fn disclose(cx: &CheckContext<'_>, answers: Vec<(Agency, FeedAnswer)>) -> Disclosed {
     let mut sinks = Sinks::default();
     let agencies = answers
         .into_iter()
@@ -172,7 +172,7 @@ fn decide(cx: &CheckContext<'_>, relation: Relation, agency: Agency, item: &pb::
 }
 
 /// Whether any feed returned a possible match.
-pub fn any_possible_match(answers: &[(Agency, FeedAnswer)]) -> bool {
+pub(crate) fn any_possible_match(answers: &[(Agency, FeedAnswer)]) -> bool {
     answers.iter().any(|(_, answer)| match answer {
         FeedAnswer::Results(results) => results
             .iter()

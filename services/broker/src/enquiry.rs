@@ -15,7 +15,7 @@ use crate::BrokerError;
 
 /// One person an enquiry is about.
 #[derive(Clone, Debug)]
-pub struct Subject {
+pub(crate) struct Subject {
     pub subject_id: SubjectId,
     pub relation: Relation,
     pub person: Person,
@@ -23,7 +23,7 @@ pub struct Subject {
 
 /// An enquiry as stored: its context decides what it may see.
 #[derive(Clone, Debug)]
-pub struct Enquiry {
+pub(crate) struct Enquiry {
     pub enquiry_id: EnquiryId,
     pub level: Level,
     pub purpose: Purpose,
@@ -37,7 +37,7 @@ pub struct Enquiry {
 
 impl Enquiry {
     /// The enquiry as the disclosure log records it.
-    pub fn log_context(&self) -> mash_disclosure_log::EnquiryContext {
+    pub(crate) fn log_context(&self) -> mash_disclosure_log::EnquiryContext {
         mash_disclosure_log::EnquiryContext {
             enquiry_id: self.enquiry_id.to_string(),
             level: self.level,
@@ -50,7 +50,7 @@ impl Enquiry {
 }
 
 /// The text of an enquiry as it arrives, before parsing.
-pub struct EnquiryInput<'a> {
+pub(crate) struct EnquiryInput<'a> {
     pub level: Option<Level>,
     pub purpose: &'a str,
     pub lawful_basis: &'a str,
@@ -64,7 +64,7 @@ const MAX_SUBJECTS: usize = 20;
 impl Enquiry {
     /// Parses a new enquiry opened by `caller`; the assigned researcher
     /// defaults to the caller.
-    pub fn parse(input: EnquiryInput<'_>, caller: &Identity) -> Result<Self, DomainError> {
+    pub(crate) fn parse(input: EnquiryInput<'_>, caller: &Identity) -> Result<Self, DomainError> {
         let level = input.level.ok_or_else(|| DomainError::invalid("level", "is required: 1, 2 or 3"))?;
         let consent = input.consent.ok_or_else(|| DomainError::invalid("consent", "is required"))?;
         let assigned_researcher = match input.assigned_researcher.trim() {
@@ -117,7 +117,7 @@ struct SealedPerson {
 
 /// Enquiries in the broker's database; subjects' details sealed at rest.
 #[derive(Debug)]
-pub struct EnquiryStore {
+pub(crate) struct EnquiryStore {
     db: Db,
     keys: std::sync::Arc<KeyRing>,
     /// Enquiries read or written before. An enquiry never changes once
@@ -130,7 +130,7 @@ pub struct EnquiryStore {
 const CACHE_LIMIT: usize = 10_000;
 
 impl EnquiryStore {
-    pub fn new(db: Db, keys: std::sync::Arc<KeyRing>) -> Self {
+    pub(crate) fn new(db: Db, keys: std::sync::Arc<KeyRing>) -> Self {
         Self { db, keys, cache: std::sync::RwLock::default() }
     }
 
@@ -142,7 +142,7 @@ impl EnquiryStore {
         cache.insert(enquiry.enquiry_id, enquiry);
     }
 
-    pub async fn get(&self, id: EnquiryId) -> Result<Option<Arc<Enquiry>>, BrokerError> {
+    pub(crate) async fn get(&self, id: EnquiryId) -> Result<Option<Arc<Enquiry>>, BrokerError> {
         if let Some(cached) = self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&id) {
             return Ok(Some(cached.clone()));
         }
@@ -154,7 +154,7 @@ impl EnquiryStore {
     }
 
     /// Stores an enquiry and its subjects in one transaction.
-    pub async fn insert(&self, e: &Enquiry) -> Result<(), BrokerError> {
+    pub(crate) async fn insert(&self, e: &Enquiry) -> Result<(), BrokerError> {
         let mut tx = self.db.pool.begin().await?;
         self.write(&mut tx, e).await?;
         tx.commit().await?;
@@ -166,7 +166,7 @@ impl EnquiryStore {
     /// it, in one transaction: false, with nothing stored, if the contact
     /// already has an enquiry (another call won), so that no enquiry is ever
     /// left without its contact.
-    pub async fn insert_for_contact(&self, e: &Enquiry, contact_id: u64) -> Result<bool, BrokerError> {
+    pub(crate) async fn insert_for_contact(&self, e: &Enquiry, contact_id: u64) -> Result<bool, BrokerError> {
         let mut tx = self.db.pool.begin().await?;
         self.write(&mut tx, e).await?;
         let linked = sqlx::query("UPDATE contacts SET enquiry_id = $1 WHERE contact_id = $2 AND enquiry_id IS NULL")
@@ -246,7 +246,7 @@ impl EnquiryStore {
     /// Keyed pseudonyms of a person, strongest identifier first: the same
     /// person gets the same reference in every enquiry, and the reference
     /// reveals nothing without the broker's index key.
-    pub fn person_refs(&self, person: &Person) -> Vec<String> {
+    pub(crate) fn person_refs(&self, person: &Person) -> Vec<String> {
         person.match_keys().iter().map(|key| hex::encode(self.keys.blind_index(&key.canonical()))).collect()
     }
 

@@ -25,14 +25,14 @@ use crate::{
 
 /// Where a hold stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HoldState {
+pub(crate) enum HoldState {
     Held,
     Released,
     Withheld,
 }
 
 impl HoldState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             HoldState::Held => "held",
             HoldState::Released => "released",
@@ -46,7 +46,7 @@ impl HoldState {
 }
 
 /// A restricted item a check has just met.
-pub struct NewHold {
+pub(crate) struct NewHold {
     pub hold_id: String,
     enquiry_id: String,
     subject_id: String,
@@ -55,7 +55,7 @@ pub struct NewHold {
 }
 
 impl NewHold {
-    pub fn new(enquiry: &Enquiry, subject: &SubjectId, agency: Agency, item: pb::Item) -> Self {
+    pub(crate) fn new(enquiry: &Enquiry, subject: &SubjectId, agency: Agency, item: pb::Item) -> Self {
         let hold_id = hold_id(enquiry.enquiry_id, subject, agency, &item.record_id);
         Self { hold_id, enquiry_id: enquiry.enquiry_id.to_string(), subject_id: subject.to_string(), agency, item }
     }
@@ -111,7 +111,7 @@ impl Binding<'_> {
 
 /// A hold as stored, with its item opened.
 #[derive(Clone)]
-pub struct Hold {
+pub(crate) struct Hold {
     pub hold_id: String,
     pub enquiry_id: EnquiryId,
     pub subject_id: String,
@@ -128,7 +128,7 @@ pub struct Hold {
 }
 
 /// A gatekeeper's or a manager's decision on a hold.
-pub struct HoldDecision<'a> {
+pub(crate) struct HoldDecision<'a> {
     pub state: HoldState,
     pub by: &'a Identity,
     pub reason: &'a str,
@@ -136,20 +136,20 @@ pub struct HoldDecision<'a> {
 }
 
 #[derive(Debug)]
-pub struct HoldStore {
+pub(crate) struct HoldStore {
     db: Db,
     keys: Arc<KeyRing>,
     outbox: Outbox,
 }
 
 impl HoldStore {
-    pub fn new(db: Db, keys: Arc<KeyRing>, outbox: Outbox) -> Self {
+    pub(crate) fn new(db: Db, keys: Arc<KeyRing>, outbox: Outbox) -> Self {
         Self { db, keys, outbox }
     }
 
     /// The holds of one check as rows for the log to write with the check's
     /// entries; a hold already stored is kept as it is.
-    pub fn rows(&self, holds: &[NewHold]) -> Companions {
+    pub(crate) fn rows(&self, holds: &[NewHold]) -> Companions {
         let held_at = crate::now_rfc3339();
         let rows = holds
             .iter()
@@ -200,7 +200,7 @@ impl HoldStore {
         }
     }
 
-    pub async fn get(&self, hold_id: &str) -> Result<Option<Hold>, BrokerError> {
+    pub(crate) async fn get(&self, hold_id: &str) -> Result<Option<Hold>, BrokerError> {
         let row = sqlx::query("SELECT * FROM held_items WHERE hold_id = $1")
             .bind(hold_id)
             .fetch_optional(&self.db.pool)
@@ -208,7 +208,7 @@ impl HoldStore {
         row.map(|row| self.hold(&row)).transpose()
     }
 
-    pub async fn for_enquiry(&self, enquiry: EnquiryId) -> Result<Vec<Hold>, BrokerError> {
+    pub(crate) async fn for_enquiry(&self, enquiry: EnquiryId) -> Result<Vec<Hold>, BrokerError> {
         let rows = sqlx::query("SELECT * FROM held_items WHERE enquiry_id = $1 ORDER BY held_at, hold_id")
             .bind(enquiry.to_string())
             .fetch_all(&self.db.pool)
@@ -216,7 +216,7 @@ impl HoldStore {
         rows.iter().map(|row| self.hold(row)).collect()
     }
 
-    pub async fn for_agency(&self, agency: Agency) -> Result<Vec<Hold>, BrokerError> {
+    pub(crate) async fn for_agency(&self, agency: Agency) -> Result<Vec<Hold>, BrokerError> {
         let rows = sqlx::query("SELECT * FROM held_items WHERE agency = $1 ORDER BY held_at, hold_id")
             .bind(agency.as_str())
             .fetch_all(&self.db.pool)
@@ -228,7 +228,7 @@ impl HoldStore {
     /// decided meanwhile (by another gatekeeper, or a break-glass). A
     /// break-glass alerts the owning agency in the same transaction: its list
     /// of alerts and its queue.
-    pub async fn decide(&self, hold: &Hold, decision: &HoldDecision<'_>) -> Result<bool, BrokerError> {
+    pub(crate) async fn decide(&self, hold: &Hold, decision: &HoldDecision<'_>) -> Result<bool, BrokerError> {
         // The item is sealed again, bound to its decided state.
         let enquiry_id = hold.enquiry_id.to_string();
         let binding = Binding {
@@ -306,7 +306,7 @@ impl HoldStore {
         Ok(())
     }
 
-    pub async fn alerts(&self, agency: Agency) -> Result<Vec<pb::AgencyAlert>, BrokerError> {
+    pub(crate) async fn alerts(&self, agency: Agency) -> Result<Vec<pb::AgencyAlert>, BrokerError> {
         let rows = sqlx::query(
             "SELECT a.*, h.record_ref, h.category FROM agency_alerts a JOIN held_items h ON h.hold_id = a.hold_id \
              WHERE a.agency = $1 ORDER BY a.raised_at, a.alert_id",

@@ -24,7 +24,7 @@ use crate::BrokerError;
 pub(crate) const MAX_BATCH: u32 = 500;
 
 #[derive(Clone, Debug)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     db: Db,
     keys: Arc<KeyRing>,
     /// Woken after a commit that queued messages, so that subscribers in this
@@ -44,7 +44,12 @@ pub(crate) struct Outgoing {
 
 impl Outgoing {
     /// A message with its envelope filled in; due at `deliver_after`.
-    pub fn new(agency: Agency, message_id: String, deliver_after: String, body: pb::agency_message::Body) -> Self {
+    pub(crate) fn new(
+        agency: Agency,
+        message_id: String,
+        deliver_after: String,
+        body: pb::agency_message::Body,
+    ) -> Self {
         let message = pb::AgencyMessage {
             message_id,
             agency: agency.as_str().into(),
@@ -68,7 +73,7 @@ impl Outgoing {
 }
 
 impl Outbox {
-    pub fn new(db: Db, keys: Arc<KeyRing>, stopping: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(db: Db, keys: Arc<KeyRing>, stopping: watch::Receiver<bool>) -> Self {
         Self { db, keys, queued: Arc::new(Notify::new()), stopping }
     }
 

@@ -8,7 +8,7 @@ use time::{OffsetDateTime, Weekday, format_description::well_known::Rfc3339};
 use mash_disclosure_log::{Entry, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Signal {
+pub(crate) struct Signal {
     pub kind: &'static str,
     pub requester: String,
     pub detail: String,
@@ -33,7 +33,7 @@ const OVERRIDES: [(&str, &str); 3] = [
 ];
 
 /// Every signal in `entries`, which are one period of the log.
-pub fn signals(entries: &[Entry]) -> Vec<Signal> {
+pub(crate) fn signals(entries: &[Entry]) -> Vec<Signal> {
     let decisions: Vec<&Entry> = entries.iter().filter(|e| e.fields.outcome != Outcome::LogSearched).collect();
     let mut found = high_volume(&decisions);
     found.extend(out_of_hours(&decisions));

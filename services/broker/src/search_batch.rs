@@ -23,13 +23,13 @@ use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
 use tracing::Instrument;
 
 /// What one feed answered.
-pub enum FeedAnswer {
+pub(crate) enum FeedAnswer {
     Results(Vec<pb::SubjectResult>),
     Unavailable,
     TimedOut,
 }
 
-pub type Feed = FeedSearchClient<InterceptedService<Channel, TracePropagation>>;
+pub(crate) type Feed = FeedSearchClient<InterceptedService<Channel, TracePropagation>>;
 
 /// Subjects one `Search` may carry: the feed's own limit.
 const MAX_SUBJECTS: usize = 50;
@@ -40,7 +40,7 @@ const IN_FLIGHT: usize = 2;
 /// One feed's searches. Cloning gives another handle to the same queue. The queue needs no
 /// bound: it holds at most one search per check in flight, and each check waits for its answer.
 #[derive(Clone, Debug)]
-pub struct FeedSearches {
+pub(crate) struct FeedSearches {
     queue: mpsc::UnboundedSender<Waiting>,
 }
 
@@ -55,14 +55,14 @@ struct Waiting {
 
 impl FeedSearches {
     /// Starts the task that sends `agency`'s searches; it ends when every handle is dropped.
-    pub fn start(agency: Agency, feed: Feed) -> Self {
+    pub(crate) fn start(agency: Agency, feed: Feed) -> Self {
         let (queue, waiting) = mpsc::unbounded_channel();
         tokio::spawn(send_batches(agency, feed, waiting));
         Self { queue }
     }
 
     /// The feed's answer about these subjects, or timed out after `deadline`.
-    pub async fn search(&self, subjects: Vec<pb::SubjectQuery>, deadline: Duration) -> FeedAnswer {
+    pub(crate) async fn search(&self, subjects: Vec<pb::SubjectQuery>, deadline: Duration) -> FeedAnswer {
         let deadline = Instant::now() + deadline;
         let (answer, answered) = oneshot::channel();
         let waiting = Waiting { subjects, deadline, span: tracing::Span::current(), answer };

@@ -4,7 +4,7 @@ use mash_disclosure_log::Outcome;
 use mash_domain::{ConsentState, DomainError, Level, Relation, Sensitivity, Tier};
 use mash_proto::v1 as pb;
 
-pub fn level(field: &str, raw: i32) -> Result<Option<Level>, DomainError> {
+pub(crate) fn level(field: &str, raw: i32) -> Result<Option<Level>, DomainError> {
     Ok(match pb::Level::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown level"))? {
         pb::Level::Unspecified => None,
         pb::Level::Level1EarlyHelp => Some(Level::EarlyHelp),
@@ -13,7 +13,7 @@ pub fn level(field: &str, raw: i32) -> Result<Option<Level>, DomainError> {
     })
 }
 
-pub fn level_to_wire(level: Level) -> pb::Level {
+pub(crate) fn level_to_wire(level: Level) -> pb::Level {
     match level {
         Level::EarlyHelp => pb::Level::Level1EarlyHelp,
         Level::ChildInNeed => pb::Level::Level2ChildInNeed,
@@ -21,7 +21,7 @@ pub fn level_to_wire(level: Level) -> pb::Level {
     }
 }
 
-pub fn consent(field: &str, raw: i32) -> Result<Option<ConsentState>, DomainError> {
+pub(crate) fn consent(field: &str, raw: i32) -> Result<Option<ConsentState>, DomainError> {
     Ok(match pb::ConsentState::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown consent state"))? {
         pb::ConsentState::Unspecified => None,
         pb::ConsentState::Given => Some(ConsentState::Given),
@@ -30,7 +30,7 @@ pub fn consent(field: &str, raw: i32) -> Result<Option<ConsentState>, DomainErro
     })
 }
 
-pub fn consent_to_wire(consent: ConsentState) -> pb::ConsentState {
+pub(crate) fn consent_to_wire(consent: ConsentState) -> pb::ConsentState {
     match consent {
         ConsentState::Given => pb::ConsentState::Given,
         ConsentState::Refused => pb::ConsentState::Refused,
@@ -38,7 +38,7 @@ pub fn consent_to_wire(consent: ConsentState) -> pb::ConsentState {
     }
 }
 
-pub fn relation(field: &str, raw: i32) -> Result<Option<Relation>, DomainError> {
+pub(crate) fn relation(field: &str, raw: i32) -> Result<Option<Relation>, DomainError> {
     Ok(match pb::Relation::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown relation"))? {
         pb::Relation::Unspecified => None,
         pb::Relation::Child => Some(Relation::Child),
@@ -48,7 +48,7 @@ pub fn relation(field: &str, raw: i32) -> Result<Option<Relation>, DomainError> 
     })
 }
 
-pub fn relation_to_wire(relation: Relation) -> pb::Relation {
+pub(crate) fn relation_to_wire(relation: Relation) -> pb::Relation {
     match relation {
         Relation::Child => pb::Relation::Child,
         Relation::Sibling => pb::Relation::Sibling,
@@ -57,7 +57,7 @@ pub fn relation_to_wire(relation: Relation) -> pb::Relation {
     }
 }
 
-pub fn tier_to_wire(tier: Tier) -> pb::Tier {
+pub(crate) fn tier_to_wire(tier: Tier) -> pb::Tier {
     match tier {
         Tier::None => pb::Tier::None,
         Tier::Existence => pb::Tier::Existence,
@@ -67,7 +67,7 @@ pub fn tier_to_wire(tier: Tier) -> pb::Tier {
 }
 
 /// A log outcome filter; `None` for unspecified.
-pub fn outcome(field: &str, raw: i32) -> Result<Option<Outcome>, DomainError> {
+pub(crate) fn outcome(field: &str, raw: i32) -> Result<Option<Outcome>, DomainError> {
     Ok(match pb::Outcome::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown outcome"))? {
         pb::Outcome::Unspecified => None,
         pb::Outcome::Disclosed => Some(Outcome::Disclosed),
@@ -79,7 +79,7 @@ pub fn outcome(field: &str, raw: i32) -> Result<Option<Outcome>, DomainError> {
     })
 }
 
-pub fn outcome_to_wire(outcome: Outcome) -> pb::Outcome {
+pub(crate) fn outcome_to_wire(outcome: Outcome) -> pb::Outcome {
     match outcome {
         Outcome::Disclosed => pb::Outcome::Disclosed,
         Outcome::Refused => pb::Outcome::Refused,
@@ -91,7 +91,7 @@ pub fn outcome_to_wire(outcome: Outcome) -> pb::Outcome {
 }
 
 /// An item's sensitivity as its feed marked it; `None` if unmarked.
-pub fn sensitivity(raw: i32) -> Option<Sensitivity> {
+pub(crate) fn sensitivity(raw: i32) -> Option<Sensitivity> {
     match pb::Sensitivity::try_from(raw).ok()? {
         pb::Sensitivity::Unspecified => None,
         pb::Sensitivity::Standard => Some(Sensitivity::Standard),
@@ -100,7 +100,7 @@ pub fn sensitivity(raw: i32) -> Option<Sensitivity> {
     }
 }
 
-pub fn hold_state(field: &str, raw: i32) -> Result<Option<crate::hold::HoldState>, DomainError> {
+pub(crate) fn hold_state(field: &str, raw: i32) -> Result<Option<crate::hold::HoldState>, DomainError> {
     use crate::hold::HoldState;
     Ok(match pb::HoldState::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown hold state"))? {
         pb::HoldState::Unspecified => None,
@@ -110,7 +110,7 @@ pub fn hold_state(field: &str, raw: i32) -> Result<Option<crate::hold::HoldState
     })
 }
 
-pub fn hold_state_to_wire(state: crate::hold::HoldState) -> pb::HoldState {
+pub(crate) fn hold_state_to_wire(state: crate::hold::HoldState) -> pb::HoldState {
     use crate::hold::HoldState;
     match state {
         HoldState::Held => pb::HoldState::Held,
@@ -120,7 +120,7 @@ pub fn hold_state_to_wire(state: crate::hold::HoldState) -> pb::HoldState {
 }
 
 /// The wire person as the domain parses it.
-pub fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
+pub(crate) fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
     mash_domain::PersonInput {
         given_name: &p.given_name,
         family_name: &p.family_name,
@@ -133,7 +133,7 @@ pub fn person_input(p: &pb::Person) -> mash_domain::PersonInput<'_> {
     }
 }
 
-pub fn person_to_wire(p: &mash_domain::Person) -> pb::Person {
+pub(crate) fn person_to_wire(p: &mash_domain::Person) -> pb::Person {
     pb::Person {
         given_name: p.given_name.clone().unwrap_or_default(),
         family_name: p.family_name.clone().unwrap_or_default(),

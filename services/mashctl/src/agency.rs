@@ -12,7 +12,7 @@ use tokio_stream::StreamExt;
 const DEFAULT_RESEARCHER: &str = "rita-researcher";
 
 #[derive(Debug, Args)]
-pub struct SummaryArgs {
+pub(crate) struct SummaryArgs {
     enquiry_id: String,
     /// JSON instead of a table.
     #[arg(long)]
@@ -20,7 +20,7 @@ pub struct SummaryArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ShareArgs {
+pub(crate) struct ShareArgs {
     enquiry_id: String,
     /// The receiving agency: police, health, education or social-care.
     #[arg(long)]
@@ -34,7 +34,7 @@ pub struct ShareArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum MessagesCommand {
+pub(crate) enum MessagesCommand {
     /// Your agency's unacknowledged messages that are due.
     Poll {
         #[arg(long, default_value_t = 100)]
@@ -56,7 +56,7 @@ pub enum MessagesCommand {
     },
 }
 
-pub async fn summary(endpoints: &Path, principal: Option<&str>, args: SummaryArgs) -> anyhow::Result<()> {
+pub(crate) async fn summary(endpoints: &Path, principal: Option<&str>, args: SummaryArgs) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let request = pb::GetFamilySummaryRequest { enquiry_id: args.enquiry_id };
     let summary = broker.enquiries.get_family_summary(request).await?.into_inner();
@@ -87,7 +87,7 @@ pub async fn summary(endpoints: &Path, principal: Option<&str>, args: SummaryArg
     Ok(())
 }
 
-pub async fn share(endpoints: &Path, principal: Option<&str>, args: ShareArgs) -> anyhow::Result<()> {
+pub(crate) async fn share(endpoints: &Path, principal: Option<&str>, args: ShareArgs) -> anyhow::Result<()> {
     let kind = match args.kind.as_str() {
         "operation-encompass" => InformationProductKind::OperationEncompass,
         "notification" => InformationProductKind::Notification,
@@ -105,7 +105,11 @@ pub async fn share(endpoints: &Path, principal: Option<&str>, args: ShareArgs) -
     Ok(())
 }
 
-pub async fn messages(endpoints: &Path, principal: Option<&str>, command: MessagesCommand) -> anyhow::Result<()> {
+pub(crate) async fn messages(
+    endpoints: &Path,
+    principal: Option<&str>,
+    command: MessagesCommand,
+) -> anyhow::Result<()> {
     let principal =
         principal.ok_or_else(|| anyhow::anyhow!("say which agency system you are, e.g. --as agency-education"))?;
     let mut broker = crate::connect::broker(endpoints, principal).await?;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(name = "mashctl", version, about = "The MASH information-sharing broker from the command line")]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The endpoints file `mashctl up` writes.
     #[arg(long, global = true, env = "MASH_ENDPOINTS", default_value = ".mash/endpoints.json")]
     pub endpoints: PathBuf,
@@ -18,7 +18,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start the whole system on this machine: dev PKI, SQLite, demo data.
     Up(crate::up::UpArgs),
     /// Write the development certificates and keys for running the services separately.
@@ -60,7 +60,7 @@ pub enum Command {
     Policy(crate::policy::PolicyCommand),
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let _telemetry = mash_telemetry::init("mashctl")?;
     let who = cli.principal.as_deref();
     match cli.command {

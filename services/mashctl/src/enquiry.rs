@@ -6,10 +6,10 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use mash_proto::v1::{self as pb, AgencyStatus, Tier};
 
-pub const DEFAULT_RESEARCHER: &str = "rita-researcher";
+pub(crate) const DEFAULT_RESEARCHER: &str = "rita-researcher";
 
 #[derive(Debug, Subcommand)]
-pub enum EnquiryCommand {
+pub(crate) enum EnquiryCommand {
     /// Open an enquiry for a child and household.
     Open(OpenArgs),
     /// Show an enquiry and its subjects.
@@ -17,7 +17,7 @@ pub enum EnquiryCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct OpenArgs {
+pub(crate) struct OpenArgs {
     /// 1 early help, 2 child in need, 3 child protection.
     #[arg(long)]
     level: u8,
@@ -41,14 +41,14 @@ pub struct OpenArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     enquiry_id: String,
     /// Only these agencies; repeatable. All by default.
     #[arg(long = "agency")]
     agencies: Vec<String>,
 }
 
-pub async fn run(endpoints: &Path, principal: Option<&str>, command: EnquiryCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, command: EnquiryCommand) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let enquiry = match command {
         EnquiryCommand::Open(args) => broker.enquiries.create_enquiry(open_request(args)?).await?.into_inner(),
@@ -120,7 +120,7 @@ fn subject(spec: &str) -> anyhow::Result<pb::EnquirySubject> {
 }
 
 /// Parses `given=Amy,family=Lee,dob=2016-04-12,nhs=4010232137`.
-pub fn person(fields: &str) -> anyhow::Result<pb::Person> {
+pub(crate) fn person(fields: &str) -> anyhow::Result<pb::Person> {
     let mut person = pb::Person::default();
     for pair in fields.split(',').filter(|p| !p.trim().is_empty()) {
         let (key, value) = pair.split_once('=').with_context(|| format!("{pair:?} is not key=value"))?;
@@ -138,7 +138,7 @@ pub fn person(fields: &str) -> anyhow::Result<pb::Person> {
     Ok(person)
 }
 
-pub async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -> anyhow::Result<()> {
+pub(crate) async fn check(endpoints: &Path, principal: Option<&str>, args: CheckArgs) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let request =
         pb::RequestChecksRequest { enquiry_id: args.enquiry_id, subject_ids: vec![], agencies: args.agencies };

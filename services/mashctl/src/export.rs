@@ -35,7 +35,7 @@ fn name(text: &str, prefix: &str) -> String {
 }
 
 /// The entries as CSV, one row each, with a header.
-pub fn csv(entries: &[pb::LogEntry]) -> anyhow::Result<String> {
+pub(crate) fn csv(entries: &[pb::LogEntry]) -> anyhow::Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(CSV_HEADER)?;
     for e in entries {
@@ -72,7 +72,7 @@ pub fn csv(entries: &[pb::LogEntry]) -> anyhow::Result<String> {
 /// One entry as a FHIR R4 AuditEvent: who (agent) saw what (entity: the
 /// person, by pseudonym, and the agency record) when, why (purposeOfEvent)
 /// and with what outcome.
-pub fn audit_event(e: &pb::LogEntry) -> Value {
+pub(crate) fn audit_event(e: &pb::LogEntry) -> Value {
     let refused = e.outcome() != pb::Outcome::Disclosed && e.outcome() != pb::Outcome::LogSearched;
     let detail = |kind: &str, value: &str| json!({ "type": kind, "valueString": value });
     json!({

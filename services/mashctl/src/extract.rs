@@ -11,10 +11,10 @@ use std::{collections::HashMap, path::Path};
 use anyhow::Context;
 use mash_proto::v1::{self as pb, education_record::Record, push_record::Body};
 
-pub type Row = HashMap<String, String>;
+pub(crate) type Row = HashMap<String, String>;
 
 /// Reads every row of a `.jsonl` or `.csv` file.
-pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     match path.extension().and_then(|e| e.to_str()) {
         Some("csv") => {
@@ -43,7 +43,7 @@ fn json_row(line: &str) -> anyhow::Result<Row> {
 }
 
 /// The push record for a row of `agency`'s extract.
-pub fn record(agency: &str, row: &Row) -> pb::PushRecord {
+pub(crate) fn record(agency: &str, row: &Row) -> pb::PushRecord {
     let get = |key: &str| row.get(key).cloned().unwrap_or_default();
     pb::PushRecord { body: body(agency, &get), ..envelope(row) }
 }
@@ -64,7 +64,7 @@ const ENVELOPE: [&str; 10] = [
 
 /// A row of an agency described by configuration: its own columns (all but
 /// the envelope's) are the fields of its record message, by name.
-pub fn mapped_record(message: &prost_reflect::MessageDescriptor, row: &Row) -> anyhow::Result<pb::PushRecord> {
+pub(crate) fn mapped_record(message: &prost_reflect::MessageDescriptor, row: &Row) -> anyhow::Result<pb::PushRecord> {
     let fields: serde_json::Map<String, serde_json::Value> = row
         .iter()
         .filter(|(key, _)| !ENVELOPE.contains(&key.as_str()))

@@ -23,7 +23,7 @@ const OUTCOMES: [(&str, pb::DecisionOutcome); 6] = [
 ];
 
 #[derive(Debug, Subcommand)]
-pub enum ContactCommand {
+pub(crate) enum ContactCommand {
     /// Record a contact about a child and household.
     Create(CreateArgs),
     /// Triage a contact: its level (1 Green, 2 Amber, 3 Red) sets its deadline.
@@ -55,7 +55,7 @@ pub enum ContactCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// professional, agency-system or public.
     #[arg(long)]
     referrer_kind: String,
@@ -80,7 +80,7 @@ pub struct CreateArgs {
 
 /// `mashctl enquiry`: open and show, plus the workflow.
 #[derive(Debug, Subcommand)]
-pub enum EnquiryCommand {
+pub(crate) enum EnquiryCommand {
     #[command(flatten)]
     Enquiry(crate::enquiry::EnquiryCommand),
     /// Mark the information gathered, ready for the manager's decision.
@@ -99,7 +99,7 @@ pub enum EnquiryCommand {
     Workflow { enquiry_id: String },
 }
 
-pub async fn contact(endpoints: &Path, principal: Option<&str>, command: ContactCommand) -> anyhow::Result<()> {
+pub(crate) async fn contact(endpoints: &Path, principal: Option<&str>, command: ContactCommand) -> anyhow::Result<()> {
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_RESEARCHER)).await?;
     let contact = match command {
         ContactCommand::Create(args) => broker.frontdoor.create_contact(create_request(args)?).await?.into_inner(),
@@ -127,7 +127,7 @@ pub async fn contact(endpoints: &Path, principal: Option<&str>, command: Contact
     Ok(())
 }
 
-pub async fn enquiry(endpoints: &Path, principal: Option<&str>, command: EnquiryCommand) -> anyhow::Result<()> {
+pub(crate) async fn enquiry(endpoints: &Path, principal: Option<&str>, command: EnquiryCommand) -> anyhow::Result<()> {
     let connect = |default: &'static str| crate::connect::broker(endpoints, principal.unwrap_or(default));
     let workflow = match command {
         EnquiryCommand::Enquiry(command) => return crate::enquiry::run(endpoints, principal, command).await,
@@ -161,7 +161,7 @@ pub async fn enquiry(endpoints: &Path, principal: Option<&str>, command: Enquiry
 }
 
 /// The default identity for a manager's command, for `mashctl report`.
-pub async fn manager(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<BrokerClients> {
+pub(crate) async fn manager(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<BrokerClients> {
     crate::connect::broker(endpoints, principal.unwrap_or(DEFAULT_MANAGER)).await
 }
 
@@ -230,7 +230,7 @@ fn codes(table: &[(&str, pb::DecisionOutcome)]) -> String {
 }
 
 /// An outcome's code, as typed on the command line.
-pub fn outcome_code(outcome: pb::DecisionOutcome) -> &'static str {
+pub(crate) fn outcome_code(outcome: pb::DecisionOutcome) -> &'static str {
     OUTCOMES.iter().find(|(_, o)| *o == outcome).map_or("-", |(code, _)| code)
 }
 

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use mash_proto::v1::{self as pb, HoldDecision, HoldState};
 
 #[derive(Debug, Subcommand)]
-pub enum HoldCommand {
+pub(crate) enum HoldCommand {
     /// An enquiry's holds (researchers, managers), or your agency's (gatekeepers).
     List {
         /// Required for researchers and managers; narrows a gatekeeper's list.
@@ -38,7 +38,7 @@ pub enum HoldCommand {
     },
 }
 
-pub async fn run(endpoints: &Path, principal: Option<&str>, command: HoldCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, command: HoldCommand) -> anyhow::Result<()> {
     let principal =
         principal.ok_or_else(|| anyhow::anyhow!("say who you are with --as, e.g. --as police-gatekeeper"))?;
     let mut broker = crate::connect::broker(endpoints, principal).await?;
@@ -102,7 +102,7 @@ fn print_hold(hold: &pb::Hold) {
 }
 
 /// An agency's alerts, e.g. a manager's break-glass on one of its items.
-pub async fn alerts(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<()> {
+pub(crate) async fn alerts(endpoints: &Path, principal: Option<&str>) -> anyhow::Result<()> {
     let principal =
         principal.ok_or_else(|| anyhow::anyhow!("say who you are with --as, e.g. --as police-gatekeeper"))?;
     let mut broker = crate::connect::broker(endpoints, principal).await?;

@@ -11,7 +11,7 @@ use clap::Subcommand;
 use mash_proto::v1 as pb;
 
 #[derive(Debug, clap::Args)]
-pub struct SearchArgs {
+pub(crate) struct SearchArgs {
     #[arg(long, default_value = "")]
     enquiry: String,
     /// An identity URI.
@@ -40,7 +40,7 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum LogCommand {
+pub(crate) enum LogCommand {
     /// Search the disclosure log; filters combine.
     Search(SearchArgs),
     /// Verify the whole log: online (the broker recomputes it from its
@@ -72,7 +72,7 @@ pub enum LogCommand {
     },
 }
 
-pub async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, command: LogCommand) -> anyhow::Result<()> {
     match command {
         LogCommand::Verify { export: Some(export), key } => verify_offline(endpoints, &export, key.as_deref()),
         LogCommand::Verify { export: None, .. } => verify_online(endpoints, principal).await,

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use mash_proto::v1 as pb;
 
 #[derive(Debug, Subcommand)]
-pub enum MatchCommand {
+pub(crate) enum MatchCommand {
     /// Confirm a possible match shown by `mashctl check`; the next check treats it as a match.
     Confirm {
         enquiry_id: String,
@@ -17,7 +17,7 @@ pub enum MatchCommand {
     },
 }
 
-pub async fn run(endpoints: &Path, principal: Option<&str>, command: MatchCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, command: MatchCommand) -> anyhow::Result<()> {
     let MatchCommand::Confirm { enquiry_id, candidate_id, reason } = command;
     let mut broker = crate::connect::broker(endpoints, principal.unwrap_or(crate::enquiry::DEFAULT_RESEARCHER)).await?;
     let confirmed = broker

@@ -11,7 +11,7 @@ use mash_pki::{CertPaths, DevPki};
 use mash_system::Endpoints;
 
 #[derive(Debug, Args)]
-pub struct PkiArgs {
+pub(crate) struct PkiArgs {
     /// Writes `pki/` (CA, certificates, keys), `keys/` (encryption key rings,
     /// checkpoint signing key) and, with --base-port, `endpoints.json` here.
     #[arg(long)]
@@ -27,7 +27,7 @@ pub struct PkiArgs {
     policy_dir: Option<PathBuf>,
 }
 
-pub fn run(args: PkiArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: PkiArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.policy_dir {
         let path = mash_policy::PolicyFiles::in_dir(dir).agencies;
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

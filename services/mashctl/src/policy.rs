@@ -8,7 +8,7 @@ use mash_domain::{AgeBand, Category, ConsentState, LawfulBasis, Level, Purpose, 
 use mash_policy::{Context, Policy, PolicyFiles, Role};
 
 #[derive(Debug, Subcommand)]
-pub enum PolicyCommand {
+pub(crate) enum PolicyCommand {
     /// The tier the policy gives an item in a context, and the rules that produced it.
     Explain(ExplainArgs),
     /// Every decision that would change from the OLD policy directory to the
@@ -18,7 +18,7 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// researcher or manager.
     #[arg(long, default_value = "researcher")]
     role: String,
@@ -50,7 +50,7 @@ pub struct ExplainArgs {
     dir: PathBuf,
 }
 
-pub async fn run(command: PolicyCommand) -> anyhow::Result<()> {
+pub(crate) async fn run(command: PolicyCommand) -> anyhow::Result<()> {
     match command {
         PolicyCommand::Explain(args) => {
             let policy = load(&args.dir).await?;

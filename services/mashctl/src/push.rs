@@ -8,7 +8,7 @@ use mash_domain::Agency;
 use tokio_stream::StreamExt;
 
 #[derive(Debug, Args)]
-pub struct PushArgs {
+pub(crate) struct PushArgs {
     /// The agency whose feed receives the extract: police, health, education,
     /// social-care, or an agency described by configuration (with --agency-mapping).
     #[arg(long)]
@@ -21,7 +21,7 @@ pub struct PushArgs {
     file: PathBuf,
 }
 
-pub async fn run(endpoints: &Path, principal: Option<&str>, args: PushArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, args: PushArgs) -> anyhow::Result<()> {
     let records = records(&args)?;
     let agency = args.agency.as_str();
     let default_principal = format!("agency-{agency}");

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use mash_proto::v1 as pb;
 
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// The first day, e.g. 2026-01-05 (UK local date).
     #[arg(long)]
     from: String,
@@ -27,7 +27,7 @@ enum Format {
     Csv,
 }
 
-pub async fn run(endpoints: &Path, principal: Option<&str>, args: ReportArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, args: ReportArgs) -> anyhow::Result<()> {
     let mut broker = crate::frontdoor::manager(endpoints, principal).await?;
     let request = pb::GetReportRequest { from: args.from, to: args.to, as_of: args.as_of };
     let report = broker.frontdoor.get_report(request).await?.into_inner();

@@ -9,7 +9,7 @@ use clap::Args;
 use mash_synth::{Settings, Truth, write_extract};
 
 #[derive(Debug, Args)]
-pub struct SynthArgs {
+pub(crate) struct SynthArgs {
     /// People in the population.
     #[arg(long, default_value_t = 10_000)]
     people: u32,
@@ -24,7 +24,7 @@ pub struct SynthArgs {
     truth: bool,
 }
 
-pub fn run(args: SynthArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: SynthArgs) -> anyhow::Result<()> {
     let settings = Settings::new(args.seed, args.people);
     settings.validate()?;
     std::fs::create_dir_all(&args.out)?;

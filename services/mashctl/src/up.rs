@@ -9,7 +9,7 @@ use mash_feed::mapped::MappedAdapter;
 use mash_system::{System, SystemConfig};
 
 #[derive(Debug, Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Where certificates, keys, databases and endpoints.json go.
     #[arg(long, default_value = ".mash")]
     dir: PathBuf,
@@ -29,7 +29,7 @@ pub struct UpArgs {
     agency_mappings: Vec<PathBuf>,
 }
 
-pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut config = SystemConfig::new(&args.dir);
     config.base_port = (args.base_port != 0).then_some(args.base_port);
     config.policy_dir = args.policy_dir;

@@ -323,7 +323,7 @@ fn report(results: &[(usize, Phase)], in_flight: usize) {
 }
 
 /// Feeds in-process, brokers as separate processes, all on one PostgreSQL database.
-pub mod cluster {
+pub(crate) mod cluster {
     use std::{
         io::{BufRead, BufReader},
         net::{Ipv4Addr, SocketAddr},
@@ -346,17 +346,17 @@ pub mod cluster {
 
     /// Certificate file stems of the broker replicas: each has its own key pair and certificate,
     /// all with the broker's SPIFFE ID, as cert-manager would issue one per pod.
-    pub const REPLICA_NAMES: [&str; 4] = ["broker-1", "broker-2", "broker-3", "broker-4"];
+    pub(crate) const REPLICA_NAMES: [&str; 4] = ["broker-1", "broker-2", "broker-3", "broker-4"];
 
     /// How to run a broker process: a program taking `mash-broker`'s flags, and extra environment.
     #[derive(Clone, Debug)]
-    pub struct BrokerCommand {
+    pub(crate) struct BrokerCommand {
         pub program: PathBuf,
         pub env: Vec<(String, String)>,
     }
 
     #[derive(Clone, Debug)]
-    pub struct ClusterConfig {
+    pub(crate) struct ClusterConfig {
         pub postgres_url: String,
         pub replicas: usize,
         pub broker: BrokerCommand,
@@ -366,7 +366,7 @@ pub mod cluster {
     }
 
     impl ClusterConfig {
-        pub fn new(postgres_url: String, replicas: usize, broker: BrokerCommand) -> Self {
+        pub(crate) fn new(postgres_url: String, replicas: usize, broker: BrokerCommand) -> Self {
             Self {
                 postgres_url,
                 replicas,
@@ -381,14 +381,14 @@ pub mod cluster {
     }
 
     /// A broker process. Killed, if still running, when dropped.
-    pub struct Replica {
+    pub(crate) struct Replica {
         pub name: &'static str,
         pub addr: SocketAddr,
         child: Child,
     }
 
     impl Replica {
-        pub fn pid(&self) -> u32 {
+        pub(crate) fn pid(&self) -> u32 {
             self.child.id()
         }
 
@@ -415,8 +415,9 @@ pub mod cluster {
         }
     }
 
-    pub struct Cluster {
-        pub dir: tempfile::TempDir,
+    pub(crate) struct Cluster {
+        /// Held for its lifetime: dropping it deletes the PKI and keys the replicas read.
+        pub _dir: tempfile::TempDir,
         pub pki: DevPki,
         pub replicas: Vec<Replica>,
         pub feeds: Vec<(Agency, SocketAddr)>,
@@ -443,7 +444,7 @@ pub mod cluster {
         /// Writes a development PKI (a certificate per replica), key rings and the signing key;
         /// makes a fresh schema per service; starts the feeds here with the demo population;
         /// then starts the broker processes, all at once, and waits until each is listening.
-        pub async fn start(config: ClusterConfig) -> anyhow::Result<Self> {
+        pub(crate) async fn start(config: ClusterConfig) -> anyhow::Result<Self> {
             anyhow::ensure!((1..=REPLICA_NAMES.len()).contains(&config.replicas), "1 to 4 replicas");
             let dir = tempfile::tempdir()?;
             let mut principals = mash_pki::demo_principals();
@@ -520,7 +521,7 @@ pub mod cluster {
             }
 
             let mut cluster = Self {
-                dir,
+                _dir: dir,
                 pki,
                 replicas: Vec::new(),
                 feeds,
@@ -604,12 +605,12 @@ pub mod cluster {
             Ok((name, child, listening))
         }
 
-        pub fn tls_as(&self, principal: &str) -> anyhow::Result<TlsMaterial> {
+        pub(crate) fn tls_as(&self, principal: &str) -> anyhow::Result<TlsMaterial> {
             tls(&self.pki, principal)
         }
 
         /// A client of replica `index`, presenting `principal`'s certificate.
-        pub async fn client(&self, index: usize, principal: &str) -> anyhow::Result<BrokerClients> {
+        pub(crate) async fn client(&self, index: usize, principal: &str) -> anyhow::Result<BrokerClients> {
             let addr = self.replicas.get(index).context("no such replica")?.addr;
             let channel = mash_transport::connect(
                 &format!("https://{addr}"),
@@ -621,12 +622,12 @@ pub mod cluster {
         }
 
         /// A pool on the brokers' database, for assertions about what is stored.
-        pub async fn broker_pool(&self) -> anyhow::Result<sqlx::AnyPool> {
+        pub(crate) async fn broker_pool(&self) -> anyhow::Result<sqlx::AnyPool> {
             postgres(&self.broker_database_url).await
         }
 
         /// The disclosure log of the brokers' database, opened as an auditor's tool would.
-        pub async fn open_log(&self) -> anyhow::Result<mash_disclosure_log::DisclosureLog> {
+        pub(crate) async fn open_log(&self) -> anyhow::Result<mash_disclosure_log::DisclosureLog> {
             // Never signs: only the brokers do.
             let never = mash_disclosure_log::CheckpointPolicy {
                 every_entries: u64::MAX,
@@ -639,7 +640,7 @@ pub mod cluster {
         /// Opens `count` level-3 enquiries over the demo households, as rita-researcher, and
         /// checks each once, alternating replicas, so that each has left the open state (the
         /// first check of an enquiry moves it). Returns their ids.
-        pub async fn open_and_check_once(&self, count: usize) -> anyhow::Result<Vec<String>> {
+        pub(crate) async fn open_and_check_once(&self, count: usize) -> anyhow::Result<Vec<String>> {
             let mut clients = Vec::new();
             for index in 0..self.replicas.len() {
                 clients.push(self.client(index, "rita-researcher").await?);
@@ -657,7 +658,7 @@ pub mod cluster {
         }
 
         /// Stops the brokers (SIGTERM, each must exit cleanly) and the feeds, and drops the schemas.
-        pub async fn stop(mut self) -> anyhow::Result<()> {
+        pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
             let mut unclean = Vec::new();
             for replica in &mut self.replicas {
                 let status = replica.stop()?;
@@ -682,7 +683,7 @@ pub mod cluster {
     }
 
     /// The demo households, in turn: Amy's (with a held item at health), Noah, Ella and Evie.
-    pub fn household(i: usize) -> Vec<mash_proto::v1::EnquirySubject> {
+    pub(crate) fn household(i: usize) -> Vec<mash_proto::v1::EnquirySubject> {
         match i % 3 {
             0 => vec![
                 subject(demo::AMY, Relation::Child),

@@ -186,7 +186,7 @@ pub(crate) fn skeleton(folded: &str) -> String {
 /// A name's places in the nickname table, at most three: each code is the group
 /// number shifted left once, with the low bit set when the name is formal in
 /// that group. Zero means no entry.
-pub type NicknameCodes = [u8; 3];
+pub(crate) type NicknameCodes = [u8; 3];
 
 struct Table {
     codes: HashMap<&'static str, NicknameCodes>,

@@ -1,6 +1,6 @@
 //! The generator's embedded data: names, places and record texts.
 
-pub mod names;
-pub mod nicknames;
-pub mod places;
-pub mod texts;
+pub(crate) mod names;
+pub(crate) mod nicknames;
+pub(crate) mod places;
+pub(crate) mod texts;

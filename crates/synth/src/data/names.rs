@@ -2,7 +2,7 @@
 //! the frequency rank that the Zipf weights in `crate::names` use, so common
 //! names collide as they do in real registers.
 
-pub const FEMALE: &[&str] = &[
+pub(crate) const FEMALE: &[&str] = &[
     "Olivia",
     "Amelia",
     "Sarah",
@@ -227,7 +227,7 @@ pub const FEMALE: &[&str] = &[
     "Saoirse",
 ];
 
-pub const MALE: &[&str] = &[
+pub(crate) const MALE: &[&str] = &[
     "Oliver",
     "George",
     "James",
@@ -448,7 +448,7 @@ pub const MALE: &[&str] = &[
     "Warren",
 ];
 
-pub const SURNAMES: &[&str] = &[
+pub(crate) const SURNAMES: &[&str] = &[
     "Smith",
     "Jones",
     "Williams",

@@ -2,7 +2,7 @@
 //! researcher would know them. A nickname may stand for several names
 //! ("Alex", "Chris") and a name may have several nicknames.
 
-pub const NICKNAMES: &[(&str, &str)] = &[
+pub(crate) const NICKNAMES: &[(&str, &str)] = &[
     ("Bill", "William"),
     ("Billy", "William"),
     ("Will", "William"),

@@ -3,7 +3,7 @@
 
 /// (postcode area, post town, local authority code, highest district number).
 /// Districts run from 1 to the highest number: 341 in all.
-pub const AREAS: &[(&str, &str, u16, u8)] = &[
+pub(crate) const AREAS: &[(&str, &str, u16, u8)] = &[
     ("LS", "Leeds", 383, 29),
     ("BD", "Bradford", 380, 24),
     ("HX", "Halifax", 381, 7),
@@ -22,9 +22,9 @@ pub const AREAS: &[(&str, &str, u16, u8)] = &[
 ];
 
 /// The letters of a postcode's unit: C, I, K, M, O and V are never used.
-pub const UNIT_LETTERS: &[u8; 20] = b"ABDEFGHJLNPQRSTUWXYZ";
+pub(crate) const UNIT_LETTERS: &[u8; 20] = b"ABDEFGHJLNPQRSTUWXYZ";
 
-pub const STREET_STEMS: &[&str] = &[
+pub(crate) const STREET_STEMS: &[&str] = &[
     "Oak",
     "Ash",
     "Elm",
@@ -107,13 +107,13 @@ pub const STREET_STEMS: &[&str] = &[
     "Sycamore",
 ];
 
-pub const STREET_KINDS: &[&str] = &[
+pub(crate) const STREET_KINDS: &[&str] = &[
     "Street", "Road", "Avenue", "Lane", "Close", "Drive", "Grove", "Terrace", "Crescent", "Way", "Court", "Gardens",
     "Place", "View", "Walk",
 ];
 
 /// School names are a stem, then the phase.
-pub const SCHOOL_STEMS: &[&str] = &[
+pub(crate) const SCHOOL_STEMS: &[&str] = &[
     "St Mary's",
     "St Peter's",
     "Holy Trinity",

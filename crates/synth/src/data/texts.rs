@@ -1,25 +1,26 @@
 //! Free text for the bodies of agency records. None of it names anyone.
 
-pub const DOMESTIC_ABUSE: &[&str] = &[
+pub(crate) const DOMESTIC_ABUSE: &[&str] = &[
     "Verbal argument at the address; children present.",
     "Report of assault by partner; injuries noted.",
     "Neighbour reported shouting and banging.",
     "Breach of a non-molestation order.",
     "Threats made by text message and in person.",
 ];
-pub const VIOLENCE: &[&str] =
+pub(crate) const VIOLENCE: &[&str] =
     &["Assault in a public place.", "Fight outside licensed premises.", "Robbery of a mobile phone.", "Affray."];
-pub const ARREST: &[&str] = &[
+pub(crate) const ARREST: &[&str] = &[
     "Arrested on suspicion of theft.",
     "Arrested for possession with intent to supply.",
     "Arrested for criminal damage.",
     "Arrested for driving while disqualified.",
 ];
-pub const MISSING: &[&str] =
+pub(crate) const MISSING: &[&str] =
     &["Reported missing by carer; found next day.", "Missing overnight; returned home of own accord."];
-pub const INTELLIGENCE: &[&str] = &["Associating with older males of concern.", "Seen at an address linked to drugs."];
+pub(crate) const INTELLIGENCE: &[&str] =
+    &["Associating with older males of concern.", "Seen at an address linked to drugs."];
 
-pub const EMERGENCY_REASONS: &[&str] = &[
+pub(crate) const EMERGENCY_REASONS: &[&str] = &[
     "Head injury after a fall.",
     "Burn to the hand.",
     "Suspected fracture of the wrist.",
@@ -28,24 +29,24 @@ pub const EMERGENCY_REASONS: &[&str] = &[
     "Laceration needing sutures.",
     "Alcohol intoxication.",
 ];
-pub const HEALTH_VISITOR_REASONS: &[&str] =
+pub(crate) const HEALTH_VISITOR_REASONS: &[&str] =
     &["New birth visit.", "Six to eight week review.", "One year review.", "Two and a half year review."];
-pub const SCHOOL_NURSE_REASONS: &[&str] = &["Drop-in session.", "Enuresis support.", "Emotional health review."];
-pub const MENTAL_HEALTH_REASONS: &[&str] =
+pub(crate) const SCHOOL_NURSE_REASONS: &[&str] = &["Drop-in session.", "Enuresis support.", "Emotional health review."];
+pub(crate) const MENTAL_HEALTH_REASONS: &[&str] =
     &["Referral for low mood.", "Anxiety; assessment booked.", "Crisis team contact after self-harm."];
-pub const SEXUAL_HEALTH_REASONS: &[&str] = &["Clinic attendance.", "Contraception advice."];
-pub const CLINICAL_NOTES: &[&str] = &["Clinical notes held by the trust.", "See the trust record for details."];
+pub(crate) const SEXUAL_HEALTH_REASONS: &[&str] = &["Clinic attendance.", "Contraception advice."];
+pub(crate) const CLINICAL_NOTES: &[&str] = &["Clinical notes held by the trust.", "See the trust record for details."];
 
-pub const EXCLUSION_REASONS: &[&str] = &[
+pub(crate) const EXCLUSION_REASONS: &[&str] = &[
     "Persistent disruptive behaviour",
     "Physical assault against a pupil",
     "Verbal abuse against an adult",
     "Damage to property",
 ];
 
-pub const REFERRAL: &[&str] =
+pub(crate) const REFERRAL: &[&str] =
     &["Referral from school about neglect.", "Referral after police notification.", "Referral from health visitor."];
-pub const CHILD_IN_NEED: &[&str] = &["Section 17 assessment; plan agreed.", "Support with home conditions."];
-pub const CHILD_PROTECTION: &[&str] =
+pub(crate) const CHILD_IN_NEED: &[&str] = &["Section 17 assessment; plan agreed.", "Support with home conditions."];
+pub(crate) const CHILD_PROTECTION: &[&str] =
     &["Child protection plan under the category of neglect.", "Plan under emotional abuse."];
-pub const LOOKED_AFTER: &[&str] = &["Accommodated under section 20.", "Care order granted."];
+pub(crate) const LOOKED_AFTER: &[&str] = &["Accommodated under section 20.", "Care order granted."];

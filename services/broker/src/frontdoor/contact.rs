@@ -36,7 +36,7 @@ pub(crate) struct NewContact {
 }
 
 impl NewContact {
-    pub fn parse(input: ContactInput<'_>, now: OffsetDateTime) -> Result<Self, DomainError> {
+    pub(crate) fn parse(input: ContactInput<'_>, now: OffsetDateTime) -> Result<Self, DomainError> {
         let referrer_kind = input.referrer_kind.ok_or_else(|| {
             DomainError::invalid("referrer_kind", "is required: professional, agency system or public")
         })?;
@@ -77,7 +77,7 @@ impl NewContact {
     }
 
     /// The child the contact is about (parsing made sure there is one).
-    pub fn child(&self) -> Option<&Person> {
+    pub(crate) fn child(&self) -> Option<&Person> {
         self.subjects.iter().find(|s| s.relation == Relation::Child).map(|s| &s.person)
     }
 }

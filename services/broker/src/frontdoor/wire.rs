@@ -4,7 +4,7 @@ use mash_domain::{DomainError, Level};
 use mash_frontdoor::{ConcernCategory, EnquiryState, Outcome, Rag, ReferrerKind};
 use mash_proto::v1 as pb;
 
-pub fn referrer_kind(field: &str, raw: i32) -> Result<Option<ReferrerKind>, DomainError> {
+pub(crate) fn referrer_kind(field: &str, raw: i32) -> Result<Option<ReferrerKind>, DomainError> {
     Ok(match pb::ReferrerKind::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown referrer kind"))? {
         pb::ReferrerKind::Unspecified => None,
         pb::ReferrerKind::Professional => Some(ReferrerKind::Professional),
@@ -13,7 +13,7 @@ pub fn referrer_kind(field: &str, raw: i32) -> Result<Option<ReferrerKind>, Doma
     })
 }
 
-pub fn referrer_kind_to_wire(kind: ReferrerKind) -> pb::ReferrerKind {
+pub(crate) fn referrer_kind_to_wire(kind: ReferrerKind) -> pb::ReferrerKind {
     match kind {
         ReferrerKind::Professional => pb::ReferrerKind::Professional,
         ReferrerKind::AgencySystem => pb::ReferrerKind::AgencySystem,
@@ -22,7 +22,7 @@ pub fn referrer_kind_to_wire(kind: ReferrerKind) -> pb::ReferrerKind {
 }
 
 /// One wire concern; unspecified is refused, not ignored.
-pub fn concern(field: &str, raw: i32) -> Result<ConcernCategory, DomainError> {
+pub(crate) fn concern(field: &str, raw: i32) -> Result<ConcernCategory, DomainError> {
     use pb::ConcernCategory as W;
     Ok(match W::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown concern category"))? {
         W::Unspecified => return Err(DomainError::invalid(field, "is unspecified")),
@@ -39,7 +39,7 @@ pub fn concern(field: &str, raw: i32) -> Result<ConcernCategory, DomainError> {
     })
 }
 
-pub fn concern_to_wire(concern: ConcernCategory) -> pb::ConcernCategory {
+pub(crate) fn concern_to_wire(concern: ConcernCategory) -> pb::ConcernCategory {
     use pb::ConcernCategory as W;
     match concern {
         ConcernCategory::DomesticAbuse => W::DomesticAbuse,
@@ -55,7 +55,7 @@ pub fn concern_to_wire(concern: ConcernCategory) -> pb::ConcernCategory {
     }
 }
 
-pub fn rag_to_wire(level: Level) -> pb::Rag {
+pub(crate) fn rag_to_wire(level: Level) -> pb::Rag {
     match Rag::from(level) {
         Rag::Green => pb::Rag::Green,
         Rag::Amber => pb::Rag::Amber,
@@ -63,7 +63,7 @@ pub fn rag_to_wire(level: Level) -> pb::Rag {
     }
 }
 
-pub fn state(field: &str, raw: i32) -> Result<Option<EnquiryState>, DomainError> {
+pub(crate) fn state(field: &str, raw: i32) -> Result<Option<EnquiryState>, DomainError> {
     use pb::EnquiryState as W;
     Ok(match W::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown enquiry state"))? {
         W::Unspecified => None,
@@ -75,7 +75,7 @@ pub fn state(field: &str, raw: i32) -> Result<Option<EnquiryState>, DomainError>
     })
 }
 
-pub fn state_to_wire(state: EnquiryState) -> pb::EnquiryState {
+pub(crate) fn state_to_wire(state: EnquiryState) -> pb::EnquiryState {
     use pb::EnquiryState as W;
     match state {
         EnquiryState::Open => W::Open,
@@ -86,7 +86,7 @@ pub fn state_to_wire(state: EnquiryState) -> pb::EnquiryState {
     }
 }
 
-pub fn outcome(field: &str, raw: i32) -> Result<Option<Outcome>, DomainError> {
+pub(crate) fn outcome(field: &str, raw: i32) -> Result<Option<Outcome>, DomainError> {
     use pb::DecisionOutcome as W;
     Ok(match W::try_from(raw).map_err(|_| DomainError::invalid(field, "unknown outcome"))? {
         W::Unspecified => None,
@@ -99,7 +99,7 @@ pub fn outcome(field: &str, raw: i32) -> Result<Option<Outcome>, DomainError> {
     })
 }
 
-pub fn outcome_to_wire(outcome: Outcome) -> pb::DecisionOutcome {
+pub(crate) fn outcome_to_wire(outcome: Outcome) -> pb::DecisionOutcome {
     use pb::DecisionOutcome as W;
     match outcome {
         Outcome::NoFurtherAction => W::NoFurtherAction,
