@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mash_domain::Agency;
+use mash_proto::v1::PushResponse;
 use tokio_stream::StreamExt;
 
 #[derive(Debug, Args)]
@@ -17,6 +18,9 @@ pub(crate) struct PushArgs {
     /// after the subject's becomes a field of its proto record message.
     #[arg(long)]
     agency_mapping: Option<PathBuf>,
+    /// Print the summary as JSON (rows numbered from 1) instead of text.
+    #[arg(long)]
+    json: bool,
     /// A `.jsonl` or `.csv` extract.
     file: PathBuf,
 }
@@ -34,7 +38,18 @@ pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, args: PushArg
         record
     });
     let summary = feed.push(stream).await?.into_inner();
-    progress.finish();
+    progress.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report(&summary))?);
+    } else {
+        print_summary(&summary);
+    }
+    // A script or a scheduler must see a partial push as a failure.
+    anyhow::ensure!(summary.rejected.is_empty(), "{} of {} rows rejected", summary.rejected.len(), summary.received);
+    Ok(())
+}
+
+fn print_summary(summary: &PushResponse) {
     println!(
         "received {}, stored {}, unchanged {}, rejected {}",
         summary.received,
@@ -43,9 +58,33 @@ pub(crate) async fn run(endpoints: &Path, principal: Option<&str>, args: PushArg
         summary.rejected.len()
     );
     for rejection in &summary.rejected {
-        println!("  row {} ({}): {}: {}", rejection.index + 1, rejection.record_id, rejection.field, rejection.reason);
+        // The record id is the agency's text: escaped, so a control character
+        // in it cannot drive the terminal.
+        println!(
+            "  row {} ({}): {}: {}",
+            rejection.index + 1,
+            rejection.record_id.escape_debug(),
+            rejection.field,
+            rejection.reason.escape_debug()
+        );
     }
-    Ok(())
+}
+
+/// The push summary for scripts: rows numbered from 1, as in the file.
+fn report(summary: &PushResponse) -> serde_json::Value {
+    let rejected: Vec<serde_json::Value> = summary
+        .rejected
+        .iter()
+        .map(
+            |r| serde_json::json!({"row": r.index + 1, "record_id": r.record_id, "field": r.field, "reason": r.reason}),
+        )
+        .collect();
+    serde_json::json!({
+        "received": summary.received,
+        "stored": summary.stored,
+        "unchanged": summary.unchanged,
+        "rejected": rejected,
+    })
 }
 
 fn records(args: &PushArgs) -> anyhow::Result<Vec<mash_proto::v1::PushRecord>> {

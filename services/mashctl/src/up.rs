@@ -16,9 +16,10 @@ pub(crate) struct UpArgs {
     /// The broker listens here and the feeds on the next four ports; 0 picks free ports.
     #[arg(long, default_value_t = 50051)]
     base_port: u16,
-    /// The casbin policy directory.
-    #[arg(long, default_value = "policy")]
-    policy_dir: PathBuf,
+    /// The casbin policy directory (default: this source tree's `policy/`,
+    /// whatever the working directory).
+    #[arg(long)]
+    policy_dir: Option<PathBuf>,
     /// Do not load the demo population.
     #[arg(long)]
     no_demo: bool,
@@ -32,7 +33,9 @@ pub(crate) struct UpArgs {
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut config = SystemConfig::new(&args.dir);
     config.base_port = (args.base_port != 0).then_some(args.base_port);
-    config.policy_dir = args.policy_dir;
+    if let Some(dir) = args.policy_dir {
+        config.policy_dir = dir;
+    }
     if !args.agency_mappings.is_empty() {
         // A mapping names its agency, which must be in the registry that
         // loading the policy puts in force.
