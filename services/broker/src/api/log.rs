@@ -203,6 +203,9 @@ impl LogApi {
 
     async fn export_log(&self, call: &Call<'_>) -> Result<ExportChunks, BrokerError> {
         require_ig(call).await?;
+        // An export takes every entry out of the broker: it is on the record
+        // too, logged before the first page is read, so the export holds it.
+        log_ig_action(&self.log, call, "disclosure log exported".into()).await?;
         let chunks = self.log.export().map(|chunk| {
             chunk.map(|lines| pb::ExportLogResponse { lines }).map_err(|error| Status::from(BrokerError::from(error)))
         });
